@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/* router.c - route a post: find, check, stamp, queue. */
+#include <errno.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "broker.h"
+#include "connection.h"
+#include "log.h"
+#include "policy.h"
+#include "registry.h"
+#include "router.h"
+
+void router_post(Connection *sender, uint32_t serial, const Crosspost__Post *post,
+		 struct evbuffer *payload)
+{
+	Broker *b = sender->broker;
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Event event = CROSSPOST__EVENT__INIT;
+	TargetOrigin target_origin = { 0 };
+	const char *reason = "?";
+	Window *from, *to;
+	Connection *receiver;
+	PolicyVerdict verdict;
+	int r;
+
+	/* Only the registration record says who the sender is: a window of
+	 * another connection is an attempt to forge the source. */
+	from = registry_find(b->registry, post->sender_window_id);
+	if (!from || from->owner != sender) {
+		b->stats.connections_rejected++;
+		connection_close(sender, LOG_WARNING,
+				 "protocol violation: post from window %llu, which this connection does not own",
+				 (unsigned long long)post->sender_window_id);
+		return;
+	}
+	/* The client library checked already; a client that did not gets the
+	 * same SyntaxError. */
+	r = target_origin_parse(&target_origin, post->target_origin, strlen(post->target_origin),
+				from->origin, &reason);
+	if (r == -EINVAL) {
+		connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_SYNTAX,
+				      "invalid targetOrigin '%s': %s", post->target_origin, reason);
+		return;
+	}
+	if (r < 0) {
+		connection_close(sender, LOG_ERROR, "out of memory parsing targetOrigin");
+		return;
+	}
+
+	to = registry_find(b->registry, post->target_window_id);
+	if (!to) {
+		if (registry_id_assigned(b->registry, post->target_window_id)) {
+			b->stats.dropped_target_closed++;
+			log_debug("dropped: window %llu -> %llu: the target has closed",
+				  (unsigned long long)from->id, (unsigned long long)post->target_window_id);
+		} else {
+			connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,
+					      "window %llu does not exist",
+					      (unsigned long long)post->target_window_id);
+		}
+		goto out;
+	}
+
+	verdict = policy_check(to, &target_origin);
+	if (verdict != POLICY_DELIVER) {
+		b->stats.dropped_origin_mismatch++;
+		log_debug("dropped: window %llu (%s) -> window %llu (%s): %s '%s'",
+			  (unsigned long long)from->id, origin_serialization(from->origin),
+			  (unsigned long long)to->id, origin_serialization(to->origin),
+			  policy_verdict_name(verdict), target_origin_serialization(&target_origin));
+		goto out;
+	}
+
+	/* Stamp: origin and source come from the broker's records only. */
+	event.type = CROSSPOST__EVENT_TYPE__EVENT_MESSAGE;
+	event.target_window_id = to->id;
+	event.origin = (char *)origin_serialization(from->origin);
+	if (!from->privileged) {
+		event.source_window_id = from->id;
+		event.source_name = from->name ? from->name : (char *)"";
+	}
+	event.checked_generation = to->generation;
+	event.target_origin = (char *)target_origin_serialization(&target_origin);
+	header.body_case = CROSSPOST__HEADER__BODY_EVENT;
+	header.event = &event;
+
+	receiver = to->owner;
+	if (connection_send(receiver, &header, payload) < 0)
+		goto out;
+	b->stats.messages_delivered++;
+	/* Accepted messages are never dropped: when the receiver lags, stop
+	 * reading this sender until it catches up. */
+	if (connection_is_congested(receiver))
+		connection_wait_for(sender, receiver);
+out:
+	target_origin_deinit(&target_origin);
+}

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/* stream.c - buffered non-blocking socket I/O with SCM_RIGHTS descriptors. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "stream.h"
+
+/* Reading 64 KiB per recvmsg lets one syscall carry many small frames. */
+#define STREAM_READ_CHUNK (64 * 1024)
+#define STREAM_IOV_MAX 16
+
+/* Descriptors waiting to be sent with the output byte at `offset` (counted
+ * from the first byte ever appended). */
+typedef struct OutFds {
+	struct OutFds *next;
+	uint64_t offset;
+	size_t n;
+	int fds[];
+} OutFds;
+
+struct Stream {
+	int fd;
+	struct evbuffer *input;
+	struct evbuffer *output;
+	uint64_t output_sent;       /* bytes of output written so far */
+	OutFds *out_fds, **out_fds_tail;
+	int *in_fds;                /* received, not yet taken */
+	size_t n_in_fds, in_fds_capacity;
+};
+
+int stream_new(Stream **ret, int fd)
+{
+	Stream *s = calloc(1, sizeof(*s));
+	int flags;
+
+	if (!s)
+		return -ENOMEM;
+	s->fd = -1;
+	s->out_fds_tail = &s->out_fds;
+	s->input = evbuffer_new();
+	s->output = evbuffer_new();
+	if (!s->input || !s->output) {
+		stream_free(s);
+		return -ENOMEM;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags >= 0)
+		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	s->fd = fd;
+	*ret = s;
+	return 0;
+}
+
+Stream *stream_free(Stream *s)
+{
+	if (!s)
+		return NULL;
+	while (s->out_fds) {
+		OutFds *o = s->out_fds;
+		s->out_fds = o->next;
+		for (size_t i = 0; i < o->n; i++)
+			close(o->fds[i]);
+		free(o);
+	}
+	for (size_t i = 0; i < s->n_in_fds; i++)
+		close(s->in_fds[i]);
+	free(s->in_fds);
+	if (s->input)
+		evbuffer_free(s->input);
+	if (s->output)
+		evbuffer_free(s->output);
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+	return NULL;
+}
+
+int stream_fd(const Stream *s) { return s->fd; }
+struct evbuffer *stream_input(Stream *s) { return s->input; }
+struct evbuffer *stream_output(Stream *s) { return s->output; }
+size_t stream_pending_fds(const Stream *s) { return s->n_in_fds; }
+
+static int keep_received_fds(Stream *s, const int *fds, size_t n)
+{
+	if (s->n_in_fds + n > s->in_fds_capacity) {
+		size_t cap = s->in_fds_capacity ? s->in_fds_capacity * 2 : 16;
+		int *grown;
+
+		while (cap < s->n_in_fds + n)
+			cap *= 2;
+		grown = realloc(s->in_fds, cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		s->in_fds = grown;
+		s->in_fds_capacity = cap;
+	}
+	memcpy(s->in_fds + s->n_in_fds, fds, n * sizeof(*fds));
+	s->n_in_fds += n;
+	return 0;
+}
+
+ssize_t stream_read(Stream *s)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * STREAM_FDS_MAX)];
+		struct cmsghdr align;
+	} control;
+	struct evbuffer_iovec vec[2];
+	struct iovec iov[2];
+	struct msghdr msg = { 0 };
+	struct cmsghdr *cmsg;
+	int n_vec, r = 0;
+	ssize_t n, got;
+
+	n_vec = evbuffer_reserve_space(s->input, STREAM_READ_CHUNK, vec, 2);
+	if (n_vec <= 0)
+		return -ENOMEM;
+	for (int i = 0; i < n_vec; i++) {
+		iov[i].iov_base = vec[i].iov_base;
+		iov[i].iov_len = vec[i].iov_len;
+	}
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)n_vec;
+	msg.msg_control = control.buf;
+	msg.msg_controllen = sizeof(control.buf);
+
+	n = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n < 0) {
+		evbuffer_commit_space(s->input, vec, 0);
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+	/* Descriptors are kept even when the bytes are bad: the stream owns and
+	 * closes them, so none leaks whatever the peer sent. */
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+			size_t nfd = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int fds[STREAM_FDS_MAX];
+
+			memcpy(fds, CMSG_DATA(cmsg), nfd * sizeof(int));
+			if (keep_received_fds(s, fds, nfd) < 0) {
+				for (size_t i = 0; i < nfd; i++)
+					close(fds[i]);
+				r = -ENOMEM;
+			}
+		}
+	}
+	if (msg.msg_flags & MSG_CTRUNC)
+		r = -EPROTO;    /* more descriptors than any frame may carry */
+	got = n;
+	for (int i = 0; i < n_vec; i++) {
+		size_t take = (size_t)n < vec[i].iov_len ? (size_t)n : vec[i].iov_len;
+		vec[i].iov_len = take;
+		n -= (ssize_t)take;
+	}
+	evbuffer_commit_space(s->input, vec, n_vec);
+	if (r < 0)
+		return r;
+	return got;
+}
+
+size_t stream_take_fds(Stream *s, int *fds, size_t max)
+{
+	size_t n = s->n_in_fds < max ? s->n_in_fds : max;
+
+	memcpy(fds, s->in_fds, n * sizeof(*fds));
+	memmove(s->in_fds, s->in_fds + n, (s->n_in_fds - n) * sizeof(*fds));
+	s->n_in_fds -= n;
+	return n;
+}
+
+int stream_queue_fds(Stream *s, const int *fds, size_t n)
+{
+	OutFds *o;
+
+	if (n == 0)
+		return 0;
+	if (n > STREAM_FDS_MAX)
+		return -E2BIG;
+	o = malloc(sizeof(*o) + n * sizeof(int));
+	if (!o)
+		return -ENOMEM;
+	o->next = NULL;
+	o->offset = s->output_sent + evbuffer_get_length(s->output);
+	o->n = n;
+	memcpy(o->fds, fds, n * sizeof(int));
+	*s->out_fds_tail = o;
+	s->out_fds_tail = &o->next;
+	return 0;
+}
+
+/* One sendmsg: the bytes up to the next descriptor batch's offset, with the
+ * batch attached when it starts at the current position. */
+static ssize_t send_some(Stream *s)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * STREAM_FDS_MAX)];
+		struct cmsghdr align;
+	} control;
+	struct evbuffer_iovec vec[STREAM_IOV_MAX];
+	struct iovec iov[STREAM_IOV_MAX];
+	struct msghdr msg = { 0 };
+	OutFds *batch = s->out_fds;
+	size_t limit = evbuffer_get_length(s->output), total = 0;
+	int n_vec;
+	ssize_t n;
+
+	if (batch && batch->offset == s->output_sent) {
+		struct cmsghdr *cmsg;
+
+		msg.msg_control = control.buf;
+		msg.msg_controllen = CMSG_SPACE(sizeof(int) * batch->n);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int) * batch->n);
+		memcpy(CMSG_DATA(cmsg), batch->fds, sizeof(int) * batch->n);
+		if (batch->next)
+			limit = (size_t)(batch->next->offset - s->output_sent);
+	} else if (batch) {
+		limit = (size_t)(batch->offset - s->output_sent);
+		batch = NULL;
+	}
+	n_vec = evbuffer_peek(s->output, (ssize_t)limit, NULL, vec, STREAM_IOV_MAX);
+	if (n_vec > STREAM_IOV_MAX)
+		n_vec = STREAM_IOV_MAX;
+	for (int i = 0; i < n_vec; i++) {
+		iov[i].iov_base = vec[i].iov_base;
+		iov[i].iov_len = vec[i].iov_len;
+		if (total + iov[i].iov_len > limit)
+			iov[i].iov_len = limit - total;
+		total += iov[i].iov_len;
+	}
+	msg.msg_iov = iov;
+	msg.msg_iovlen = (size_t)n_vec;
+	n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	if (batch) {
+		/* The kernel holds its own references now. */
+		s->out_fds = batch->next;
+		if (!s->out_fds)
+			s->out_fds_tail = &s->out_fds;
+		for (size_t i = 0; i < batch->n; i++)
+			close(batch->fds[i]);
+		free(batch);
+	}
+	evbuffer_drain(s->output, (size_t)n);
+	s->output_sent += (uint64_t)n;
+	return n;
+}
+
+int stream_flush(Stream *s)
+{
+	while (evbuffer_get_length(s->output) > 0) {
+		ssize_t n = send_some(s);
+
+		if (n == -EAGAIN)
+			return 0;
+		if (n < 0)
+			return (int)n;
+	}
+	return 1;
+}

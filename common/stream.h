@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * stream.h - non-blocking I/O on a Unix stream socket, with file descriptors
+ * passed alongside the bytes (SCM_RIGHTS).  Shared by the broker and
+ * libcrosspost; knows nothing of frames.
+ *
+ * Bytes are buffered in libevent evbuffers; descriptors received are queued
+ * in arrival order, and descriptors to send are attached to the byte
+ * position at which they were queued, so the peer receives them with the
+ * first byte of the frame that carries them.
+ */
+#ifndef CP_STREAM_H
+#define CP_STREAM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+struct evbuffer;
+
+/* The most descriptors one sendmsg/recvmsg carries; a frame carries at most
+ * this many (frame.h).  Linux's own cap is SCM_MAX_FD = 253. */
+#define STREAM_FDS_MAX 64
+
+typedef struct Stream Stream;
+
+/* Wraps fd (made non-blocking; the stream owns it and closes it on free).
+ * Returns 0 or -ENOMEM. */
+int stream_new(Stream **ret, int fd);
+/* Closes the socket and every descriptor still queued in either direction. */
+Stream *stream_free(Stream *stream);
+
+int stream_fd(const Stream *stream);
+/* Borrowed buffers: read frames from input, append frames to output. */
+struct evbuffer *stream_input(Stream *stream);
+struct evbuffer *stream_output(Stream *stream);
+
+/* One recvmsg into the input buffer.  Returns the bytes read, 0 at end of
+ * stream, -EAGAIN when nothing is ready, or another negative errno. */
+ssize_t stream_read(Stream *stream);
+
+/* Writes as much queued output as the socket takes.  Returns 1 when the
+ * output is now empty, 0 when some remains (wait for writability), or a
+ * negative errno (-EPIPE when the peer is gone). */
+int stream_flush(Stream *stream);
+
+/* Queues fds (ownership moves to the stream on success) to travel with the
+ * next byte appended to the output.  Returns 0, -E2BIG or -ENOMEM. */
+int stream_queue_fds(Stream *stream, const int *fds, size_t n_fds);
+
+/* Takes up to max received descriptors, oldest first, into fds (the caller
+ * owns them).  Returns how many were taken. */
+size_t stream_take_fds(Stream *stream, int *fds, size_t max);
+/* How many received descriptors are waiting to be taken. */
+size_t stream_pending_fds(const Stream *stream);
+
+#endif

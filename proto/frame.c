@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: MIT */
+/* frame.c - length-prefixed frames: protobuf header plus opaque payload. */
+#include <endian.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <event2/buffer.h>
+
+#include "frame.h"
+
+static uint32_t read_le32(const unsigned char *p)
+{
+	uint32_t v;
+
+	memcpy(&v, p, sizeof(v));
+	return le32toh(v);
+}
+
+int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
+{
+	unsigned char prefix[FRAME_PREFIX_SIZE];
+	uint32_t header_length, payload_length;
+	const char *reason = NULL;
+	unsigned char *bytes;
+	Frame *frame;
+
+	if (evbuffer_copyout(in, prefix, sizeof(prefix)) < (ssize_t)sizeof(prefix))
+		return 0;
+	header_length = read_le32(prefix);
+	payload_length = read_le32(prefix + 4);
+	/* Limits are checked before anything is allocated or waited for, so a
+	 * lying length costs the peer its connection, not our memory. */
+	if (header_length == 0)
+		reason = "empty frame header";
+	else if (header_length > FRAME_HEADER_MAX)
+		reason = "frame header larger than 64 KiB";
+	else if (payload_length > FRAME_PAYLOAD_MAX)
+		reason = "frame payload larger than 128 MiB";
+	if (reason) {
+		if (ret_reason)
+			*ret_reason = reason;
+		return header_length == 0 ? -EBADMSG : -EMSGSIZE;
+	}
+	if (evbuffer_get_length(in) < (size_t)FRAME_PREFIX_SIZE + header_length + payload_length)
+		return 0;
+
+	frame = calloc(1, sizeof(*frame));
+	if (!frame)
+		return -ENOMEM;
+	frame->payload = evbuffer_new();
+	bytes = evbuffer_pullup(in, FRAME_PREFIX_SIZE + (ssize_t)header_length);
+	if (!frame->payload || !bytes) {
+		frame_free(frame);
+		return -ENOMEM;
+	}
+	frame->header = crosspost__header__unpack(NULL, header_length, bytes + FRAME_PREFIX_SIZE);
+	if (!frame->header) {
+		frame_free(frame);
+		if (ret_reason)
+			*ret_reason = "frame header does not decode";
+		return -EBADMSG;
+	}
+	evbuffer_drain(in, FRAME_PREFIX_SIZE + (size_t)header_length);
+	/* Moves whole chains where it can: the payload is not copied. */
+	if (payload_length > 0 &&
+	    evbuffer_remove_buffer(in, frame->payload, payload_length) != (int)payload_length) {
+		frame_free(frame);
+		return -ENOMEM;
+	}
+	*ret = frame;
+	return 1;
+}
+
+static int append_prefix_and_header(struct evbuffer *out, const Crosspost__Header *header,
+				    size_t payload_length)
+{
+	size_t header_length = crosspost__header__get_packed_size(header);
+	struct evbuffer_iovec vec;
+	uint32_t lengths[2];
+	unsigned char *p;
+
+	if (header_length > FRAME_HEADER_MAX || payload_length > FRAME_PAYLOAD_MAX)
+		return -EMSGSIZE;
+	if (evbuffer_reserve_space(out, (ssize_t)(FRAME_PREFIX_SIZE + header_length), &vec, 1) != 1)
+		return -ENOMEM;
+	p = vec.iov_base;
+	lengths[0] = htole32((uint32_t)header_length);
+	lengths[1] = htole32((uint32_t)payload_length);
+	memcpy(p, lengths, sizeof(lengths));
+	crosspost__header__pack(header, p + FRAME_PREFIX_SIZE);
+	vec.iov_len = FRAME_PREFIX_SIZE + header_length;
+	if (evbuffer_commit_space(out, &vec, 1) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int frame_append(struct evbuffer *out, const Crosspost__Header *header, struct evbuffer *payload)
+{
+	size_t payload_length = payload ? evbuffer_get_length(payload) : 0;
+	int r;
+
+	r = append_prefix_and_header(out, header, payload_length);
+	if (r < 0)
+		return r;
+	/* Moving chains allocates nothing, so this cannot fail half-way. */
+	if (payload_length > 0 && evbuffer_add_buffer(out, payload) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int frame_append_bytes(struct evbuffer *out, const Crosspost__Header *header,
+		       const void *payload, size_t payload_length)
+{
+	int r = append_prefix_and_header(out, header, payload_length);
+
+	if (r < 0)
+		return r;
+	if (payload_length > 0 && evbuffer_add(out, payload, payload_length) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+Frame *frame_free(Frame *frame)
+{
+	if (!frame)
+		return NULL;
+	if (frame->header)
+		crosspost__header__free_unpacked(frame->header, NULL);
+	if (frame->payload)
+		evbuffer_free(frame->payload);
+	free(frame);
+	return NULL;
+}
+
+const char *frame_kind_name(Crosspost__Header__BodyCase kind)
+{
+	switch (kind) {
+	case CROSSPOST__HEADER__BODY_HELLO: return "hello";
+	case CROSSPOST__HEADER__BODY_WELCOME: return "welcome";
+	case CROSSPOST__HEADER__BODY_REGISTER: return "register";
+	case CROSSPOST__HEADER__BODY_REGISTERED: return "registered";
+	case CROSSPOST__HEADER__BODY_UNREGISTER: return "unregister";
+	case CROSSPOST__HEADER__BODY_NAVIGATE: return "navigate";
+	case CROSSPOST__HEADER__BODY_NAVIGATED: return "navigated";
+	case CROSSPOST__HEADER__BODY_LOOKUP: return "lookup";
+	case CROSSPOST__HEADER__BODY_FOUND: return "found";
+	case CROSSPOST__HEADER__BODY_LIST_WINDOWS: return "list-windows";
+	case CROSSPOST__HEADER__BODY_WINDOW_LIST: return "window-list";
+	case CROSSPOST__HEADER__BODY_POST: return "post";
+	case CROSSPOST__HEADER__BODY_SYNC: return "sync";
+	case CROSSPOST__HEADER__BODY_ACK: return "ack";
+	case CROSSPOST__HEADER__BODY_EVENT: return "event";
+	case CROSSPOST__HEADER__BODY_ERROR: return "error";
+	default: return "unknown";
+	}
+}

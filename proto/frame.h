@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * frame.h - the crosspost frame codec, shared by the broker and libcrosspost.
+ *
+ * A frame is  u32 header_length | u32 payload_length | Header | payload,
+ * lengths little endian.  The Header (proto/crosspost.proto) says what the
+ * frame is; the payload is opaque here and travels as an evbuffer so that
+ * the broker forwards it without copying or decoding it.
+ */
+#ifndef CP_FRAME_H
+#define CP_FRAME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/crosspost.pb-c.h"
+
+struct evbuffer;
+
+#define FRAME_PREFIX_SIZE 8
+/* Headers hold ids, a name and a URL or two: 64 KiB is generous, and the
+ * limit is checked before protobuf-c allocates anything. */
+#define FRAME_HEADER_MAX (64u * 1024u)
+/* The largest message data one frame carries.  Large enough for the 64 MiB
+ * ArrayBuffers of the benchmarks with room for their graph; bigger buffers
+ * are meant to be transferred (a descriptor), not copied. */
+#define FRAME_PAYLOAD_MAX (128u * 1024u * 1024u)
+/* Advertised as the protocol version in Hello and Welcome. */
+#define FRAME_PROTOCOL_VERSION CROSSPOST__VERSION__VERSION_CURRENT
+
+typedef struct Frame {
+	Crosspost__Header *header;   /* unpacked; owned by the frame */
+	struct evbuffer *payload;    /* owned by the frame; may be empty */
+} Frame;
+
+/* Takes one whole frame off the front of in.  Returns 1 with *ret set (the
+ * caller frees it), 0 when in holds no whole frame yet (nothing consumed),
+ * or, when the bytes can never become a valid frame, -EMSGSIZE (a length
+ * over the limits) or -EBADMSG (a header that does not decode), with a
+ * static reason in *ret_reason; -ENOMEM. */
+int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason);
+
+/* Appends a frame to out.  payload may be NULL (empty); its bytes are moved
+ * into out (payload is left empty), not copied.  Returns 0, -EMSGSIZE (out
+ * unchanged) or -ENOMEM. */
+int frame_append(struct evbuffer *out, const Crosspost__Header *header, struct evbuffer *payload);
+
+/* The same with a payload copied from memory. */
+int frame_append_bytes(struct evbuffer *out, const Crosspost__Header *header,
+		       const void *payload, size_t payload_length);
+
+Frame *frame_free(Frame *frame);
+
+/* The frame kind's name for logs, e.g. "post"; static. */
+const char *frame_kind_name(Crosspost__Header__BodyCase kind);
+
+#endif
