@@ -55,6 +55,8 @@ TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps check test demo bench fuzz install clean
+# Generated sources are kept (make would delete them as intermediates).
+.SECONDARY: $(GEN_C) $(GEN_H)
 .DEFAULT_GOAL := all
 
 all: deps

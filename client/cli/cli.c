@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.c - durations, counts, connecting, errors and event lines for the CLI. */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "cli.h"
+
+int64_t cli_parse_duration(const char *text)
+{
+	char *end = NULL;
+	double value, scale = 1000.0;
+
+	if (!text || !*text || *text == '-' || *text == '+')
+		return -1;
+	errno = 0;
+	value = strtod(text, &end);
+	if (errno || end == text || !isfinite(value))
+		return -1;
+	if (strcmp(end, "ms") == 0)
+		scale = 1.0;
+	else if (strcmp(end, "s") == 0 || *end == '\0')
+		scale = 1000.0;
+	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
+		scale = 60000.0;
+	else
+		return -1;
+	value *= scale;
+	if (value < 0 || value > 1e15)
+		return -1;
+	return (int64_t)llround(value);
+}
+
+int64_t cli_parse_count(const char *text, int64_t max)
+{
+	char *end = NULL;
+	long long value;
+
+	if (!text || *text < '0' || *text > '9')
+		return -1;
+	errno = 0;
+	value = strtoll(text, &end, 10);
+	if (errno || *end || value > max)
+		return -1;
+	return value;
+}
+
+void cli_print_error(const char *command, int code)
+{
+	fprintf(stderr, "crosspost %s: %s: %s\n", command, cp_error_name(code), cp_last_error_message());
+}
+
+cp_client *cli_connect(const char *command, const char *socket_path)
+{
+	cp_client *client = NULL;
+	int r = cp_client_new(socket_path, &client);
+
+	if (r < 0) {
+		cli_print_error(command, r);
+		return NULL;
+	}
+	return client;
+}
+
+static void print_json_string(FILE *out, const char *s)
+{
+	json_t *j = json_string(s);
+	char *text = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	/* A string that is not valid UTF-8 cannot come from the broker, which
+	 * only stamps serialized origins and names it accepted. */
+	fputs(text ? text : "\"\"", out);
+	free(text);
+	json_decref(j);
+}
+
+int cli_print_event(FILE *out, const cp_event *ev)
+{
+	const cp_value *data = cp_event_data(ev);
+	char *data_json = data ? cp_value_to_json(data) : NULL;
+
+	if (data && !data_json)
+		return -ENOMEM;
+	fprintf(out, "{\"type\":\"%s\"", cp_event_type_name(ev));
+	if (data_json)
+		fprintf(out, ",\"data\":%s", data_json);
+	fputs(",\"origin\":", out);
+	print_json_string(out, cp_event_origin(ev));
+	if (cp_event_source_id(ev)) {
+		fprintf(out, ",\"source\":{\"id\":%llu,\"name\":", (unsigned long long)cp_event_source_id(ev));
+		if (cp_event_source_name(ev))
+			print_json_string(out, cp_event_source_name(ev));
+		else
+			fputs("null", out);
+		fputs("}}\n", out);
+	} else {
+		fputs(",\"source\":null}\n", out);
+	}
+	free(data_json);
+	fflush(out);
+	return 0;
+}

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/* cli.h - helpers every crosspost subcommand uses. */
+#ifndef CP_CLI_H
+#define CP_CLI_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "crosspost.h"
+
+/* Parses "250ms", "2s", "1.5s", "3m"; a bare number is seconds.
+ * Returns milliseconds, or -1 when text is not a duration. */
+int64_t cli_parse_duration(const char *text);
+
+/* Parses a non-negative decimal integer no larger than max; -1 otherwise. */
+int64_t cli_parse_count(const char *text, int64_t max);
+
+/* Connects to socket_path (NULL: the default), printing a clear message
+ * naming `command` on failure.  Returns the client or NULL. */
+cp_client *cli_connect(const char *command, const char *socket_path);
+
+/* Prints "crosspost COMMAND: NAME: message" for a failed libcrosspost call. */
+void cli_print_error(const char *command, int code);
+
+/* Writes one event as a JSON line: {"type","data","origin","source"}. */
+int cli_print_event(FILE *out, const cp_event *ev);
+
+#endif

@@ -1,0 +1,380 @@
+/* SPDX-License-Identifier: MIT */
+/* client.c - connecting to the broker, the handshake, request and reply. */
+#include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+
+#include "client.h"
+#include "error.h"
+#include "socket_path.h"
+#include "stream.h"
+
+int client_fail(cp_client *c, const char *fmt, ...)
+{
+	char message[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+	c->broken = true;
+	return error_set(CP_ERR_NETWORK, "%s", message);
+}
+
+int client_error_from_wire(Crosspost__ErrorCode code)
+{
+	switch (code) {
+	case CROSSPOST__ERROR_CODE__ERROR_SYNTAX: return CP_ERR_SYNTAX;
+	case CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND: return CP_ERR_NOT_FOUND;
+	case CROSSPOST__ERROR_CODE__ERROR_INVALID_STATE: return CP_ERR_INVALID_STATE;
+	case CROSSPOST__ERROR_CODE__ERROR_CONSTRAINT: return CP_ERR_CONSTRAINT;
+	case CROSSPOST__ERROR_CODE__ERROR_NOT_SUPPORTED: return CP_ERR_NOT_SUPPORTED;
+	default: return CP_ERR_NETWORK;
+	}
+}
+
+uint32_t client_next_serial(cp_client *c)
+{
+	if (++c->next_serial == 0)
+		c->next_serial = 1;
+	return c->next_serial;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Sorts one frame that is not the reply being waited for. */
+static int client_take_frame(cp_client *c, Frame *frame)
+{
+	const Crosspost__Header *h = frame->header;
+
+	switch (h->body_case) {
+	case CROSSPOST__HEADER__BODY_EVENT:
+		if (event_queue_push(&c->events, frame) < 0) {
+			frame_free(frame);
+			return error_set(CP_ERR_NO_MEMORY, "out of memory queueing an event");
+		}
+		return 0;
+	case CROSSPOST__HEADER__BODY_ERROR:
+		if (h->serial == 0) {
+			int r = client_fail(c, "the broker closed the connection: %s", h->error->message);
+
+			frame_free(frame);
+			return r;
+		}
+		/* Posts are not answered unless they fail; keep the first
+		 * failure for cp_client_sync(). */
+		if (c->post_error == 0) {
+			c->post_error = client_error_from_wire(h->error->code);
+			snprintf(c->post_error_message, sizeof(c->post_error_message), "%s", h->error->message);
+		}
+		frame_free(frame);
+		return 0;
+	default:
+		frame_free(frame);
+		return 0;
+	}
+}
+
+/* Parses every whole frame in the input.  When wanted_serial is non-zero
+ * and its reply arrives, returns 1 with *ret_reply.  */
+static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_reply)
+{
+	for (;;) {
+		const char *reason = "?";
+		Frame *frame = NULL;
+		int r = frame_parse(stream_input(c->stream), &frame, &reason);
+
+		if (r == 0)
+			return 0;
+		if (r < 0)
+			return client_fail(c, "malformed frame from the broker: %s", reason);
+		if (wanted_serial && frame->header->serial == wanted_serial &&
+		    frame->header->body_case != CROSSPOST__HEADER__BODY_EVENT) {
+			*ret_reply = frame;
+			return 1;
+		}
+		r = client_take_frame(c, frame);
+		if (r < 0)
+			return r;
+	}
+}
+
+/* One non-blocking read.  Returns 1 when bytes came, 0 when none were
+ * ready, or CP_ERR_NETWORK. */
+static int client_read_once(cp_client *c)
+{
+	ssize_t n = stream_read(c->stream);
+
+	if (n == -EAGAIN || n == -EINTR)
+		return 0;
+	if (n == 0)
+		return client_fail(c, "the broker closed the connection");
+	if (n < 0)
+		return client_fail(c, "reading from the broker: %s", strerror((int)-n));
+	return 1;
+}
+
+int client_read_available(cp_client *c)
+{
+	int r;
+
+	if (c->broken)
+		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	/* Bounded, so that a flood cannot keep a dispatch from returning. */
+	for (int i = 0; i < 64; i++) {
+		r = client_read_once(c);
+		if (r < 0)
+			return r;
+		if (r == 0)
+			break;
+	}
+	r = client_parse_input(c, 0, NULL);
+	return r < 0 ? r : 0;
+}
+
+/* Waits for the socket; revents in *ret.  Returns 0, CP_ERR_TIMEOUT or
+ * CP_ERR_NETWORK. */
+static int client_poll(cp_client *c, short events, int64_t deadline, short *ret)
+{
+	struct pollfd pfd = { .fd = stream_fd(c->stream), .events = events };
+	int timeout = -1, r;
+
+	if (deadline >= 0) {
+		int64_t left = deadline - now_ms();
+		timeout = left > 0 ? (int)left : 0;
+	}
+	r = poll(&pfd, 1, timeout);
+	if (r < 0 && errno != EINTR)
+		return client_fail(c, "poll: %s", strerror(errno));
+	if (r == 0 && deadline >= 0 && now_ms() >= deadline)
+		return error_set(CP_ERR_TIMEOUT, "timed out waiting for the broker");
+	*ret = r > 0 ? pfd.revents : 0;
+	return 0;
+}
+
+int client_flush(cp_client *c, bool block)
+{
+	struct evbuffer *out = stream_output(c->stream);
+
+	if (c->broken)
+		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	for (;;) {
+		short revents = 0;
+		int r = stream_flush(c->stream);
+
+		if (r < 0)
+			return client_fail(c, "writing to the broker: %s", strerror(-r));
+		if (r == 1 || !block || evbuffer_get_length(out) <= CLIENT_OUTPUT_HIGH)
+			break;
+		/* Keep reading while we wait, or a broker that waits for us to
+		 * read would never read us. */
+		r = client_poll(c, POLLIN | POLLOUT, -1, &revents);
+		if (r < 0)
+			return r;
+		if (revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = client_read_available(c);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (c->base)
+		loop_kick(c);
+	return 0;
+}
+
+int client_request(cp_client *c, Crosspost__Header *request, int timeout_ms, Frame **ret_reply)
+{
+	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	Frame *reply = NULL;
+	int r;
+
+	if (c->broken)
+		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	request->serial = client_next_serial(c);
+	r = frame_append(stream_output(c->stream), request, NULL);
+	if (r < 0)
+		return error_set(CP_ERR_NO_MEMORY, "cannot queue a request: %s", strerror(-r));
+	for (;;) {
+		short revents = 0;
+		bool writing;
+
+		r = stream_flush(c->stream);
+		if (r < 0)
+			return client_fail(c, "writing to the broker: %s", strerror(-r));
+		writing = r == 0;
+		r = client_parse_input(c, request->serial, &reply);
+		if (r < 0)
+			return r;
+		if (r == 1)
+			break;
+		r = client_poll(c, POLLIN | (writing ? POLLOUT : 0), deadline, &revents);
+		if (r < 0)
+			return r;
+		if (revents & (POLLIN | POLLHUP | POLLERR)) {
+			r = client_read_once(c);
+			if (r < 0)
+				return r;
+		}
+	}
+	if (!event_queue_empty(&c->events))
+		loop_kick(c);
+	if (reply->header->body_case == CROSSPOST__HEADER__BODY_ERROR) {
+		r = error_set(client_error_from_wire(reply->header->error->code), "%s",
+			      reply->header->error->message);
+		frame_free(reply);
+		return r;
+	}
+	*ret_reply = reply;
+	return 0;
+}
+
+static int connect_socket(const char *path, int *ret_fd)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return error_set(CP_ERR_TYPE, "socket path too long: %s", path);
+	strcpy(addr.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return error_set(CP_ERR_NETWORK, "socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int err = errno;
+
+		close(fd);
+		return error_set(CP_ERR_NETWORK, "no broker at %s: %s%s", path, strerror(err),
+				 err == ENOENT || err == ECONNREFUSED ?
+				 " (start one with `crosspostd`)" : "");
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+static int handshake(cp_client *c)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Hello hello = CROSSPOST__HELLO__INIT;
+	Frame *reply = NULL;
+	char name[64];
+	int r;
+
+	snprintf(name, sizeof(name), "libcrosspost pid %d", (int)getpid());
+	hello.version = FRAME_PROTOCOL_VERSION;
+	hello.client_name = name;
+	header.body_case = CROSSPOST__HEADER__BODY_HELLO;
+	header.hello = &hello;
+	r = client_request(c, &header, 10000, &reply);
+	if (r < 0)
+		return r;
+	if (reply->header->body_case != CROSSPOST__HEADER__BODY_WELCOME) {
+		frame_free(reply);
+		return client_fail(c, "the broker answered hello with a %s frame",
+				   frame_kind_name(reply->header->body_case));
+	}
+	frame_free(reply);
+	return 0;
+}
+
+char *cp_default_socket_path(void)
+{
+	return socket_path_default();
+}
+
+int cp_client_new(const char *socket_path, cp_client **ret)
+{
+	cp_client *c;
+	int fd = -1, r;
+
+	if (!ret)
+		return error_set(CP_ERR_TYPE, "cp_client_new: ret is NULL");
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	event_queue_init(&c->events);
+	c->pid = getpid();
+	c->socket_path = socket_path ? strdup(socket_path) : socket_path_default();
+	if (!c->socket_path) {
+		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
+		goto fail;
+	}
+	r = connect_socket(c->socket_path, &fd);
+	if (r < 0)
+		goto fail;
+	if (stream_new(&c->stream, fd) < 0) {
+		close(fd);
+		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
+		goto fail;
+	}
+	r = handshake(c);
+	if (r < 0)
+		goto fail;
+	*ret = c;
+	return 0;
+fail:
+	cp_client_free(c);
+	return r;
+}
+
+cp_client *cp_client_free(cp_client *c)
+{
+	if (!c)
+		return NULL;
+	cp_client_detach_event_base(c);
+	while (c->windows) {
+		cp_window *w = c->windows;
+
+		c->windows = w->next;
+		window_free(w);
+	}
+	event_queue_clear(&c->events);
+	if (c->stream && !c->broken && c->pid == getpid())
+		stream_flush(c->stream);    /* best effort: posts already made */
+	stream_free(c->stream);
+	free(c->socket_path);
+	free(c);
+	return NULL;
+}
+
+const char *cp_client_socket_path(const cp_client *c)
+{
+	return c->socket_path;
+}
+
+int cp_client_sync(cp_client *c, int timeout_ms)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Sync sync = CROSSPOST__SYNC__INIT;
+	Frame *reply = NULL;
+	int r;
+
+	if (!c)
+		return error_set(CP_ERR_TYPE, "cp_client_sync: client is NULL");
+	header.body_case = CROSSPOST__HEADER__BODY_SYNC;
+	header.sync = &sync;
+	r = client_request(c, &header, timeout_ms, &reply);
+	if (r < 0)
+		return r;
+	frame_free(reply);
+	if (c->post_error) {
+		r = error_set(c->post_error, "%s", c->post_error_message);
+		c->post_error = 0;
+		return r;
+	}
+	return 0;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * client.h - libcrosspost internals shared by its modules:
+ *   client.c  connection, handshake, blocking request/reply
+ *   window.c  windows: open, close, navigate, lookup, list
+ *   post.c    cp_post_message: check targetOrigin, serialize, frame, queue
+ *   event.c   receiving: event frames to cp_event, callbacks
+ *   loop.c    integration: fd + dispatch, blocking wait, libevent adapter
+ * Never installed; the public API is crosspost.h alone.
+ */
+#ifndef CP_CLIENT_INTERNAL_H
+#define CP_CLIENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "crosspost.h"
+#include "frame.h"
+#include "origin.h"
+
+typedef struct Stream Stream;
+
+/* Posting blocks (reading, not dispatching, meanwhile) while more than this
+ * many bytes wait to be written: the broker has stopped reading us because
+ * a receiver lags, and our memory must stay bounded too. */
+#define CLIENT_OUTPUT_HIGH (4u * 1024u * 1024u)
+
+/* A received event frame waiting to be dispatched. */
+typedef struct PendingEvent {
+	struct PendingEvent *next;
+	Frame *frame;
+} PendingEvent;
+
+typedef struct EventQueue {
+	PendingEvent *head, **tail;
+} EventQueue;
+
+struct cp_window {
+	cp_client *client;
+	uint64_t id;
+	char *name;
+	char *url;
+	Origin *origin;            /* of url, to resolve "/" */
+	char *origin_serialized;   /* as the broker computed it */
+	uint64_t generation;       /* navigations so far */
+	bool privileged;
+	cp_event_callback callback;
+	void *userdata;
+	EventQueue backlog;        /* received before a callback was set */
+	struct cp_window *next;
+};
+
+struct cp_client {
+	Stream *stream;
+	char *socket_path;
+	pid_t pid;                 /* of the process that connected */
+	uint32_t next_serial;
+	bool broken;               /* the connection is gone */
+	cp_window *windows;
+	EventQueue events;         /* received, not yet dispatched, in order */
+	int post_error;            /* first post failure since the last sync */
+	char post_error_message[256];
+	struct event_base *base;   /* attached libevent loop, or NULL */
+	struct event *read_event, *write_event;
+};
+
+/* client.c */
+/* The next request serial (never 0). */
+uint32_t client_next_serial(cp_client *client);
+/* Sends a request and waits for the frame answering it: 0 with *ret_reply
+ * (caller frees), the CP_ERR_* that an Error reply maps to (message
+ * recorded), or CP_ERR_NETWORK / CP_ERR_TIMEOUT.  Events that arrive
+ * meanwhile are queued, not dispatched.  timeout_ms < 0: no limit. */
+int client_request(cp_client *client, Crosspost__Header *request, int timeout_ms, Frame **ret_reply);
+/* Reads whatever is available without blocking and sorts the frames:
+ * events to the queue, errors for posts to post_error.  Returns 0 or
+ * CP_ERR_NETWORK. */
+int client_read_available(cp_client *client);
+/* Writes queued output; when block is true, until the output is under
+ * CLIENT_OUTPUT_HIGH (reading input meanwhile).  Returns 0 or CP_ERR_NETWORK. */
+int client_flush(cp_client *client, bool block);
+/* Marks the connection lost and records why; returns CP_ERR_NETWORK. */
+int client_fail(cp_client *client, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Maps a wire error code to CP_ERR_*. */
+int client_error_from_wire(Crosspost__ErrorCode code);
+
+/* event.c */
+void event_queue_init(EventQueue *queue);
+int event_queue_push(EventQueue *queue, Frame *frame);
+void event_queue_clear(EventQueue *queue);
+bool event_queue_empty(const EventQueue *queue);
+/* Runs callbacks for queued events; returns how many were dispatched. */
+int client_dispatch_events(cp_client *client);
+/* True when some queued event could be dispatched now. */
+bool client_has_dispatchable(const cp_client *client);
+
+/* window.c */
+cp_window *client_find_window(const cp_client *client, uint64_t id);
+cp_window *window_free(cp_window *window);
+
+/* loop.c: tells an attached libevent loop that work is waiting. */
+void loop_kick(cp_client *client);
+
+#endif

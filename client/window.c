@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: MIT */
+/* window.c - windows: open, close, navigate; finding other windows. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client.h"
+#include "error.h"
+
+/* Requests for the broker itself answer quickly; this bounds a hung one. */
+#define CLIENT_REQUEST_TIMEOUT_MS 30000
+
+cp_window *window_free(cp_window *w)
+{
+	if (!w)
+		return NULL;
+	event_queue_clear(&w->backlog);
+	free(w->name);
+	free(w->url);
+	free(w->origin_serialized);
+	origin_free(w->origin);
+	free(w);
+	return NULL;
+}
+
+cp_window *client_find_window(const cp_client *c, uint64_t id)
+{
+	for (cp_window *w = c->windows; w; w = w->next)
+		if (w->id == id)
+			return w;
+	return NULL;
+}
+
+/* The URL's origin, parsed as the broker will; SyntaxError if it fails. */
+static int parse_url_origin(const char *url, Origin **ret)
+{
+	const char *reason = "?";
+	int r = origin_from_url(url, strlen(url), NULL, 0, ret, &reason);
+
+	if (r == -EINVAL)
+		return error_set(CP_ERR_SYNTAX, "invalid URL '%s': %s", url, reason);
+	if (r < 0)
+		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	return 0;
+}
+
+int cp_window_open_with_flags(cp_client *c, const char *url, const char *name, unsigned flags,
+			      cp_window **ret)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Register reg = CROSSPOST__REGISTER__INIT;
+	Frame *reply = NULL;
+	cp_window *w;
+	int r;
+
+	if (!c || !url || !ret)
+		return error_set(CP_ERR_TYPE, "cp_window_open: client, url and ret are required");
+	if (flags & ~(unsigned)CP_WINDOW_PRIVILEGED)
+		return error_set(CP_ERR_TYPE, "cp_window_open: unknown flags 0x%x", flags);
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	event_queue_init(&w->backlog);
+	w->client = c;
+	w->privileged = flags & CP_WINDOW_PRIVILEGED;
+	w->url = strdup(url);
+	w->name = name && *name ? strdup(name) : NULL;
+	if (!w->url || (name && *name && !w->name)) {
+		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
+		goto fail;
+	}
+	r = parse_url_origin(url, &w->origin);
+	if (r < 0)
+		goto fail;
+	reg.url = (char *)url;
+	reg.name = w->name ? w->name : (char *)"";
+	reg.privileged = w->privileged;
+	header.body_case = CROSSPOST__HEADER__BODY_REGISTER;
+	header.register_ = &reg;
+	r = client_request(c, &header, CLIENT_REQUEST_TIMEOUT_MS, &reply);
+	if (r < 0)
+		goto fail;
+	if (reply->header->body_case != CROSSPOST__HEADER__BODY_REGISTERED) {
+		r = client_fail(c, "the broker answered register with a %s frame",
+				frame_kind_name(reply->header->body_case));
+		goto fail;
+	}
+	w->id = reply->header->registered->window_id;
+	w->origin_serialized = strdup(reply->header->registered->origin);
+	if (!w->origin_serialized) {
+		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
+		goto fail;
+	}
+	frame_free(reply);
+	w->next = c->windows;
+	c->windows = w;
+	*ret = w;
+	return 0;
+fail:
+	frame_free(reply);
+	window_free(w);
+	return r;
+}
+
+int cp_window_open(cp_client *c, const char *url, const char *name, cp_window **ret)
+{
+	return cp_window_open_with_flags(c, url, name, 0, ret);
+}
+
+int cp_window_close(cp_window *w)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Unregister unreg = CROSSPOST__UNREGISTER__INIT;
+	Frame *reply = NULL;
+	cp_client *c;
+	int r;
+
+	if (!w)
+		return 0;
+	c = w->client;
+	for (cp_window **p = &c->windows; *p; p = &(*p)->next) {
+		if (*p == w) {
+			*p = w->next;
+			break;
+		}
+	}
+	unreg.window_id = w->id;
+	header.body_case = CROSSPOST__HEADER__BODY_UNREGISTER;
+	header.unregister = &unreg;
+	r = client_request(c, &header, CLIENT_REQUEST_TIMEOUT_MS, &reply);
+	frame_free(reply);
+	window_free(w);
+	return r;
+}
+
+int cp_window_navigate(cp_window *w, const char *url)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Navigate nav = CROSSPOST__NAVIGATE__INIT;
+	Origin *origin = NULL;
+	Frame *reply = NULL;
+	char *url_copy = NULL, *origin_copy = NULL;
+	int r;
+
+	if (!w || !url)
+		return error_set(CP_ERR_TYPE, "cp_window_navigate: window and url are required");
+	r = parse_url_origin(url, &origin);
+	if (r < 0)
+		return r;
+	nav.window_id = w->id;
+	nav.url = (char *)url;
+	header.body_case = CROSSPOST__HEADER__BODY_NAVIGATE;
+	header.navigate = &nav;
+	r = client_request(w->client, &header, CLIENT_REQUEST_TIMEOUT_MS, &reply);
+	if (r < 0)
+		goto out;
+	if (reply->header->body_case != CROSSPOST__HEADER__BODY_NAVIGATED) {
+		r = client_fail(w->client, "the broker answered navigate with a %s frame",
+				frame_kind_name(reply->header->body_case));
+		goto out;
+	}
+	url_copy = strdup(url);
+	origin_copy = strdup(reply->header->navigated->origin);
+	if (!url_copy || !origin_copy) {
+		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
+		goto out;
+	}
+	free(w->url);
+	w->url = url_copy;
+	url_copy = NULL;
+	free(w->origin_serialized);
+	w->origin_serialized = origin_copy;
+	origin_copy = NULL;
+	origin_free(w->origin);
+	w->origin = origin;
+	origin = NULL;
+	w->generation = reply->header->navigated->generation;
+out:
+	free(url_copy);
+	free(origin_copy);
+	origin_free(origin);
+	frame_free(reply);
+	return r;
+}
+
+uint64_t cp_window_id(const cp_window *w) { return w->id; }
+const char *cp_window_name(const cp_window *w) { return w->name; }
+const char *cp_window_url(const cp_window *w) { return w->url; }
+const char *cp_window_origin(const cp_window *w) { return w->origin_serialized; }
+cp_client *cp_window_client(const cp_window *w) { return w->client; }
+
+int cp_client_lookup(cp_client *c, const char *name, uint64_t *ret_id)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Lookup lookup = CROSSPOST__LOOKUP__INIT;
+	Frame *reply = NULL;
+	int r;
+
+	if (!c || !name || !ret_id)
+		return error_set(CP_ERR_TYPE, "cp_client_lookup: client, name and ret_id are required");
+	lookup.name = (char *)name;
+	header.body_case = CROSSPOST__HEADER__BODY_LOOKUP;
+	header.lookup = &lookup;
+	r = client_request(c, &header, CLIENT_REQUEST_TIMEOUT_MS, &reply);
+	if (r < 0)
+		return r;
+	if (reply->header->body_case != CROSSPOST__HEADER__BODY_FOUND) {
+		frame_free(reply);
+		return client_fail(c, "the broker answered lookup with a %s frame",
+				   frame_kind_name(reply->header->body_case));
+	}
+	*ret_id = reply->header->found->window_id;
+	frame_free(reply);
+	return 0;
+}
+
+void cp_window_info_free(cp_window_info *infos, size_t count)
+{
+	if (!infos)
+		return;
+	for (size_t i = 0; i < count; i++) {
+		free(infos[i].name);
+		free(infos[i].url);
+		free(infos[i].origin);
+	}
+	free(infos);
+}
+
+int cp_client_list_windows(cp_client *c, cp_window_info **ret, size_t *ret_count)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__ListWindows list = CROSSPOST__LIST_WINDOWS__INIT;
+	const Crosspost__WindowList *windows;
+	cp_window_info *infos = NULL;
+	Frame *reply = NULL;
+	size_t n;
+	int r;
+
+	if (!c || !ret || !ret_count)
+		return error_set(CP_ERR_TYPE, "cp_client_list_windows: client, ret and ret_count are required");
+	header.body_case = CROSSPOST__HEADER__BODY_LIST_WINDOWS;
+	header.list_windows = &list;
+	r = client_request(c, &header, CLIENT_REQUEST_TIMEOUT_MS, &reply);
+	if (r < 0)
+		return r;
+	if (reply->header->body_case != CROSSPOST__HEADER__BODY_WINDOW_LIST) {
+		frame_free(reply);
+		return client_fail(c, "the broker answered list with a %s frame",
+				   frame_kind_name(reply->header->body_case));
+	}
+	windows = reply->header->window_list;
+	n = windows->n_windows;
+	infos = calloc(n ? n : 1, sizeof(*infos));
+	if (!infos)
+		goto oom;
+	for (size_t i = 0; i < n; i++) {
+		const Crosspost__WindowInfo *wi = windows->windows[i];
+
+		infos[i].id = wi->id;
+		infos[i].pid = wi->pid;
+		infos[i].name = *wi->name ? strdup(wi->name) : NULL;
+		infos[i].url = strdup(wi->url);
+		infos[i].origin = strdup(wi->origin);
+		if ((*wi->name && !infos[i].name) || !infos[i].url || !infos[i].origin) {
+			cp_window_info_free(infos, i + 1);
+			goto oom;
+		}
+	}
+	frame_free(reply);
+	*ret = infos;
+	*ret_count = n;
+	return 0;
+oom:
+	frame_free(reply);
+	return error_set(CP_ERR_NO_MEMORY, "out of memory");
+}
