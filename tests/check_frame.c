@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: MIT */
+/* check_frame.c - the frame codec and the descriptor-passing stream. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <check.h>
+#include <event2/buffer.h>
+
+#include "frame.h"
+#include "stream.h"
+
+static Crosspost__Header *post_header(Crosspost__Header *h, Crosspost__Post *p)
+{
+	crosspost__header__init(h);
+	crosspost__post__init(p);
+	p->sender_window_id = 7;
+	p->target_window_id = 9;
+	p->target_origin = (char *)"https://b.example";
+	h->serial = 42;
+	h->body_case = CROSSPOST__HEADER__BODY_POST;
+	h->post = p;
+	return h;
+}
+
+START_TEST(frame_round_trip_keeps_header_and_payload)
+{
+	struct evbuffer *buf = evbuffer_new();
+	Crosspost__Header h;
+	Crosspost__Post p;
+	Frame *f = NULL;
+	char payload[100];
+
+	memset(payload, 'x', sizeof(payload));
+	ck_assert_int_eq(frame_append_bytes(buf, post_header(&h, &p), payload, sizeof(payload)), 0);
+	ck_assert_int_eq(frame_parse(buf, &f, NULL), 1);
+	ck_assert_int_eq(f->header->serial, 42);
+	ck_assert_int_eq(f->header->body_case, CROSSPOST__HEADER__BODY_POST);
+	ck_assert_str_eq(f->header->post->target_origin, "https://b.example");
+	ck_assert_uint_eq(evbuffer_get_length(f->payload), sizeof(payload));
+	ck_assert_uint_eq(evbuffer_get_length(buf), 0);
+	frame_free(f);
+	evbuffer_free(buf);
+}
+END_TEST
+
+START_TEST(frame_partial_input_waits_for_more)
+{
+	struct evbuffer *whole = evbuffer_new(), *partial = evbuffer_new();
+	Crosspost__Header h;
+	Crosspost__Post p;
+	Frame *f = NULL;
+	size_t total;
+	unsigned char *bytes;
+
+	frame_append_bytes(whole, post_header(&h, &p), "abc", 3);
+	total = evbuffer_get_length(whole);
+	bytes = evbuffer_pullup(whole, -1);
+	/* Every proper prefix is "not yet": nothing consumed, no frame. */
+	for (size_t i = 0; i < total; i++) {
+		evbuffer_drain(partial, evbuffer_get_length(partial));
+		evbuffer_add(partial, bytes, i);
+		ck_assert_int_eq(frame_parse(partial, &f, NULL), 0);
+		ck_assert_uint_eq(evbuffer_get_length(partial), i);
+	}
+	evbuffer_add(partial, bytes + total - 1, 1);
+	ck_assert_int_eq(frame_parse(partial, &f, NULL), 1);
+	frame_free(f);
+	evbuffer_free(whole);
+	evbuffer_free(partial);
+}
+END_TEST
+
+START_TEST(frame_oversized_lengths_rejected_before_buffering)
+{
+	struct evbuffer *buf = evbuffer_new();
+	uint32_t lengths[2] = { FRAME_HEADER_MAX + 1, 0 };
+	const char *reason = NULL;
+	Frame *f = NULL;
+
+	evbuffer_add(buf, lengths, sizeof(lengths));
+	ck_assert_int_eq(frame_parse(buf, &f, &reason), -EMSGSIZE);
+	ck_assert_ptr_nonnull(reason);
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	lengths[0] = 4;
+	lengths[1] = FRAME_PAYLOAD_MAX + 1;
+	evbuffer_add(buf, lengths, sizeof(lengths));
+	ck_assert_int_eq(frame_parse(buf, &f, &reason), -EMSGSIZE);
+	evbuffer_free(buf);
+}
+END_TEST
+
+START_TEST(frame_garbage_header_is_bad_message)
+{
+	struct evbuffer *buf = evbuffer_new();
+	uint32_t lengths[2] = { 4, 0 };
+	const char *reason = NULL;
+	Frame *f = NULL;
+
+	evbuffer_add(buf, lengths, sizeof(lengths));
+	evbuffer_add(buf, "\xff\xff\xff\xff", 4);
+	ck_assert_int_eq(frame_parse(buf, &f, &reason), -EBADMSG);
+	ck_assert_str_eq(reason, "frame header does not decode");
+	evbuffer_drain(buf, evbuffer_get_length(buf));
+	lengths[0] = 0;
+	evbuffer_add(buf, lengths, sizeof(lengths));
+	ck_assert_int_eq(frame_parse(buf, &f, &reason), -EBADMSG);
+	evbuffer_free(buf);
+}
+END_TEST
+
+START_TEST(frame_append_moves_payload_buffer)
+{
+	struct evbuffer *out = evbuffer_new(), *payload = evbuffer_new();
+	Crosspost__Header h;
+	Crosspost__Post p;
+	Frame *f = NULL;
+
+	evbuffer_add(payload, "hello", 5);
+	ck_assert_int_eq(frame_append(out, post_header(&h, &p), payload), 0);
+	ck_assert_uint_eq(evbuffer_get_length(payload), 0);
+	ck_assert_int_eq(frame_parse(out, &f, NULL), 1);
+	ck_assert_int_eq(memcmp(evbuffer_pullup(f->payload, -1), "hello", 5), 0);
+	frame_free(f);
+	evbuffer_free(out);
+	evbuffer_free(payload);
+}
+END_TEST
+
+START_TEST(stream_passes_bytes_and_descriptors_in_order)
+{
+	int sv[2], pipe_fds[2], got[4];
+	Stream *a = NULL, *b = NULL;
+	char text[16] = { 0 };
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(pipe(pipe_fds), 0);
+	ck_assert_int_eq(stream_new(&a, sv[0]), 0);
+	ck_assert_int_eq(stream_new(&b, sv[1]), 0);
+	evbuffer_add(stream_output(a), "one", 3);
+	ck_assert_int_eq(stream_queue_fds(a, pipe_fds, 2), 0);   /* ownership moves */
+	evbuffer_add(stream_output(a), "two", 3);
+	ck_assert_int_eq(stream_flush(a), 1);
+	while (evbuffer_get_length(stream_input(b)) < 6)
+		ck_assert_int_gt(stream_read(b), 0);
+	evbuffer_remove(stream_input(b), text, 6);
+	ck_assert_str_eq(text, "onetwo");
+	ck_assert_uint_eq(stream_pending_fds(b), 2);
+	ck_assert_uint_eq(stream_take_fds(b, got, 4), 2);
+	/* The received pipe still works end to end. */
+	ck_assert_int_eq(write(got[1], "p", 1), 1);
+	ck_assert_int_eq(read(got[0], text, 1), 1);
+	ck_assert_int_eq(text[0], 'p');
+	close(got[0]);
+	close(got[1]);
+	stream_free(a);
+	stream_free(b);
+}
+END_TEST
+
+START_TEST(stream_free_closes_untaken_descriptors)
+{
+	int sv[2], pipe_fds[2];
+	Stream *a = NULL, *b = NULL;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(pipe(pipe_fds), 0);
+	ck_assert_int_eq(stream_new(&a, sv[0]), 0);
+	ck_assert_int_eq(stream_new(&b, sv[1]), 0);
+	/* Descriptors travel with the next byte appended after them. */
+	ck_assert_int_eq(stream_queue_fds(a, pipe_fds, 1), 0);
+	evbuffer_add(stream_output(a), "x", 1);
+	close(pipe_fds[1]);
+	ck_assert_int_eq(stream_flush(a), 1);
+	ck_assert_int_gt(stream_read(b), 0);
+	ck_assert_uint_eq(stream_pending_fds(b), 1);
+	stream_free(b);
+	stream_free(a);
+	/* Every copy of the pipe's read end is closed: fcntl on a number that
+	 * was only ever ours says EBADF. */
+	ck_assert_int_eq(fcntl(pipe_fds[0], F_GETFD), -1);
+}
+END_TEST
+
+int main(void)
+{
+	Suite *s = suite_create("frame");
+	TCase *tc = tcase_create("frame");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, frame_round_trip_keeps_header_and_payload);
+	tcase_add_test(tc, frame_partial_input_waits_for_more);
+	tcase_add_test(tc, frame_oversized_lengths_rejected_before_buffering);
+	tcase_add_test(tc, frame_garbage_header_is_bad_message);
+	tcase_add_test(tc, frame_append_moves_payload_buffer);
+	tcase_add_test(tc, stream_passes_bytes_and_descriptors_in_order);
+	tcase_add_test(tc, stream_free_closes_untaken_descriptors);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? 1 : 0;
+}
