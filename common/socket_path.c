@@ -36,15 +36,29 @@ int socket_path_make_dir(const char *path)
 	if (!dir)
 		return -ENOMEM;
 	slash = strrchr(dir, '/');
-	if (slash && slash != dir) {
-		*slash = '\0';
-		if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-			r = -errno;
-		else if (stat(dir, &st) < 0)
-			r = -errno;
-		else if (!S_ISDIR(st.st_mode))
-			r = -ENOTDIR;
+	if (!slash || slash == dir)
+		goto out;
+	*slash = '\0';
+	/* Like mkdir -p; every folder created here is private to the user. */
+	for (char *p = dir + 1; ; p++) {
+		if (*p == '/' || *p == '\0') {
+			char saved = *p;
+
+			*p = '\0';
+			if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+				r = -errno;
+				goto out;
+			}
+			*p = saved;
+			if (!saved)
+				break;
+		}
 	}
+	if (stat(dir, &st) < 0)
+		r = -errno;
+	else if (!S_ISDIR(st.st_mode))
+		r = -ENOTDIR;
+out:
 	free(dir);
 	return r;
 }
