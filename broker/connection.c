@@ -18,6 +18,9 @@
 #include "registry.h"
 #include "stream.h"
 
+/* 16 reads of 64 KiB: 1 MiB per client per loop turn at most. */
+#define CONNECTION_READS_PER_TURN 16
+
 static void on_readable(evutil_socket_t fd, short what, void *userdata);
 static void on_writable(evutil_socket_t fd, short what, void *userdata);
 
@@ -251,9 +254,15 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 
 	(void)fd;
 	(void)what;
-	/* Input before output: read what arrived, act on it, then write. */
-	if (!c->blocked_on)
+	/* Input before output: read what arrived, act on it, then write.  Up
+	 * to CONNECTION_READS_PER_TURN reads per turn, so a large frame does not
+	 * take a loop iteration per 64 KiB, nor one client the whole loop. */
+	for (int i = 0; i < CONNECTION_READS_PER_TURN && !c->blocked_on && !c->closing; i++) {
 		n = stream_read(c->stream);
+		if (n <= 0)
+			break;
+		process_frames(c);
+	}
 	process_frames(c);
 	if (n == 0 && !c->closing) {
 		size_t left = evbuffer_get_length(stream_input(c->stream));

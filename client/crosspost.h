@@ -71,8 +71,224 @@ const char *cp_last_error_message(void);
  * that shape when posted.  Ownership: a node created by cp_value_new_*()
  * belongs to the caller until it is inserted into a container, after which
  * it belongs to the container's graph; freeing the root with
- * cp_value_free() frees every node reachable from it. */
+ * cp_value_free() frees every node reachable from it.  Insertion functions
+ * take ownership on success only: when they fail, nothing changed.
+ *
+ * Primitives (undefined, null, booleans, numbers, bigints, strings) have no
+ * identity, as in JavaScript: equality compares them by content, and
+ * whether two places share one primitive node is not part of the shape.
+ * Every other type is an object with identity.
+ *
+ * Strings are sequences of UTF-16 code units, lone surrogates included.
+ * The C API speaks WTF-8: UTF-8 in which a lone surrogate is encoded like a
+ * code point (ED A0..BF xx); a well-formed string is plain UTF-8.  UTF-16
+ * accessors exist as well.  Lengths are in bytes unless said otherwise.
+ *
+ * Inspectors called on a node of another type return 0, false or NULL. */
 typedef struct cp_value cp_value;
+
+typedef enum cp_value_type {
+	CP_VALUE_UNDEFINED = 1,
+	CP_VALUE_NULL = 2,
+	CP_VALUE_BOOLEAN = 3,
+	CP_VALUE_NUMBER = 4,
+	CP_VALUE_BIGINT = 5,
+	CP_VALUE_STRING = 6,
+	CP_VALUE_BOOLEAN_OBJECT = 7,   /* new Boolean(b) */
+	CP_VALUE_NUMBER_OBJECT = 8,    /* new Number(n) */
+	CP_VALUE_BIGINT_OBJECT = 9,    /* Object(1n) */
+	CP_VALUE_STRING_OBJECT = 10,   /* new String(s) */
+	CP_VALUE_DATE = 11,
+	CP_VALUE_REGEXP = 12,
+	CP_VALUE_ARRAY_BUFFER = 13,
+	CP_VALUE_VIEW = 14,            /* a typed array or DataView; see cp_view_kind */
+	CP_VALUE_MAP = 15,
+	CP_VALUE_SET = 16,
+	CP_VALUE_ARRAY = 17,
+	CP_VALUE_OBJECT = 18,
+	CP_VALUE_ERROR = 19,
+	/* A stand-in for something structured clone refuses (a function, a DOM
+	 * node, ...): it can be built, compared, cloned and printed, but
+	 * posting it fails with CP_ERR_DATA_CLONE. */
+	CP_VALUE_HOST_OBJECT = 20,
+	/* 21 and up: reserved for MessagePort and transferred ArrayBuffer. */
+} cp_value_type;
+
+typedef enum cp_view_kind {
+	CP_VIEW_INT8 = 1,
+	CP_VIEW_UINT8 = 2,
+	CP_VIEW_UINT8_CLAMPED = 3,
+	CP_VIEW_INT16 = 4,
+	CP_VIEW_UINT16 = 5,
+	CP_VIEW_INT32 = 6,
+	CP_VIEW_UINT32 = 7,
+	CP_VIEW_FLOAT16 = 8,
+	CP_VIEW_FLOAT32 = 9,
+	CP_VIEW_FLOAT64 = 10,
+	CP_VIEW_BIGINT64 = 11,
+	CP_VIEW_BIGUINT64 = 12,
+	CP_VIEW_DATA_VIEW = 13,
+} cp_view_kind;
+
+/* -- building -------------------------------------------------------- */
+/* Each cp_value_new_*() stores a new node in *ret, which belongs to the
+ * caller.  Errors: CP_ERR_NO_MEMORY, and CP_ERR_TYPE for bad arguments as
+ * listed. */
+int cp_value_new_undefined(cp_value **ret);
+int cp_value_new_null(cp_value **ret);
+int cp_value_new_boolean(bool b, cp_value **ret);
+int cp_value_new_number(double d, cp_value **ret);
+/* A BigInt from decimal text: an optional '-' and at least one digit.
+ * Errors: CP_ERR_SYNTAX (not such text). */
+int cp_value_new_bigint(const char *decimal, size_t len, cp_value **ret);
+int cp_value_new_bigint_int64(int64_t v, cp_value **ret);
+/* A BigInt from its sign and magnitude (little-endian bytes; leading zero
+ * bytes are fine). */
+int cp_value_new_bigint_bytes(bool negative, const uint8_t *magnitude, size_t len,
+			      cp_value **ret);
+/* A string from NUL-terminated / len-byte WTF-8 (CP_ERR_TYPE when it is
+ * not WTF-8), or from UTF-16 code units (any units are fine). */
+int cp_value_new_string(const char *wtf8, cp_value **ret);
+int cp_value_new_string_len(const char *wtf8, size_t len, cp_value **ret);
+int cp_value_new_string_utf16(const uint16_t *units, size_t count, cp_value **ret);
+/* A Boolean, Number, BigInt or String object wrapping a copy of the
+ * primitive (which stays the caller's).  CP_ERR_TYPE for other types. */
+int cp_value_new_wrapper(const cp_value *primitive, cp_value **ret);
+/* A Date; ms is TimeClip'ed as by new Date(ms): non-finite or beyond
+ * +-8.64e15 gives NaN (an invalid date), fractions are truncated. */
+int cp_value_new_date(double ms, cp_value **ret);
+/* A RegExp.  flags: NULL or any of "dgimsuvy", each once, not both u and v
+ * (CP_ERR_SYNTAX otherwise); kept in canonical order.  The source is not
+ * checked against the pattern grammar. */
+int cp_value_new_regexp(const char *source_wtf8, const char *flags, cp_value **ret);
+/* An ArrayBuffer of len bytes copied from data (zero-filled when data is
+ * NULL). */
+int cp_value_new_array_buffer(const void *data, size_t len, cp_value **ret);
+/* An ArrayBuffer that takes data (malloc'd, len bytes) on success. */
+int cp_value_new_array_buffer_take(void *data, size_t len, cp_value **ret);
+/* A typed array or DataView over buffer (an ArrayBuffer, which joins the
+ * view's graph as a reference, like an insertion).  length counts elements
+ * (bytes for a DataView).  CP_ERR_TYPE when buffer is not an ArrayBuffer,
+ * byte_offset is not a multiple of the element size, or the range does not
+ * fit in the buffer. */
+int cp_value_new_view(cp_view_kind kind, cp_value *buffer, size_t byte_offset, size_t length,
+		      cp_value **ret);
+int cp_value_new_array(cp_value **ret);
+int cp_value_new_object(cp_value **ret);
+int cp_value_new_map(cp_value **ret);
+int cp_value_new_set(cp_value **ret);
+/* An Error.  name: one of Error, EvalError, RangeError, ReferenceError,
+ * SyntaxError, TypeError, URIError; anything else (or NULL) becomes
+ * "Error", as the HTML Standard's serialization does.  message, stack:
+ * WTF-8 or NULL for none. */
+int cp_value_new_error(const char *name, const char *message, const char *stack,
+		       cp_value **ret);
+/* A host object (see CP_VALUE_HOST_OBJECT); description (WTF-8, e.g.
+ * "function f") names it in messages. */
+int cp_value_new_host_object(const char *description, cp_value **ret);
+
+/* -- filling containers ---------------------------------------------- */
+/* Inserting never replaces: an existing key, index or member fails with
+ * CP_ERR_CONSTRAINT.  Every insertion takes ownership of the inserted node
+ * on success (a node that is already in the graph just gains a reference:
+ * that is how shared references and cycles are built).
+ * Errors also: CP_ERR_TYPE (container of another type), CP_ERR_NO_MEMORY. */
+
+/* Sets own property key (WTF-8) of an object or an array.  As in
+ * JavaScript, keys that are array indices ("0".."4294967294") come first
+ * in ascending order, other keys follow in insertion order; on an array an
+ * index key sets that element, and "length" is refused (CP_ERR_TYPE). */
+int cp_value_object_set(cp_value *object, const char *key, cp_value *value);
+int cp_value_object_set_len(cp_value *object, const char *key, size_t key_len, cp_value *value);
+/* array[array.length] = item. */
+int cp_value_array_push(cp_value *array, cp_value *item);
+/* array[index] = item, index <= 4294967294; length grows past index.
+ * Indices never set are holes (a sparse array). */
+int cp_value_array_set(cp_value *array, uint32_t index, cp_value *item);
+/* Grows array.length (trailing holes); CP_ERR_CONSTRAINT when shorter. */
+int cp_value_array_set_length(cp_value *array, uint32_t length);
+/* map.set(key, value); keys compare with SameValueZero (NaN equals NaN, 0
+ * equals -0; objects by identity). */
+int cp_value_map_set(cp_value *map, cp_value *key, cp_value *value);
+/* set.add(member), SameValueZero as for map keys. */
+int cp_value_set_add(cp_value *set, cp_value *member);
+
+/* -- inspecting ------------------------------------------------------ */
+cp_value_type cp_value_get_type(const cp_value *value);
+/* "undefined", "null", "boolean", "number", "bigint", "string", "Boolean",
+ * "Number", "BigInt", "String", "Date", "RegExp", "ArrayBuffer", the view
+ * kind's name ("Uint8Array", "DataView", ...), "Map", "Set", "Array",
+ * "Object", "Error", "HostObject" (static). */
+const char *cp_value_type_name(const cp_value *value);
+/* Boolean of a boolean or Boolean object. */
+bool cp_value_get_boolean(const cp_value *value);
+/* Number of a number, Number object or Date (NaN for others). */
+double cp_value_get_number(const cp_value *value);
+/* WTF-8 of a string or String object: NUL-terminated (the string may hold
+ * NULs too: use *ret_len), borrowed. */
+const char *cp_value_get_string(const cp_value *value, size_t *ret_len);
+/* False when the string holds a lone surrogate (so its WTF-8 is not UTF-8). */
+bool cp_value_string_is_well_formed(const cp_value *value);
+size_t cp_value_string_utf16_length(const cp_value *value);
+/* The UTF-16 code units, malloc'd (caller frees), *ret_count of them.
+ * Errors: CP_ERR_TYPE, CP_ERR_NO_MEMORY. */
+int cp_value_string_utf16(const cp_value *value, uint16_t **ret_units, size_t *ret_count);
+/* A bigint or BigInt object: its decimal text, malloc'd (caller frees);
+ * NULL on allocation failure or another type. */
+char *cp_value_bigint_to_string(const cp_value *value);
+/* Its magnitude, little-endian, no trailing zero byte (zero is empty),
+ * borrowed; *ret_negative gets the sign. */
+const uint8_t *cp_value_bigint_magnitude(const cp_value *value, bool *ret_negative,
+					 size_t *ret_len);
+/* CP_ERR_TYPE when not a bigint or it does not fit. */
+int cp_value_bigint_to_int64(const cp_value *value, int64_t *ret);
+/* RegExp source (WTF-8, borrowed) and flags (canonical order, borrowed). */
+const char *cp_value_regexp_source(const cp_value *value, size_t *ret_len);
+const char *cp_value_regexp_flags(const cp_value *value);
+/* ArrayBuffer bytes, borrowed; writable through the non-const variant. */
+const uint8_t *cp_value_array_buffer_data(const cp_value *value, size_t *ret_len);
+uint8_t *cp_value_array_buffer_data_mut(cp_value *value, size_t *ret_len);
+/* Views. */
+cp_view_kind cp_value_view_kind(const cp_value *value);
+const cp_value *cp_value_view_buffer(const cp_value *value);
+size_t cp_value_view_byte_offset(const cp_value *value);
+size_t cp_value_view_length(const cp_value *value);        /* elements (bytes for DataView) */
+size_t cp_value_view_byte_length(const cp_value *value);
+/* "Int8Array", ..., "DataView" (static; NULL for an unknown kind), and the
+ * element size in bytes (1 for DataView; 0 for an unknown kind). */
+const char *cp_view_kind_name(cp_view_kind kind);
+size_t cp_view_kind_element_size(cp_view_kind kind);
+/* Arrays: array.length; the element at index (NULL for a hole); and the
+ * elements that exist, in index order: the i-th of cp_value_array_count()
+ * with its index.  Named properties are read with the object functions. */
+uint32_t cp_value_array_length(const cp_value *array);
+const cp_value *cp_value_array_get(const cp_value *array, uint32_t index);
+size_t cp_value_array_count(const cp_value *array);
+const cp_value *cp_value_array_element(const cp_value *array, size_t i, uint32_t *ret_index);
+/* Objects (and an array's named, non-index properties): own properties in
+ * order; key i (WTF-8, borrowed) and value i; lookup by key (NULL when
+ * absent). */
+size_t cp_value_object_count(const cp_value *object);
+const char *cp_value_object_key(const cp_value *object, size_t i, size_t *ret_len);
+const cp_value *cp_value_object_value(const cp_value *object, size_t i);
+const cp_value *cp_value_object_get(const cp_value *object, const char *key);
+/* Maps and sets, in insertion order; lookup with SameValueZero. */
+size_t cp_value_map_count(const cp_value *map);
+const cp_value *cp_value_map_key(const cp_value *map, size_t i);
+const cp_value *cp_value_map_value(const cp_value *map, size_t i);
+const cp_value *cp_value_map_get(const cp_value *map, const cp_value *key);
+size_t cp_value_set_count(const cp_value *set);
+const cp_value *cp_value_set_member(const cp_value *set, size_t i);
+bool cp_value_set_has(const cp_value *set, const cp_value *member);
+/* Errors: the name (static), message and stack (WTF-8, borrowed; NULL when
+ * absent). */
+const char *cp_value_error_name(const cp_value *value);
+const char *cp_value_error_message(const cp_value *value, size_t *ret_len);
+const char *cp_value_error_stack(const cp_value *value, size_t *ret_len);
+/* A host object's description (borrowed). */
+const char *cp_value_host_object_description(const cp_value *value);
+
+/* -- whole values ---------------------------------------------------- */
 
 /* Tagged JSON (see docs/values.md and ../shared/design/scenario-format.md)
  * to a value.  Parses one JSON value starting at text[0]; trailing white

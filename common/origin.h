@@ -20,16 +20,20 @@ typedef struct Origin Origin;
  * URL parser and returns the resulting URL's origin in *ret (caller frees
  * with origin_free()).  Returns 0, -EINVAL when parsing fails (*ret_reason,
  * when ret_reason is non-NULL, receives a static English reason), or
- * -ENOMEM. */
+ * -ENOMEM.  http, https, ws, wss and ftp URLs give tuple origins; blob URLs
+ * the origin of the http(s) URL in their path; everything else, file URLs
+ * included, a new opaque origin.  *ret is untouched on failure. */
 int origin_from_url(const char *input, size_t len, const char *base, size_t base_len,
 		    Origin **ret, const char **ret_reason);
 
 /* A new opaque origin, distinct from every other; NULL when out of memory. */
 Origin *origin_new_opaque(void);
 
-/* A copy that is same-origin with the original (opaque ones included). */
+/* A copy that is same-origin with the original (opaque ones included);
+ * NULL when out of memory. */
 Origin *origin_copy(const Origin *origin);
 
+/* Frees origin (NULL is fine); returns NULL. */
 Origin *origin_free(Origin *origin);
 
 /* The ASCII serialization: "scheme://host[:port]" with the port only when
@@ -43,7 +47,8 @@ char *origin_unicode_serialization(const Origin *origin);
 
 bool origin_is_opaque(const Origin *origin);
 
-/* The HTML Standard's "same origin": equal tuples, or the same opaque origin. */
+/* The HTML Standard's "same origin": equal tuples, or the same opaque origin.
+ * False when either is NULL. */
 bool origin_same(const Origin *a, const Origin *b);
 
 #endif
