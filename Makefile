@@ -16,7 +16,7 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fPIC \
-               -I. -Icommon -Iproto -Iclient -I$(BUILD)/gen -MMD -MP
+               -I. -Icommon -Iproto -Iclient -Iclient/cli -Itests/helpers -I$(BUILD)/gen -MMD -MP
 ifeq ($(SANITIZE),1)
 BASE_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
@@ -45,6 +45,8 @@ COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
 BROKER_OBJ := $(call obj,$(BROKER_SRC))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
+# The CLI's modules without main(): unit tests link them too.
+CLI_MODULE_OBJ := $(filter-out $(BUILD)/obj/client/cli/main.o,$(CLI_OBJ))
 TEST_HELPER_OBJ := $(call obj,$(TEST_HELPER_SRC))
 
 CROSSPOSTD := $(BUILD)/crosspostd
@@ -93,7 +95,7 @@ $(CROSSPOSTD): $(BUILD)/obj/broker/main.o $(BROKER_OBJ) $(COMMON_OBJ)
 $(CROSSPOST): $(CLI_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
-$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(BROKER_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(BROKER_OBJ) $(CLI_MODULE_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CHECK_LIBS) -lm
 

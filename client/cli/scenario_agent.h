@@ -1,0 +1,91 @@
+/* SPDX-License-Identifier: MIT */
+/* scenario_agent.h - the runner's side of one window process (`crosspost agent`): start, command, events, stop. */
+#ifndef CP_SCENARIO_AGENT_H
+#define CP_SCENARIO_AGENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "scenario_link.h"
+
+/* How long an agent may take to answer one command (a post includes the
+ * broker's confirmation) before the runner gives up on it. */
+#define SCENARIO_AGENT_ANSWER_MS 15000
+/* How long an agent may take to exit once its link is closed. */
+#define SCENARIO_AGENT_EXIT_MS 3000
+
+/* One event an agent's window received, in arrival order. */
+struct scenario_event {
+	struct scenario_event *next;
+	bool messageerror;          /* else a message event */
+	char *data_json;            /* tagged JSON text; NULL for messageerror */
+	char *origin;
+	uint64_t source_id;         /* 0: source is null */
+	char *source_name;          /* NULL when the source has no name */
+};
+
+/* The answer to one command. */
+struct scenario_result {
+	bool ok;
+	char *error;                /* DOMException-style name when !ok */
+	char *message;              /* when !ok */
+	uint64_t id;                /* "open": the window's id */
+	char *origin;               /* "open": the window's origin */
+};
+
+struct scenario_agent {
+	char *alias;
+	pid_t pid;                  /* 0 once reaped */
+	int status;                 /* waitpid status once reaped */
+	struct scenario_link link;
+	bool gone;                  /* its end of the link closed (it exited or
+	                             * crashed), or it broke the protocol */
+	char *broken;               /* why, when it broke the protocol */
+	char *lost;                 /* "NAME: message" when it reported losing the broker */
+	struct scenario_event *events, **events_tail;
+	bool has_result;
+	struct scenario_result result;
+};
+
+/* Starts `self_exe agent --socket socket_path --fd N --alias alias` with
+ * a socketpair to it.  *ret belongs to the caller (scenario_agent_free()).
+ * Errors: negative errno. */
+int scenario_agent_spawn(const char *self_exe, const char *socket_path, const char *alias,
+			 struct scenario_agent **ret);
+
+/* Kills the agent if it is still running, reaps it and frees everything.
+ * Accepts NULL; returns NULL. */
+struct scenario_agent *scenario_agent_free(struct scenario_agent *agent);
+
+/* Waits up to timeout_ms for anything from any of the n agents (NULL
+ * entries are skipped) and queues what arrived: events, answers, end of
+ * file.  Returns 0, or -EINTR when a signal arrived, or another negative
+ * errno. */
+int scenario_agents_poll(struct scenario_agent *const *agents, size_t n, int64_t timeout_ms);
+
+/* Sends cmd to agent and waits for its answer, queueing everything the
+ * other agents send meanwhile.  *ret is filled on success (free it with
+ * scenario_result_deinit()).  Errors: -ECHILD (the agent is gone or broke
+ * the protocol), -ETIMEDOUT (no answer within SCENARIO_AGENT_ANSWER_MS),
+ * -EINTR, other negative errno. */
+int scenario_agent_call(struct scenario_agent *const *agents, size_t n, struct scenario_agent *agent,
+			json_t *cmd, struct scenario_result *ret);
+
+/* Removes and returns the oldest queued event, or NULL.  The caller frees
+ * it with scenario_event_free(). */
+struct scenario_event *scenario_agent_pop_event(struct scenario_agent *agent);
+struct scenario_event *scenario_event_free(struct scenario_event *event);
+void scenario_result_deinit(struct scenario_result *result);
+
+/* SIGKILLs the agent and reaps it (fault injection). */
+void scenario_agent_kill(struct scenario_agent *agent);
+
+/* Asks the agent to exit by closing the link and reaps it (SIGKILL after
+ * SCENARIO_AGENT_EXIT_MS).  Returns 0 when it exited with status 0,
+ * else -ECHILD with agent->status telling how it ended. */
+int scenario_agent_finish(struct scenario_agent *agent);
+
+#endif

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* scenario_link.h - JSON lines over the socketpair between `crosspost run` and its window agents. */
+#ifndef CP_SCENARIO_LINK_H
+#define CP_SCENARIO_LINK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+/*
+ * The messages (one JSON object per line), runner -> agent:
+ *   {"cmd":"open","url":U,"name":N|null,"privileged":B}
+ *   {"cmd":"post","target":ID,"data":TAGGED_JSON_TEXT,"targetOrigin":T}
+ *   {"cmd":"post","targetName":NAME,"data":...,"targetOrigin":T}  (looked up first)
+ *   {"cmd":"navigate","url":U}
+ *   {"cmd":"close"}
+ * agent -> runner, in the order things happened:
+ *   {"kind":"result","ok":true[,"id":ID,"origin":O]}       answers one command (id: open)
+ *   {"kind":"result","ok":false,"error":NAME,"message":M}   its DOMException-style failure
+ *   {"kind":"event","type":"message"|"messageerror","data":TAGGED_JSON_TEXT|null,
+ *    "origin":O,"source":{"id":ID,"name":N|null}|null}
+ *   {"kind":"lost","error":NAME,"message":M}               the broker connection ended
+ * DATA travels as the text of tagged JSON, not as a nested JSON value, so
+ * that values JSON parsers normalise (-0, huge integers) arrive unchanged.
+ * The runner closing its end tells the agent to close its window and exit.
+ */
+
+/* One line may carry a whole message's DATA; beyond this the peer is
+ * considered broken rather than the buffer grown without limit. */
+#define SCENARIO_LINK_LINE_MAX (64u * 1024u * 1024u)
+
+/* One end of the link: a connected stream socket plus the bytes read from
+ * it that do not yet form a complete line. */
+struct scenario_link {
+	int fd;
+	char *buf;
+	size_t len, cap;
+};
+
+/* Takes ownership of fd (a blocking stream socket). */
+void scenario_link_init(struct scenario_link *link, int fd);
+
+/* Closes the socket (the peer sees end of file) and frees the buffer.
+ * Safe to call twice. */
+void scenario_link_deinit(struct scenario_link *link);
+
+/* Writes msg as one compact JSON line, blocking until all of it is sent.
+ * msg stays the caller's.  Errors: -EPIPE / -ECONNRESET (peer gone),
+ * -ENOMEM, other negative errno. */
+int scenario_link_send(struct scenario_link *link, const json_t *msg);
+
+/* Reads what is available without blocking.  Returns the number of bytes
+ * read (> 0), 0 at end of file, -EAGAIN when nothing was there, -EMSGSIZE
+ * when a line exceeds SCENARIO_LINK_LINE_MAX, other negative errno. */
+int scenario_link_fill(struct scenario_link *link);
+
+/* Pops the next complete line.  Returns 1 with *ret (a JSON object the
+ * caller decrefs), 0 when no complete line is buffered, -EBADMSG when the
+ * line is not a JSON object. */
+int scenario_link_next(struct scenario_link *link, json_t **ret);
+
+#endif

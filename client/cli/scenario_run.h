@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* scenario_run.h - executes one parsed scenario against a broker: window processes, statements, expectations. */
+#ifndef CP_SCENARIO_RUN_H
+#define CP_SCENARIO_RUN_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "scenario.h"
+#include "scenario_tap.h"
+
+/* Outcomes, worst last; they are also `crosspost run`'s exit statuses. */
+enum scenario_outcome {
+	SCENARIO_PASSED = 0,        /* every expectation held */
+	SCENARIO_FAILED = 1,        /* some expectation failed (or a window process died) */
+	SCENARIO_SCRIPT_ERROR = 2,  /* the script cannot run as written */
+};
+
+struct scenario_run_options {
+	const char *self_exe;       /* this program, started as `agent` for each window */
+	const char *socket_path;    /* the broker */
+	bool verbose;               /* statements and events as TAP comments */
+	struct scenario_tap *tap;
+	/* Set by a signal handler: the run stops at the next chance. */
+	volatile sig_atomic_t *interrupted;
+};
+
+/* Statements and options this build parses but cannot execute yet.  Returns
+ * 0, or -ENOTSUP with errbuf naming FILE:LINE and what is missing. */
+int scenario_check_supported(const struct scenario *scenario, char *errbuf, size_t errlen);
+
+/* Runs every statement in order, one agent process per window, reporting
+ * one test point per expectation (and per statement that failed with no
+ * `expect error` after it).  Script errors found while running are printed
+ * on stderr as "crosspost run: FILE:LINE: ..." and end the run.  Every
+ * window process is gone when this returns.  Returns the outcome. */
+enum scenario_outcome scenario_run(const struct scenario *scenario,
+				   const struct scenario_run_options *options);
+
+#endif
