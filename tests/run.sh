@@ -53,7 +53,7 @@ for t in "$top"/tests/cli/*.sh; do
 done
 
 echo "== $BUILD: scenarios"
-for t in "$top"/tests/scenarios/*.scenario; do
+for t in "$top"/tests/scenarios/*.scenario "$top"/examples/*.scenario; do
 	[ -f "$t" ] || continue
 	name=scenarios/$(basename "$t")
 	(cd "$top" && "$CROSSPOST" run "$t") > "$tmp/scn.log" 2>&1
