@@ -169,8 +169,6 @@ static int client_poll(cp_client *c, short events, int64_t deadline, short *ret)
 
 int client_flush(cp_client *c, bool block)
 {
-	struct evbuffer *out = stream_output(c->stream);
-
 	if (c->broken)
 		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
 	for (;;) {
@@ -179,7 +177,7 @@ int client_flush(cp_client *c, bool block)
 
 		if (r < 0)
 			return client_fail(c, "writing to the broker: %s", strerror(-r));
-		if (r == 1 || !block || evbuffer_get_length(out) <= CLIENT_OUTPUT_HIGH)
+		if (r == 1 || !block)
 			break;
 		/* Keep reading while we wait, or a broker that waits for us to
 		 * read would never read us. */

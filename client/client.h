@@ -21,11 +21,6 @@
 
 typedef struct Stream Stream;
 
-/* Posting blocks (reading, not dispatching, meanwhile) while more than this
- * many bytes wait to be written: the broker has stopped reading us because
- * a receiver lags, and our memory must stay bounded too. */
-#define CLIENT_OUTPUT_HIGH (4u * 1024u * 1024u)
-
 /* A received event frame waiting to be dispatched. */
 typedef struct PendingEvent {
 	struct PendingEvent *next;
@@ -77,8 +72,9 @@ int client_request(cp_client *client, Crosspost__Header *request, int timeout_ms
  * events to the queue, errors for posts to post_error.  Returns 0 or
  * CP_ERR_NETWORK. */
 int client_read_available(cp_client *client);
-/* Writes queued output; when block is true, until the output is under
- * CLIENT_OUTPUT_HIGH (reading input meanwhile).  Returns 0 or CP_ERR_NETWORK. */
+/* Writes queued output; when block is true, until all of it is written,
+ * reading (not dispatching) input meanwhile so that a broker waiting for us
+ * to read is never waited for in turn.  Returns 0 or CP_ERR_NETWORK. */
 int client_flush(cp_client *client, bool block);
 /* Marks the connection lost and records why; returns CP_ERR_NETWORK. */
 int client_fail(cp_client *client, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
