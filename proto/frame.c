@@ -31,16 +31,17 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 	payload_length = read_le32(prefix + 4);
 	/* Limits are checked before anything is allocated or waited for, so a
 	 * lying length costs the peer its connection, not our memory. */
-	if (header_length == 0)
-		reason = "empty frame header";
-	else if (header_length > FRAME_HEADER_MAX)
+	/* An empty header is a valid (all-default) Header: it parses, and the
+	 * dispatcher rejects it as an unknown frame type, so that every parsed
+	 * frame packs and parses again the same (see fuzz/fuzz_frame.c). */
+	if (header_length > FRAME_HEADER_MAX)
 		reason = "frame header larger than 64 KiB";
 	else if (payload_length > FRAME_PAYLOAD_MAX)
 		reason = "frame payload larger than 128 MiB";
 	if (reason) {
 		if (ret_reason)
 			*ret_reason = reason;
-		return header_length == 0 ? -EBADMSG : -EMSGSIZE;
+		return -EMSGSIZE;
 	}
 	if (evbuffer_get_length(in) < (size_t)FRAME_PREFIX_SIZE + header_length + payload_length)
 		return 0;

@@ -37,7 +37,8 @@ typedef struct Frame {
  * caller frees it), 0 when in holds no whole frame yet (nothing consumed),
  * or, when the bytes can never become a valid frame, -EMSGSIZE (a length
  * over the limits) or -EBADMSG (a header that does not decode), with a
- * static reason in *ret_reason; -ENOMEM. */
+ * static reason in *ret_reason; -ENOMEM.  An empty header is a Header with
+ * every field at its default (body_case NOT_SET). */
 int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason);
 
 /* Appends a frame to out.  payload may be NULL (empty); its bytes are moved
