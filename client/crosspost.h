@@ -412,9 +412,11 @@ void cp_window_info_free(cp_window_info *infos, size_t count);
  * origin) or a URL whose origin the target must have when the message is
  * dispatched; otherwise the message is dropped without telling anyone, as
  * in the HTML Standard.  data is serialized before returning and stays the
- * caller's.  The post is queued and sent without waiting for the broker;
- * errors the broker finds (a target id that never existed) are reported by
- * the next cp_client_sync().
+ * caller's.  Returns once the message is written to the broker's socket,
+ * without waiting for an answer: it blocks only while the broker applies
+ * flow control (a receiver is not reading), and events arriving meanwhile
+ * are kept for the next dispatch.  Errors the broker finds (a target id
+ * that never existed) are reported by the next cp_client_sync().
  * Errors: CP_ERR_SYNTAX (targetOrigin does not parse), CP_ERR_DATA_CLONE,
  * CP_ERR_INVALID_STATE (from is closed), CP_ERR_NETWORK. */
 int cp_post_message(cp_window *from, uint64_t target, const cp_value *data,
