@@ -86,8 +86,8 @@ $(BUILD)/obj/%.o: %.c | $(GEN_H)
 $(LIBA): $(LIB_OBJ) $(COMMON_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
-$(LIBSO): $(LIB_OBJ) $(COMMON_OBJ)
-	$(CC) -shared -Wl,-soname,libcrosspost.so.0 -Wl,--version-script=client/libcrosspost.map -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+$(LIBSO): $(LIB_OBJ) $(COMMON_OBJ) client/libcrosspost.map
+	$(CC) -shared -Wl,-soname,libcrosspost.so.0 -Wl,--version-script=client/libcrosspost.map -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
 $(CROSSPOSTD): $(BUILD)/obj/broker/main.o $(BROKER_OBJ) $(COMMON_OBJ)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)

@@ -1,0 +1,48 @@
+# SPDX-License-Identifier: MIT
+# `make install` into a DESTDIR gives binaries, both libraries, the header and
+# a crosspost.pc that a program builds against, statically and shared.
+set -eu
+. "$(dirname "$0")/../helpers/cli-lib.sh"
+
+build=$(dirname "$CROSSPOST")
+root="$T/root"
+san=""
+case "$build" in *asan*) san="-fsanitize=address,undefined" ;; esac
+make -s --no-print-directory install BUILD="$build" SANITIZE="$([ -n "$san" ] && echo 1 || echo 0)" \
+	PREFIX=/usr/local DESTDIR="$root" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "make install"; }
+for f in bin/crosspost bin/crosspostd lib/libcrosspost.a lib/libcrosspost.so.0 lib/libcrosspost.so \
+	include/crosspost.h lib/pkgconfig/crosspost.pc; do
+	[ -e "$root/usr/local/$f" ] && pass "installs $f" || fail "missing $f"
+done
+cat >"$T/app.c" <<'APP'
+#include <crosspost.h>
+#include <stdio.h>
+#include <stdlib.h>
+int main(void)
+{
+	cp_value *v = NULL;
+	char *text;
+
+	if (cp_value_from_json("{\"a\":[1,true]}", 14, NULL, &v) != 0)
+		return 1;
+	text = cp_value_to_json(v);
+	printf("%s %s\n", text, cp_error_name(CP_ERR_SYNTAX));
+	free(text);
+	cp_value_free(v);
+	return 0;
+}
+APP
+export PKG_CONFIG_SYSROOT_DIR="$root" PKG_CONFIG_PATH="$root/usr/local/lib/pkgconfig"
+# shellcheck disable=SC2046
+cc $san "$T/app.c" -o "$T/app" $(pkg-config --cflags --libs crosspost) || fail "build against the shared library"
+expect_eq "a program runs against libcrosspost.so" \
+	"$(LD_LIBRARY_PATH="$root/usr/local/lib" "$T/app")" '{"a":[1,true]} SyntaxError'
+# shellcheck disable=SC2046
+# The archive, with its dependencies as shared libraries (`--static` would
+# also want libidn2's own private archives).
+cc $san "$T/app.c" -o "$T/app-static" $(pkg-config --cflags crosspost) "$root/usr/local/lib/libcrosspost.a" \
+	$(pkg-config --libs libevent libprotobuf-c jansson libidn2) -lm || fail "build against the static library"
+expect_eq "a program runs against libcrosspost.a" "$("$T/app-static")" '{"a":[1,true]} SyntaxError'
+exported=$(nm -D --defined-only "$root/usr/local/lib/libcrosspost.so.0" | awk '$2 == "T" {print $3}' | grep -v '^cp_' || true)
+expect_eq "the shared library exports only cp_ symbols" "$exported" ""
+finish
