@@ -11,6 +11,7 @@
 #include <event2/event.h>
 
 #include "broker.h"
+#include "cleanup.h"
 #include "connection.h"
 #include "driver.h"
 #include "frame.h"
@@ -156,6 +157,25 @@ int connection_send(Connection *c, const Crosspost__Header *header, struct evbuf
 	return 0;
 }
 
+int connection_send_with_fds(Connection *c, const Crosspost__Header *header,
+			     struct evbuffer *payload, int *fds, size_t n_fds)
+{
+	int r;
+
+	if (c->closing) {
+		close_fds(fds, n_fds);
+		return -EPIPE;
+	}
+	/* Queued first: they attach to the next byte appended, the frame's. */
+	r = stream_queue_fds(c->stream, fds, n_fds);
+	if (r < 0) {
+		close_fds(fds, n_fds);
+		connection_close(c, LOG_ERROR, "cannot queue descriptors: %s", strerror(-r));
+		return r;
+	}
+	return connection_send(c, header, payload);
+}
+
 void connection_send_error(Connection *c, uint32_t serial, Crosspost__ErrorCode code,
 			   const char *fmt, ...)
 {
@@ -240,6 +260,15 @@ static void process_frames(Connection *c)
 			c->broker->stats.connections_rejected++;
 			connection_close(c, LOG_WARNING, "malformed frame: %s",
 					 r == -ENOMEM ? "out of memory" : reason);
+			return;
+		}
+		r = frame_take_fds(frame, c->stream);
+		if (r < 0) {
+			c->broker->stats.connections_rejected++;
+			connection_close(c, LOG_WARNING, "protocol violation: %s",
+					 r == -E2BIG ? "more descriptors than a frame may carry" :
+					 "a frame declares descriptors that did not arrive with it");
+			frame_free(frame);
 			return;
 		}
 		driver_dispatch(c, frame);

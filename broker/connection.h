@@ -7,6 +7,7 @@
 #define CP_CONNECTION_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -53,6 +54,11 @@ void connection_close(Connection *connection, int level, const char *fmt, ...)
  * Returns 0 or a negative errno (the connection has then been closed). */
 int connection_send(Connection *connection, const Crosspost__Header *header,
 		    struct evbuffer *payload);
+
+/* The same, with descriptors that travel with the frame (ownership moves
+ * to the connection, which closes them if it cannot send them). */
+int connection_send_with_fds(Connection *connection, const Crosspost__Header *header,
+			     struct evbuffer *payload, int *fds, size_t n_fds);
 
 /* Queues an Error frame answering serial. */
 void connection_send_error(Connection *connection, uint32_t serial, Crosspost__ErrorCode code,

@@ -242,7 +242,7 @@ void driver_dispatch(Connection *c, Frame *frame)
 		handle_list(c, serial);
 		break;
 	case CROSSPOST__HEADER__BODY_POST:
-		router_post(c, serial, h->post, frame->payload);
+		router_post(c, frame);
 		break;
 	case CROSSPOST__HEADER__BODY_SYNC:
 		handle_sync(c, serial);

@@ -8,13 +8,15 @@
 #include "broker.h"
 #include "connection.h"
 #include "log.h"
+#include "frame.h"
 #include "policy.h"
 #include "registry.h"
 #include "router.h"
 
-void router_post(Connection *sender, uint32_t serial, const Crosspost__Post *post,
-		 struct evbuffer *payload)
+void router_post(Connection *sender, Frame *frame)
 {
+	const Crosspost__Post *post = frame->header->post;
+	uint32_t serial = frame->header->serial;
 	Broker *b = sender->broker;
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Event event = CROSSPOST__EVENT__INIT;
@@ -33,7 +35,7 @@ void router_post(Connection *sender, uint32_t serial, const Crosspost__Post *pos
 		connection_close(sender, LOG_WARNING,
 				 "protocol violation: post from window %llu, which this connection does not own",
 				 (unsigned long long)post->sender_window_id);
-		return;
+		goto out;
 	}
 	/* The client library checked already; a client that did not gets the
 	 * same SyntaxError. */
@@ -42,11 +44,11 @@ void router_post(Connection *sender, uint32_t serial, const Crosspost__Post *pos
 	if (r == -EINVAL) {
 		connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_SYNTAX,
 				      "invalid targetOrigin '%s': %s", post->target_origin, reason);
-		return;
+		goto out;
 	}
 	if (r < 0) {
 		connection_close(sender, LOG_ERROR, "out of memory parsing targetOrigin");
-		return;
+		goto out;
 	}
 
 	to = registry_find(b->registry, post->target_window_id);
@@ -86,8 +88,14 @@ void router_post(Connection *sender, uint32_t serial, const Crosspost__Post *pos
 	header.body_case = CROSSPOST__HEADER__BODY_EVENT;
 	header.event = &event;
 
+	/* The transferred buffers' descriptors move with the payload; a
+	 * dropped message's stay in the frame, which closes them, as the HTML
+	 * Standard's "message dropped" implies. */
+	event.fd_count = (uint32_t)frame->n_fds;
 	receiver = to->owner;
-	if (connection_send(receiver, &header, payload) < 0)
+	r = connection_send_with_fds(receiver, &header, frame->payload, frame->fds, frame->n_fds);
+	frame->n_fds = 0;
+	if (r < 0)
 		goto out;
 	b->stats.messages_delivered++;
 	/* Accepted messages are never dropped: when the receiver lags, stop

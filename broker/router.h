@@ -8,14 +8,14 @@
 
 #include "proto/crosspost.pb-c.h"
 
-struct evbuffer;
 typedef struct Connection Connection;
+typedef struct Frame Frame;
 
-/* Routes one Post from sender; the payload is moved into the event.  Answers
+/* Routes one Post frame from sender; its payload and descriptors move into
+ * the event, or are closed with a dropped message.  Answers
  * the sender with an Error only for a target id that never existed or a bad
  * targetOrigin; a mismatch or a closed target drops the message silently
  * (counted, logged at debug level) as the HTML Standard does. */
-void router_post(Connection *sender, uint32_t serial, const Crosspost__Post *post,
-		 struct evbuffer *payload);
+void router_post(Connection *sender, Frame *frame);
 
 #endif

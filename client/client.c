@@ -103,6 +103,10 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
 			return 0;
 		if (r < 0)
 			return client_fail(c, "malformed frame from the broker: %s", reason);
+		if (frame_take_fds(frame, c->stream) < 0) {
+			frame_free(frame);
+			return client_fail(c, "an event from the broker lacks its descriptors");
+		}
 		if (wanted_serial && frame->header->serial == wanted_serial &&
 		    frame->header->body_case != CROSSPOST__HEADER__BODY_EVENT) {
 			*ret_reply = frame;

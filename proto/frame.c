@@ -7,6 +7,7 @@
 
 #include <event2/buffer.h>
 
+#include "cleanup.h"
 #include "frame.h"
 
 static uint32_t read_le32(const unsigned char *p)
@@ -122,10 +123,29 @@ int frame_append_bytes(struct evbuffer *out, const Crosspost__Header *header,
 	return 0;
 }
 
+int frame_take_fds(Frame *frame, Stream *stream)
+{
+	uint32_t declared = 0;
+
+	if (frame->header->body_case == CROSSPOST__HEADER__BODY_POST)
+		declared = frame->header->post->fd_count;
+	else if (frame->header->body_case == CROSSPOST__HEADER__BODY_EVENT)
+		declared = frame->header->event->fd_count;
+	if (declared > FRAME_FDS_MAX)
+		return -E2BIG;
+	/* Descriptors arrive with the first byte of their frame, and frames
+	 * are parsed in order: this frame's are the oldest ones waiting. */
+	if (stream_pending_fds(stream) < declared)
+		return -EPROTO;
+	frame->n_fds = stream_take_fds(stream, frame->fds, declared);
+	return 0;
+}
+
 Frame *frame_free(Frame *frame)
 {
 	if (!frame)
 		return NULL;
+	close_fds(frame->fds, frame->n_fds);
 	if (frame->header)
 		crosspost__header__free_unpacked(frame->header, NULL);
 	if (frame->payload)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "proto/crosspost.pb-c.h"
+#include "stream.h"
 
 struct evbuffer;
 
@@ -28,9 +29,14 @@ struct evbuffer;
 /* Advertised as the protocol version in Hello and Welcome. */
 #define FRAME_PROTOCOL_VERSION CROSSPOST__VERSION__VERSION_CURRENT
 
+/* The most descriptors one frame carries (transferred buffers). */
+#define FRAME_FDS_MAX STREAM_FDS_MAX
+
 typedef struct Frame {
 	Crosspost__Header *header;   /* unpacked; owned by the frame */
 	struct evbuffer *payload;    /* owned by the frame; may be empty */
+	int fds[FRAME_FDS_MAX];      /* owned by the frame: closed by frame_free() */
+	size_t n_fds;                /* set n_fds to 0 after taking them */
 } Frame;
 
 /* Takes one whole frame off the front of in.  Returns 1 with *ret set (the
@@ -50,6 +56,12 @@ int frame_append(struct evbuffer *out, const Crosspost__Header *header, struct e
 int frame_append_bytes(struct evbuffer *out, const Crosspost__Header *header,
 		       const void *payload, size_t payload_length);
 
+/* Takes the descriptors frame's header declares (Post and Event frames'
+ * fd_count) from the stream they arrived on.  Returns 0, -E2BIG (more than
+ * FRAME_FDS_MAX) or -EPROTO (fewer arrived than declared). */
+int frame_take_fds(Frame *frame, Stream *stream);
+
+/* Closes the frame's descriptors that nobody took, frees the rest. */
 Frame *frame_free(Frame *frame);
 
 /* The frame kind's name for logs, e.g. "post"; static. */

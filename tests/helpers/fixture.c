@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -214,6 +215,90 @@ Crosspost__Header *test_raw_read(int fd)
 	h = crosspost__header__unpack(NULL, lengths[0], buf);
 	free(buf);
 	return h;
+}
+
+void test_raw_send_fds(int fd, const Crosspost__Header *header, const void *payload, size_t length,
+		       const int *fds, size_t n_fds)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int) * 64)];
+		struct cmsghdr align;
+	} control;
+	size_t header_length = crosspost__header__get_packed_size(header);
+	uint8_t *buf = malloc(8 + header_length);
+	uint32_t lengths[2] = { (uint32_t)header_length, (uint32_t)length };
+	struct iovec iov = { .iov_base = buf, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	struct cmsghdr *cmsg;
+
+	ck_assert_ptr_nonnull(buf);
+	ck_assert_uint_le(n_fds, 64);
+	memcpy(buf, lengths, 8);
+	crosspost__header__pack(header, buf + 8);
+	msg.msg_control = control.buf;
+	msg.msg_controllen = CMSG_SPACE(sizeof(int) * n_fds);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int) * n_fds);
+	memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * n_fds);
+	/* The descriptors ride on the frame's first byte. */
+	ck_assert_int_eq(sendmsg(fd, &msg, 0), 1);
+	write_all(fd, buf + 1, 8 + header_length - 1);
+	if (length)
+		write_all(fd, payload, length);
+	free(buf);
+}
+
+int test_sealed_memfd(size_t size, unsigned char byte)
+{
+	int fd = memfd_create("crosspost-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	unsigned char chunk[4096];
+
+	ck_assert_int_ge(fd, 0);
+	memset(chunk, byte, sizeof(chunk));
+	for (size_t done = 0; done < size; done += sizeof(chunk)) {
+		size_t n = size - done < sizeof(chunk) ? size - done : sizeof(chunk);
+		ck_assert_int_eq(write(fd, chunk, n), (ssize_t)n);
+	}
+	ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL), 0);
+	return fd;
+}
+
+int test_own_fd_count(void)
+{
+	struct dirent *d;
+	DIR *dir = opendir("/proc/self/fd");
+	int n = 0;
+
+	ck_assert_ptr_nonnull(dir);
+	while ((d = readdir(dir)))
+		if (d->d_name[0] != '.')
+			n++;
+	closedir(dir);
+	return n - 1;    /* not the directory's own descriptor */
+}
+
+uint64_t test_raw_register(int fd, const char *url)
+{
+	Crosspost__Header h = CROSSPOST__HEADER__INIT, *reply = test_raw_hello(fd, 1);
+	Crosspost__Register reg = CROSSPOST__REGISTER__INIT;
+	uint64_t id;
+
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_int_eq(reply->body_case, CROSSPOST__HEADER__BODY_WELCOME);
+	crosspost__header__free_unpacked(reply, NULL);
+	reg.url = (char *)url;
+	h.serial = 2;
+	h.body_case = CROSSPOST__HEADER__BODY_REGISTER;
+	h.register_ = &reg;
+	test_raw_send(fd, &h, NULL, 0);
+	reply = test_raw_read(fd);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_int_eq(reply->body_case, CROSSPOST__HEADER__BODY_REGISTERED);
+	id = reply->registered->window_id;
+	crosspost__header__free_unpacked(reply, NULL);
+	return id;
 }
 
 Crosspost__Header *test_raw_hello(int fd, uint32_t version)

@@ -35,6 +35,17 @@ int test_broker_fd_count(const TestBroker *broker);
 int test_raw_connect(const TestBroker *broker);
 /* Sends a frame with the given header and payload bytes. */
 void test_raw_send(int fd, const Crosspost__Header *header, const void *payload, size_t length);
+/* The same, with descriptors attached to the frame's first byte. */
+void test_raw_send_fds(int fd, const Crosspost__Header *header, const void *payload, size_t length,
+		       const int *fds, size_t n_fds);
+/* A sealed memfd of size bytes filled with byte, as a transferred buffer. */
+int test_sealed_memfd(size_t size, unsigned char byte);
+/* How many descriptors this process has open. */
+int test_own_fd_count(void);
+/* Sends Hello and registers a window at url on a raw connection; returns
+ * the window id. */
+uint64_t test_raw_register(int fd, const char *url);
+
 /* Sends a Hello with version and reads the answer; returns its header
  * (caller frees with crosspost__header__free_unpacked) or NULL on EOF. */
 Crosspost__Header *test_raw_hello(int fd, uint32_t version);
