@@ -11,6 +11,7 @@
 #include "broker.h"
 #include "connection.h"
 #include "log.h"
+#include "ports.h"
 #include "registry.h"
 
 static void on_accept(evutil_socket_t fd, short what, void *userdata)
@@ -68,6 +69,7 @@ int broker_new(Broker **ret, struct event_base *base, int listen_fd)
 	b->accept_event = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, b);
 	b->reap_event = event_new(base, -1, 0, on_reap, b);
 	if (!b->accept_event || !b->reap_event || registry_new(&b->registry) < 0 ||
+	    port_table_new(&b->ports, b) < 0 ||
 	    event_add(b->accept_event, NULL) < 0) {
 		broker_free(b);
 		return -ENOMEM;
@@ -87,6 +89,7 @@ Broker *broker_free(Broker *b)
 		event_free(b->accept_event);
 	if (b->reap_event)
 		event_free(b->reap_event);
+	port_table_free(b->ports);
 	registry_free(b->registry);
 	if (b->listen_fd >= 0)
 		close(b->listen_fd);
@@ -103,4 +106,5 @@ void broker_flush(Broker *b)
 		c->dirty = false;
 		connection_flush(c);
 	}
+	ports_sweep(b->ports);
 }

@@ -13,6 +13,7 @@
 struct event_base;
 struct event;
 typedef struct Registry Registry;
+typedef struct PortTable PortTable;
 typedef struct Connection Connection;
 
 /* A connection whose output queue holds more than this many bytes stops the
@@ -36,6 +37,7 @@ typedef struct Broker {
 	int listen_fd;
 	struct event *accept_event;
 	Registry *registry;
+	PortTable *ports;
 	Connection *connections;     /* live */
 	Connection *dirty;           /* with output to flush at the end of this turn */
 	Connection *graveyard;       /* closed, freed by reap_event */

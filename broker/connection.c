@@ -16,6 +16,7 @@
 #include "driver.h"
 #include "frame.h"
 #include "log.h"
+#include "ports.h"
 #include "registry.h"
 #include "stream.h"
 
@@ -117,6 +118,7 @@ void connection_close(Connection *c, int level, const char *fmt, ...)
 		c->windows = w->owner_next;
 		registry_remove(b->registry, w);
 	}
+	ports_connection_closed(b->ports, c);
 	release_waiters(c);
 	if (c->blocked_on)
 		forget_waiter(c->blocked_on, c);
@@ -271,7 +273,9 @@ static void process_frames(Connection *c)
 			frame_free(frame);
 			return;
 		}
-		driver_dispatch(c, frame);
+		/* The driver may keep the frame (a message held for a port in
+		 * transit); it then sets frame to NULL. */
+		driver_dispatch(c, &frame);
 		frame_free(frame);
 	}
 }

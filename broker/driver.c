@@ -11,6 +11,7 @@
 #include "driver.h"
 #include "frame.h"
 #include "log.h"
+#include "ports.h"
 #include "registry.h"
 #include "router.h"
 
@@ -207,8 +208,68 @@ static void handle_sync(Connection *c, uint32_t serial)
 	reply(c, serial, &header);
 }
 
-void driver_dispatch(Connection *c, Frame *frame)
+static void handle_create_channel(Connection *c, uint32_t serial, const Crosspost__CreateChannel *req)
 {
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__ChannelCreated created = CROSSPOST__CHANNEL_CREATED__INIT;
+	Port *p1, *p2;
+
+	if (!own_window(c, req->window_id)) {
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,
+				      "window %llu is not open on this connection",
+				      (unsigned long long)req->window_id);
+		return;
+	}
+	if (ports_create_pair(c->broker->ports, c, &p1, &p2) < 0) {
+		connection_close(c, LOG_ERROR, "out of memory creating a channel");
+		return;
+	}
+	log_debug("window %llu created channel: ports %llu and %llu", (unsigned long long)req->window_id,
+		  (unsigned long long)p1->id, (unsigned long long)p2->id);
+	created.port1_id = p1->id;
+	created.port2_id = p2->id;
+	header.body_case = CROSSPOST__HEADER__BODY_CHANNEL_CREATED;
+	header.channel_created = &created;
+	reply(c, serial, &header);
+}
+
+static void handle_port_close(Connection *c, const Crosspost__PortClose *req)
+{
+	Port *p = ports_find(c->broker->ports, req->port_id);
+
+	/* Closing a port that is gone already is not an error (HTML). */
+	if (p && port_usable_by(p, c))
+		port_close(c->broker->ports, p);
+}
+
+/* The old owner hands back a message for a port it no longer has. */
+static void handle_port_return(Connection *c, Frame **framep)
+{
+	Port *p = ports_find(c->broker->ports, (*framep)->header->port_return->port_id);
+
+	if (!p || p->state != PORT_IN_TRANSIT || p->owner != c)
+		return;    /* the port closed meanwhile: the message goes with it */
+	ports_deliver(c->broker->ports, p, *framep, true);
+	*framep = NULL;
+}
+
+static void handle_port_released(Connection *c, const Crosspost__PortReleased *req)
+{
+	Port *p = ports_find(c->broker->ports, req->port_id);
+
+	if (p && p->state == PORT_IN_TRANSIT && p->owner == c)
+		ports_land(c->broker->ports, p);
+}
+
+static bool carries_payload(Crosspost__Header__BodyCase kind)
+{
+	return kind == CROSSPOST__HEADER__BODY_POST || kind == CROSSPOST__HEADER__BODY_PORT_POST ||
+	       kind == CROSSPOST__HEADER__BODY_PORT_RETURN;
+}
+
+void driver_dispatch(Connection *c, Frame **framep)
+{
+	Frame *frame = *framep;
 	const Crosspost__Header *h = frame->header;
 	uint32_t serial = h->serial;
 
@@ -217,7 +278,7 @@ void driver_dispatch(Connection *c, Frame *frame)
 				 frame_kind_name(h->body_case));
 		return;
 	}
-	if (h->body_case != CROSSPOST__HEADER__BODY_POST && evbuffer_get_length(frame->payload) > 0) {
+	if (!carries_payload(h->body_case) && evbuffer_get_length(frame->payload) > 0) {
 		connection_close(c, LOG_WARNING, "protocol violation: %s frame with a payload",
 				 frame_kind_name(h->body_case));
 		return;
@@ -243,6 +304,21 @@ void driver_dispatch(Connection *c, Frame *frame)
 		break;
 	case CROSSPOST__HEADER__BODY_POST:
 		router_post(c, frame);
+		break;
+	case CROSSPOST__HEADER__BODY_CREATE_CHANNEL:
+		handle_create_channel(c, serial, h->create_channel);
+		break;
+	case CROSSPOST__HEADER__BODY_PORT_POST:
+		router_port_post(c, framep);
+		break;
+	case CROSSPOST__HEADER__BODY_PORT_CLOSE:
+		handle_port_close(c, h->port_close);
+		break;
+	case CROSSPOST__HEADER__BODY_PORT_RETURN:
+		handle_port_return(c, framep);
+		break;
+	case CROSSPOST__HEADER__BODY_PORT_RELEASED:
+		handle_port_released(c, h->port_released);
 		break;
 	case CROSSPOST__HEADER__BODY_SYNC:
 		handle_sync(c, serial);

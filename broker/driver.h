@@ -8,7 +8,8 @@
 typedef struct Connection Connection;
 typedef struct Frame Frame;
 
-/* Acts on one frame from connection; may close the connection. */
-void driver_dispatch(Connection *connection, Frame *frame);
+/* Acts on one frame from connection; may close the connection.  May keep
+ * the frame (setting *frame to NULL); otherwise the caller frees it. */
+void driver_dispatch(Connection *connection, Frame **frame);
 
 #endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* router.c - route a post: find, check, stamp, queue. */
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -10,6 +11,7 @@
 #include "log.h"
 #include "frame.h"
 #include "policy.h"
+#include "ports.h"
 #include "registry.h"
 #include "router.h"
 
@@ -21,6 +23,7 @@ void router_post(Connection *sender, Frame *frame)
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Event event = CROSSPOST__EVENT__INIT;
 	TargetOrigin target_origin = { 0 };
+	bool dropped = false;    /* accepted, then dropped as the HTML Standard says */
 	const char *reason = "?";
 	Window *from, *to;
 	Connection *receiver;
@@ -35,6 +38,11 @@ void router_post(Connection *sender, Frame *frame)
 		connection_close(sender, LOG_WARNING,
 				 "protocol violation: post from window %llu, which this connection does not own",
 				 (unsigned long long)post->sender_window_id);
+		goto out;
+	}
+	r = ports_check_transfer(b->ports, sender, post->transfer_ports, post->n_transfer_ports, NULL, &reason);
+	if (r > 0) {
+		connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_DATA_CLONE, "%s", reason);
 		goto out;
 	}
 	/* The client library checked already; a client that did not gets the
@@ -55,6 +63,7 @@ void router_post(Connection *sender, Frame *frame)
 	if (!to) {
 		if (registry_id_assigned(b->registry, post->target_window_id)) {
 			b->stats.dropped_target_closed++;
+			dropped = true;
 			log_debug("dropped: window %llu -> %llu: the target has closed",
 				  (unsigned long long)from->id, (unsigned long long)post->target_window_id);
 		} else {
@@ -68,6 +77,7 @@ void router_post(Connection *sender, Frame *frame)
 	verdict = policy_check(to, &target_origin);
 	if (verdict != POLICY_DELIVER) {
 		b->stats.dropped_origin_mismatch++;
+		dropped = true;
 		log_debug("dropped: window %llu (%s) -> window %llu (%s): %s '%s'",
 			  (unsigned long long)from->id, origin_serialization(from->origin),
 			  (unsigned long long)to->id, origin_serialization(to->origin),
@@ -92,7 +102,10 @@ void router_post(Connection *sender, Frame *frame)
 	 * dropped message's stay in the frame, which closes them, as the HTML
 	 * Standard's "message dropped" implies. */
 	event.fd_count = (uint32_t)frame->n_fds;
+	event.n_ports = post->n_transfer_ports;
+	event.ports = post->transfer_ports;
 	receiver = to->owner;
+	ports_move(b->ports, post->transfer_ports, post->n_transfer_ports, receiver);
 	r = connection_send_with_fds(receiver, &header, frame->payload, frame->fds, frame->n_fds);
 	frame->n_fds = 0;
 	if (r < 0)
@@ -103,5 +116,53 @@ void router_post(Connection *sender, Frame *frame)
 	if (connection_is_congested(receiver))
 		connection_wait_for(sender, receiver);
 out:
+	/* A dropped message's ports are lost with it: close them, so their
+	 * peers are disentangled (its descriptors close with the frame).  A
+	 * post refused with an error transfers nothing: they stay the sender's. */
+	if (dropped)
+		ports_close_ids(b->ports, post->transfer_ports, post->n_transfer_ports);
 	target_origin_deinit(&target_origin);
+}
+
+void router_port_post(Connection *sender, Frame **framep)
+{
+	Broker *b = sender->broker;
+	Frame *frame = *framep;
+	const Crosspost__PortPost *post = frame->header->port_post;
+	uint32_t serial = frame->header->serial;
+	Port *port = ports_find(b->ports, post->port_id), *peer;
+	const char *reason = "?";
+
+	if (!port) {
+		if (!ports_id_assigned(b->ports, post->port_id))
+			connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,
+					      "port %llu does not exist", (unsigned long long)post->port_id);
+		return;
+	}
+	if (port->state == PORT_CLOSED)
+		return;    /* posting on a closed port does nothing (HTML) */
+	if (!port_usable_by(port, sender)) {
+		connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_INVALID_STATE,
+				      "port %llu is not this connection's", (unsigned long long)port->id);
+		return;
+	}
+	if (ports_check_transfer(b->ports, sender, post->transfer_ports, post->n_transfer_ports, port,
+				 &reason) > 0) {
+		connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_DATA_CLONE, "%s", reason);
+		return;
+	}
+	peer = port->peer;
+	for (size_t i = 0; peer && i < post->n_transfer_ports; i++) {
+		/* Posting a port's peer through it dooms the message (HTML). */
+		if (post->transfer_ports[i] == peer->id)
+			peer = NULL;
+	}
+	if (!peer) {
+		ports_close_ids(b->ports, post->transfer_ports, post->n_transfer_ports);
+		return;
+	}
+	ports_deliver(b->ports, peer, frame, false);
+	*framep = NULL;
+	if (peer->state == PORT_OWNED && connection_is_congested(peer->owner))
+		connection_wait_for(sender, peer->owner);
 }

@@ -18,4 +18,9 @@ typedef struct Frame Frame;
  * (counted, logged at debug level) as the HTML Standard does. */
 void router_post(Connection *sender, Frame *frame);
 
+/* Routes one PortPost frame to the posting port's entangled peer, wherever
+ * it lives; held while the peer is in transit (then *frame is set to NULL:
+ * the router keeps it).  No origin check: the capability is the port. */
+void router_port_post(Connection *sender, Frame **frame);
+
 #endif

@@ -131,6 +131,10 @@ int frame_take_fds(Frame *frame, Stream *stream)
 		declared = frame->header->post->fd_count;
 	else if (frame->header->body_case == CROSSPOST__HEADER__BODY_EVENT)
 		declared = frame->header->event->fd_count;
+	else if (frame->header->body_case == CROSSPOST__HEADER__BODY_PORT_POST)
+		declared = frame->header->port_post->fd_count;
+	else if (frame->header->body_case == CROSSPOST__HEADER__BODY_PORT_RETURN)
+		declared = frame->header->port_return->fd_count;
 	if (declared > FRAME_FDS_MAX)
 		return -E2BIG;
 	/* Descriptors arrive with the first byte of their frame, and frames
@@ -173,6 +177,13 @@ const char *frame_kind_name(Crosspost__Header__BodyCase kind)
 	case CROSSPOST__HEADER__BODY_ACK: return "ack";
 	case CROSSPOST__HEADER__BODY_EVENT: return "event";
 	case CROSSPOST__HEADER__BODY_ERROR: return "error";
+	case CROSSPOST__HEADER__BODY_CREATE_CHANNEL: return "create-channel";
+	case CROSSPOST__HEADER__BODY_CHANNEL_CREATED: return "channel-created";
+	case CROSSPOST__HEADER__BODY_PORT_POST: return "port-post";
+	case CROSSPOST__HEADER__BODY_PORT_CLOSE: return "port-close";
+	case CROSSPOST__HEADER__BODY_PORT_MOVED: return "port-moved";
+	case CROSSPOST__HEADER__BODY_PORT_RETURN: return "port-return";
+	case CROSSPOST__HEADER__BODY_PORT_RELEASED: return "port-released";
 	default: return "unknown";
 	}
 }
