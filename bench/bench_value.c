@@ -135,8 +135,9 @@ static void measure(const char *name, const cp_value *v, double min_s, bool copi
 		n_dec++;
 	} while (now_s() - t0 < min_s);
 	dec_s = (now_s() - t0) / n_dec;
-	printf("%-34s payload %8.2f MB   encode %8.1f MB/s   decode %8.1f MB/s\n", name, len / 1e6,
-	       len / 1e6 / enc_s, len / 1e6 / dec_s);
+	/* Time per operation too: MB/s depends on how compact the payload is. */
+	printf("%-34s payload %8.2f MB   encode %8.1f MB/s (%7.1f ms)   decode %8.1f MB/s (%7.1f ms)\n", name,
+	       len / 1e6, len / 1e6 / enc_s, enc_s * 1e3, len / 1e6 / dec_s, dec_s * 1e3);
 	if (copies)
 		/* Each fresh copy of the bytes lands in newly mapped pages (glibc
 		 * maps blocks this large), so page faults count the copies. */

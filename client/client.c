@@ -13,6 +13,7 @@
 
 #include <event2/buffer.h>
 
+#include "cleanup.h"
 #include "client.h"
 #include "error.h"
 #include "socket_path.h"
@@ -42,6 +43,55 @@ int client_error_from_wire(Crosspost__ErrorCode code)
 	}
 }
 
+static void free_payload(const void *data, size_t length, void *userdata)
+{
+	(void)length;
+	(void)userdata;
+	free((void *)data);
+}
+
+int client_send_message(cp_client *c, Crosspost__Header *header, uint8_t *bytes, size_t length,
+			int *fds, size_t n_fds, bool write_now)
+{
+	struct evbuffer *payload = NULL;
+	int r;
+
+	/* Checked before anything is queued: descriptors attach to the next
+	 * frame appended, which must be this one. */
+	if (length > FRAME_PAYLOAD_MAX) {
+		free(bytes);
+		close_fds(fds, n_fds);
+		return error_set(CP_ERR_DATA_CLONE, "the serialized data (%zu bytes) is over the %u-byte limit",
+				 length, FRAME_PAYLOAD_MAX);
+	}
+	payload = evbuffer_new();
+	if (!payload || evbuffer_add_reference(payload, bytes, length, free_payload, NULL) < 0) {
+		free(bytes);
+		close_fds(fds, n_fds);
+		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
+		goto out;
+	}
+	/* The bytes are handed to the output by reference: the kernel copies
+	 * them once, when written.  Descriptors ride on the frame's first byte. */
+	r = stream_queue_fds(c->stream, fds, n_fds);
+	if (r < 0) {
+		close_fds(fds, n_fds);
+		r = error_set(CP_ERR_NO_MEMORY, "cannot queue %zu descriptors", n_fds);
+		goto out;
+	}
+	header->serial = client_next_serial(c);
+	r = frame_append(stream_output(c->stream), header, payload);
+	if (r < 0) {
+		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
+		goto out;
+	}
+	r = write_now ? client_flush(c, true) : 0;
+out:
+	if (payload)
+		evbuffer_free(payload);
+	return r;
+}
+
 uint32_t client_next_serial(cp_client *c)
 {
 	if (++c->next_serial == 0)
@@ -63,7 +113,21 @@ static int client_take_frame(cp_client *c, Frame *frame)
 	const Crosspost__Header *h = frame->header;
 
 	switch (h->body_case) {
+	case CROSSPOST__HEADER__BODY_PORT_MOVED: {
+		int r = client_port_moved(c, h->port_moved->port_id);
+
+		frame_free(frame);
+		return r;
+	}
 	case CROSSPOST__HEADER__BODY_EVENT:
+		/* Ports arrive with their event: their handles exist from now on,
+		 * so messages for them that follow are queued, not lost. */
+		for (size_t i = 0; i < h->event->n_ports; i++) {
+			if (!client_port_for_id(c, h->event->ports[i])) {
+				frame_free(frame);
+				return error_set(CP_ERR_NO_MEMORY, "out of memory");
+			}
+		}
 		if (event_queue_push(&c->events, frame) < 0) {
 			frame_free(frame);
 			return error_set(CP_ERR_NO_MEMORY, "out of memory queueing an event");
@@ -343,6 +407,12 @@ cp_client *cp_client_free(cp_client *c)
 
 		c->windows = w->next;
 		window_free(w);
+	}
+	while (c->ports) {
+		cp_port *p = c->ports;
+
+		c->ports = p->next;
+		port_free(p);
 	}
 	event_queue_clear(&c->events);
 	if (c->stream && !c->broken && c->pid == getpid())

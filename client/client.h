@@ -46,6 +46,16 @@ struct cp_window {
 	struct cp_window *next;
 };
 
+struct cp_port {
+	cp_client *client;
+	uint64_t id;
+	cp_port_state state;
+	cp_port_callback callback;   /* set: the port is started */
+	void *userdata;
+	EventQueue backlog;          /* arrived before the port was started */
+	struct cp_port *next;
+};
+
 struct cp_client {
 	Stream *stream;
 	char *socket_path;
@@ -53,6 +63,7 @@ struct cp_client {
 	uint32_t next_serial;
 	bool broken;               /* the connection is gone */
 	cp_window *windows;
+	cp_port *ports;            /* every handle, live or dead */
 	EventQueue events;         /* received, not yet dispatched, in order */
 	int post_error;            /* first post failure since the last sync */
 	char post_error_message[256];
@@ -80,16 +91,47 @@ int client_flush(cp_client *client, bool block);
 int client_fail(cp_client *client, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Maps a wire error code to CP_ERR_*. */
 int client_error_from_wire(Crosspost__ErrorCode code);
+/* Queues a message frame (Post, PortPost or PortReturn header) whose
+ * payload is bytes, with fds attached, and, when write_now, writes it all
+ * (client_flush(block)).  Takes ownership of bytes (malloc'd) and fds on
+ * every path.  Returns 0 or a CP_ERR_* code. */
+int client_send_message(cp_client *client, Crosspost__Header *header, uint8_t *bytes, size_t length,
+			int *fds, size_t n_fds, bool write_now);
 
 /* event.c */
 void event_queue_init(EventQueue *queue);
 int event_queue_push(EventQueue *queue, Frame *frame);
+Frame *event_queue_pop(EventQueue *queue);
 void event_queue_clear(EventQueue *queue);
 bool event_queue_empty(const EventQueue *queue);
 /* Runs callbacks for queued events; returns how many were dispatched. */
 int client_dispatch_events(cp_client *client);
 /* True when some queued event could be dispatched now. */
 bool client_has_dispatchable(const cp_client *client);
+
+/* post.c */
+/* Frames and writes a Post of bytes already serialized: the second half of
+ * cp_post_message(), which calls it once the value is encoded; fault
+ * injection (`post-corrupt` in scenarios) calls it with bytes
+ * value_encode() would never produce.  Checks the sender as
+ * cp_post_message() does but leaves targetOrigin to the caller
+ * (cp_post_message() parses it before serializing, as the HTML Standard
+ * orders it); one that does not parse is refused by the broker, and that
+ * SyntaxError comes back on the next cp_client_sync().  Takes ownership of
+ * bytes (malloc'd), freed on every path.  Errors as cp_post_message(). */
+int post_encoded(cp_window *from, uint64_t target, uint8_t *bytes, size_t length, const char *target_origin);
+
+/* port.c */
+/* The handle for a port id, created (owned by the client) when new: ports
+ * arrive in events.  NULL when out of memory. */
+cp_port *client_port_for_id(cp_client *client, uint64_t id);
+cp_port *client_find_port(const cp_client *client, uint64_t id);
+/* PortMoved: hands back the undispatched messages for the port, then
+ * releases it.  Returns 0 or CP_ERR_NETWORK / CP_ERR_NO_MEMORY. */
+int client_port_moved(cp_client *client, uint64_t id);
+/* True when the port may be transferred or posted on. */
+bool port_is_open(const cp_port *port);
+cp_port *port_free(cp_port *port);
 
 /* window.c */
 cp_window *client_find_window(const cp_client *client, uint64_t id);

@@ -464,6 +464,72 @@ uint64_t cp_event_source_id(const cp_event *ev);
 const char *cp_event_source_name(const cp_event *ev);
 
 /* ---------------------------------------------------------------------- */
+/* MessageChannel, MessagePort and transfer                                */
+/* ---------------------------------------------------------------------- */
+
+/* One end of a MessageChannel.  Handles belong to the client (freed with
+ * it); a transferred port's handle stays allocated but is dead. */
+typedef struct cp_port cp_port;
+
+/* Called once per event arriving on a port; as cp_event_callback. */
+typedef void (*cp_port_callback)(cp_port *port, const cp_event *ev, void *userdata);
+
+/* new MessageChannel() in window: two entangled ports, both owned by the
+ * window's client.  Errors: CP_ERR_TYPE, CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+int cp_channel_new(cp_window *window, cp_port **ret_port1, cp_port **ret_port2);
+
+/* port.postMessage(data, transfer): to the entangled peer, wherever it
+ * lives, in order; no targetOrigin (the port is the capability), and the
+ * event has origin "" and a null source.  transfer lists MessagePort and
+ * ArrayBuffer values (see cp_value_new_port()); after success they belong
+ * to the receiver: the ports' handles are dead, the buffers detached.
+ * Posting on a closed port does nothing (returns 0), as in the HTML
+ * Standard.  Errors: CP_ERR_INVALID_STATE (port was transferred),
+ * CP_ERR_DATA_CLONE (see cp_post_message_with_transfer()), CP_ERR_NETWORK. */
+int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *transfer,
+			 size_t n_transfer);
+
+/* window.postMessage(data, targetOrigin, transfer).  Fails with
+ * CP_ERR_DATA_CLONE, before anything moves, when transfer holds the same
+ * object twice, a detached buffer, a closed or transferred port, the port
+ * being posted on, or a value that is not transferable; a MessagePort in
+ * data must also be in transfer.  A failed post transfers nothing.  Other
+ * errors as cp_post_message(). */
+int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_value *data,
+				  const char *target_origin, cp_value *const *transfer,
+				  size_t n_transfer);
+
+/* port.onmessage = cb: also starts the port (HTML's implicit start), so
+ * events queued since it arrived are dispatched.  NULL: queue again. */
+void cp_port_set_callback(cp_port *port, cp_port_callback cb, void *userdata);
+
+/* port.close(): its peer's messages are no longer delivered.  Closing a
+ * closed port does nothing.  Errors: CP_ERR_INVALID_STATE (transferred),
+ * CP_ERR_NETWORK. */
+int cp_port_close(cp_port *port);
+
+/* The broker's id for the port (stable across transfers). */
+uint64_t cp_port_id(const cp_port *port);
+
+typedef enum cp_port_state {
+	CP_PORT_OPEN = 1,         /* usable */
+	CP_PORT_CLOSED = 2,       /* cp_port_close() was called */
+	CP_PORT_TRANSFERRED = 3,  /* posted away: the handle is dead */
+} cp_port_state;
+cp_port_state cp_port_get_state(const cp_port *port);
+
+/* The port a MessagePort value stands for, or NULL when value is not one
+ * (borrowed: the handle belongs to the client). */
+cp_port *cp_value_port(const cp_value *value);
+
+/* The port the event arrived on, or NULL for a window's event (borrowed). */
+cp_port *cp_event_port(const cp_event *ev);
+
+/* event.ports: the ports transferred with the message, now the receiving
+ * client's (borrowed array; the handles stay valid after the callback). */
+size_t cp_event_ports(const cp_event *ev, cp_port *const **ret_ports);
+
+/* ---------------------------------------------------------------------- */
 /* Event-loop integration                                                  */
 /* ---------------------------------------------------------------------- */
 

@@ -8,10 +8,14 @@
 #include "client.h"
 #include "error.h"
 #include "target_origin.h"
+#include "transfer.h"
 #include "value_codec.h"
 
 struct cp_event {
 	cp_event_type type;
+	cp_port *port;            /* the port it arrived on, or NULL */
+	cp_port **ports;          /* event.ports */
+	size_t n_ports;
 	cp_value *data;           /* NULL for messageerror, or once taken */
 	const char *origin;       /* borrowed from the frame */
 	uint64_t source_id;
@@ -37,7 +41,7 @@ int event_queue_push(EventQueue *q, Frame *frame)
 	return 0;
 }
 
-static Frame *event_queue_pop(EventQueue *q)
+Frame *event_queue_pop(EventQueue *q)
 {
 	PendingEvent *p = q->head;
 	Frame *frame;
@@ -80,48 +84,94 @@ static bool still_allowed(const cp_window *w, const Crosspost__Event *ev)
 	return strcmp(ev->target_origin, origin_serialization(w->origin)) == 0;
 }
 
-/* Builds the event and runs the callback.  Frees the frame. */
-static void deliver(cp_window *w, Frame *frame)
+/* Builds the event, decodes its data, and runs the window's or the port's
+ * callback (exactly one of w and port is set).  Frees the frame. */
+static void deliver(cp_window *w, cp_port *port, Frame *frame)
 {
 	const Crosspost__Event *ev = frame->header->event;
+	cp_port *ports[FRAME_FDS_MAX];
 	cp_event event = {
 		.type = CP_EVENT_MESSAGE,
+		.port = port,
+		.ports = ports,
 		.origin = ev->origin,
 		.source_id = ev->source_window_id,
 		.source_name = ev->source_name && *ev->source_name ? ev->source_name : NULL,
 	};
 	size_t length = evbuffer_get_length(frame->payload);
 	const uint8_t *bytes = length ? evbuffer_pullup(frame->payload, -1) : (const uint8_t *)"";
+	bool bad = !bytes || ev->n_ports > FRAME_FDS_MAX;
 
+	/* The handles were made when the event arrived (client.c). */
+	for (size_t i = 0; !bad && i < ev->n_ports; i++) {
+		ports[i] = client_find_port(w ? w->client : port->client, ev->ports[i]);
+		bad = !ports[i];
+	}
+	event.n_ports = bad ? 0 : ev->n_ports;
 	/* Data that does not deserialize becomes a messageerror event, as in
 	 * the HTML Standard; the receiver keeps running. */
-	if (!bytes || value_decode(bytes, length, &event.data) < 0) {
+	if (bad || value_decode_transfer(bytes, length, frame->fds, frame->n_fds, ports, event.n_ports,
+					 &event.data) < 0) {
 		event.type = CP_EVENT_MESSAGEERROR;
 		event.data = NULL;
 	}
-	w->callback(w, &event, w->userdata);
+	if (w)
+		w->callback(w, &event, w->userdata);
+	else
+		port->callback(port, &event, port->userdata);
 	cp_value_free(event.data);
 	frame_free(frame);
 }
 
-/* Routes one frame to its window: dispatched, kept in the window's backlog,
- * or dropped (window closed, or navigated to an origin it was not meant
- * for).  Returns 1 when a callback ran. */
+/* Queues a frame until a callback is set (a port not yet started). */
+static int keep(EventQueue *backlog, Frame *frame)
+{
+	if (event_queue_push(backlog, frame) < 0)
+		frame_free(frame);
+	return 0;
+}
+
+/* Routes one frame to its window or port: dispatched, kept in a backlog,
+ * or dropped (window closed, port closed or gone, or a window navigated to
+ * an origin the message was not meant for).  Returns 1 when a callback ran. */
 static int route_event(cp_client *c, Frame *frame)
 {
-	cp_window *w = client_find_window(c, frame->header->event->target_window_id);
+	const Crosspost__Event *ev = frame->header->event;
+	cp_window *w;
+	cp_port *port;
 
-	if (!w || !still_allowed(w, frame->header->event)) {
+	if (ev->target_port_id) {
+		port = client_find_port(c, ev->target_port_id);
+		if (!port || !port_is_open(port)) {
+			frame_free(frame);
+			return 0;
+		}
+		if (!port->callback)
+			return keep(&port->backlog, frame);
+		deliver(NULL, port, frame);
+		return 1;
+	}
+	w = client_find_window(c, ev->target_window_id);
+	if (!w || !still_allowed(w, ev)) {
 		frame_free(frame);
 		return 0;
 	}
-	if (!w->callback) {
-		if (event_queue_push(&w->backlog, frame) < 0)
-			frame_free(frame);
-		return 0;
-	}
-	deliver(w, frame);
+	if (!w->callback)
+		return keep(&w->backlog, frame);
+	deliver(w, NULL, frame);
 	return 1;
+}
+
+/* The first started window or port with a backlog, as its queue. */
+static EventQueue *next_backlog(cp_client *c)
+{
+	for (cp_window *w = c->windows; w; w = w->next)
+		if (w->callback && !event_queue_empty(&w->backlog))
+			return &w->backlog;
+	for (cp_port *p = c->ports; p; p = p->next)
+		if (p->callback && port_is_open(p) && !event_queue_empty(&p->backlog))
+			return &p->backlog;
+	return NULL;
 }
 
 int client_dispatch_events(cp_client *c)
@@ -129,18 +179,12 @@ int client_dispatch_events(cp_client *c)
 	int dispatched = 0;
 	Frame *frame;
 
-	/* Windows that got a callback since: their backlog first, in order.
-	 * A callback may close windows, so the list is searched afresh each
-	 * time (backlogs are rare: only before a callback is set). */
-	for (;;) {
-		cp_window *w = c->windows;
-
-		while (w && !(w->callback && !event_queue_empty(&w->backlog)))
-			w = w->next;
-		if (!w)
-			break;
-		dispatched += route_event(c, event_queue_pop(&w->backlog));
-	}
+	/* Windows and ports that got a callback since: their backlog first, in
+	 * order.  A callback may close windows and ports, so the lists are
+	 * searched afresh each time (backlogs are rare: only before a
+	 * callback is set). */
+	for (EventQueue *backlog; (backlog = next_backlog(c));)
+		dispatched += route_event(c, event_queue_pop(backlog));
 	while ((frame = event_queue_pop(&c->events)))
 		dispatched += route_event(c, frame);
 	return dispatched;
@@ -148,12 +192,7 @@ int client_dispatch_events(cp_client *c)
 
 bool client_has_dispatchable(const cp_client *c)
 {
-	if (!event_queue_empty(&c->events))
-		return true;
-	for (const cp_window *w = c->windows; w; w = w->next)
-		if (w->callback && !event_queue_empty(&w->backlog))
-			return true;
-	return false;
+	return !event_queue_empty(&c->events) || next_backlog((cp_client *)c) != NULL;
 }
 
 void cp_window_set_callback(cp_window *w, cp_event_callback cb, void *userdata)
@@ -186,3 +225,12 @@ cp_value *cp_event_take_data(const cp_event *ev)
 const char *cp_event_origin(const cp_event *ev) { return ev->origin; }
 uint64_t cp_event_source_id(const cp_event *ev) { return ev->source_id; }
 const char *cp_event_source_name(const cp_event *ev) { return ev->source_name; }
+
+cp_port *cp_event_port(const cp_event *ev) { return ev->port; }
+
+size_t cp_event_ports(const cp_event *ev, cp_port *const **ret_ports)
+{
+	if (ret_ports)
+		*ret_ports = ev->ports;
+	return ev->n_ports;
+}

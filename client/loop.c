@@ -36,6 +36,10 @@ int cp_client_dispatch(cp_client *c)
 		r = client_read_available(c);
 	/* Events that arrived before the connection broke are still delivered. */
 	dispatched = client_dispatch_events(c);
+	/* Callbacks may have posted, and reading may have queued port
+	 * hand-backs: send what we can without blocking. */
+	if (!c->broken)
+		client_flush(c, false);
 	if (dispatched > 0)
 		return dispatched;
 	return r < 0 ? r : 0;

@@ -5,78 +5,105 @@
 #include <string.h>
 #include <unistd.h>
 
-#include <event2/buffer.h>
-
 #include "client.h"
 #include "error.h"
-#include "stream.h"
 #include "target_origin.h"
+#include "transfer.h"
 #include "value_codec.h"
 
-static void free_payload(const void *data, size_t length, void *userdata)
+/* The sender must be usable: a window of a live connection, in this process. */
+static int sender_check(cp_window *from, const char *target_origin)
 {
-	(void)length;
-	(void)userdata;
-	free((void *)data);
+	if (!from || !target_origin)
+		return error_set(CP_ERR_TYPE, "cp_post_message: from, data and target_origin are required");
+	if (from->client->pid != getpid())
+		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
+	if (from->client->broken)
+		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	return 0;
 }
 
-int cp_post_message(cp_window *from, uint64_t target, const cp_value *data, const char *target_origin)
+/* The HTML Standard throws SyntaxError for a targetOrigin that does not
+ * parse before anything is serialized. */
+static int target_origin_check(cp_window *from, const char *target_origin)
 {
-	Crosspost__Header header = CROSSPOST__HEADER__INIT;
-	Crosspost__Post post = CROSSPOST__POST__INIT;
 	TargetOrigin parsed = { 0 };
-	struct evbuffer *payload = NULL;
 	const char *reason = "?";
-	uint8_t *bytes = NULL;
-	size_t length = 0;
-	cp_client *c;
 	int r;
 
-	if (!from || !data || !target_origin)
-		return error_set(CP_ERR_TYPE, "cp_post_message: from, data and target_origin are required");
-	c = from->client;
-	if (c->pid != getpid())
-		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
-	if (c->broken)
-		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
-	/* The HTML Standard throws SyntaxError before anything is serialized. */
 	r = target_origin_parse(&parsed, target_origin, strlen(target_origin), from->origin, &reason);
 	if (r == -EINVAL)
 		return error_set(CP_ERR_SYNTAX, "invalid targetOrigin '%s': %s", target_origin, reason);
 	if (r < 0)
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
 	target_origin_deinit(&parsed);
+	return 0;
+}
 
-	r = value_encode(data, &bytes, &length);
-	if (r < 0)
-		return r;
-	/* The encoded bytes are handed to the output buffer by reference: they
-	 * are copied once, by the kernel, when written. */
-	payload = evbuffer_new();
-	if (!payload || evbuffer_add_reference(payload, bytes, length, free_payload, NULL) < 0) {
-		free(bytes);
-		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
-		goto out;
-	}
+/* Frames a Post around bytes (taken) with fds (taken) and ports, and writes it. */
+static int post_send(cp_window *from, uint64_t target, uint8_t *bytes, size_t length,
+		     const char *target_origin, int *fds, size_t n_fds, uint64_t *ports, size_t n_ports)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Post post = CROSSPOST__POST__INIT;
+
 	post.sender_window_id = from->id;
 	post.target_window_id = target;
 	post.target_origin = (char *)target_origin;
-	header.serial = client_next_serial(c);
+	post.fd_count = (uint32_t)n_fds;
+	post.transfer_ports = ports;
+	post.n_transfer_ports = n_ports;
 	header.body_case = CROSSPOST__HEADER__BODY_POST;
 	header.post = &post;
-	r = frame_append(stream_output(c->stream), &header, payload);
-	if (r == -EMSGSIZE) {
-		r = error_set(CP_ERR_DATA_CLONE, "the serialized data (%zu bytes) is over the %u-byte limit",
-			      length, FRAME_PAYLOAD_MAX);
-		goto out;
-	}
+	return client_send_message(from->client, &header, bytes, length, fds, n_fds, true);
+}
+
+int post_encoded(cp_window *from, uint64_t target, uint8_t *bytes, size_t length, const char *target_origin)
+{
+	int r = sender_check(from, target_origin);
+
 	if (r < 0) {
-		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
-		goto out;
+		free(bytes);
+		return r;
 	}
-	r = client_flush(c, true);
-out:
-	if (payload)
-		evbuffer_free(payload);
+	return post_send(from, target, bytes, length, target_origin, NULL, 0, NULL, 0);
+}
+
+int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_value *data,
+				  const char *target_origin, cp_value *const *transfer, size_t n_transfer)
+{
+	uint64_t port_ids[FRAME_FDS_MAX];
+	int fds[FRAME_FDS_MAX];
+	ValueTransfer moved;
+	uint8_t *bytes = NULL;
+	size_t length = 0;
+	int r;
+
+	if (!data || (n_transfer && !transfer))
+		return error_set(CP_ERR_TYPE, "cp_post_message: from, data and target_origin are required");
+	r = sender_check(from, target_origin);
+	if (r < 0)
+		return r;
+	r = target_origin_check(from, target_origin);
+	if (r < 0)
+		return r;
+	/* Every DataCloneError comes out of here, before anything moves. */
+	r = value_encode_transfer(data, transfer, n_transfer, &bytes, &length, &moved);
+	if (r < 0)
+		return r;
+	r = value_transfer_seal(&moved, fds);
+	if (r < 0) {
+		free(bytes);
+		return r;
+	}
+	for (size_t i = 0; i < moved.n_ports; i++)
+		port_ids[i] = moved.ports[i]->id;
+	r = post_send(from, target, bytes, length, target_origin, fds, moved.n_buffers, port_ids, moved.n_ports);
+	value_transfer_finish(&moved, r == 0);
 	return r;
+}
+
+int cp_post_message(cp_window *from, uint64_t target, const cp_value *data, const char *target_origin)
+{
+	return cp_post_message_with_transfer(from, target, data, target_origin, NULL, 0);
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* value_codec.h - cp_value to and from the protobuf Value wire bytes (proto/value.proto). */
+/* value_codec.h - cp_value to and from the protobuf Value wire bytes (proto/value.proto): value_encode.c, value_decode.c. */
 #ifndef CP_VALUE_CODEC_H
 #define CP_VALUE_CODEC_H
 

@@ -69,17 +69,6 @@ uint64_t value_hash_u64(uint64_t x)
 	return value_hash_bytes(&x, sizeof(x));
 }
 
-/* Addresses are not chosen by an attacker: a cheap mix is enough. */
-static size_t ptr_hash(const void *p)
-{
-	uint64_t h = (uintptr_t)p;
-
-	h ^= h >> 33;
-	h *= 0xff51afd7ed558ccdull;
-	h ^= h >> 33;
-	return (size_t)h;
-}
-
 void ptrmap_deinit(struct ptrmap *m)
 {
 	free(m->slots);
@@ -88,7 +77,7 @@ void ptrmap_deinit(struct ptrmap *m)
 
 static size_t ptrmap_find(const struct ptrmap *m, const void *key)
 {
-	size_t mask = m->cap - 1, slot = ptr_hash(key) & mask;
+	size_t mask = m->cap - 1, slot = ptrmap_hash(key) & mask;
 
 	while (m->slots[slot].key && m->slots[slot].key != key)
 		slot = (slot + 1) & mask;

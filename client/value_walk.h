@@ -27,6 +27,25 @@ struct ptrmap {
 	size_t count;
 };
 
+/* Addresses are not chosen by an attacker: a cheap mix is enough. */
+static inline size_t ptrmap_hash(const void *p)
+{
+	uint64_t h = (uintptr_t)p;
+
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdull;
+	h ^= h >> 33;
+	return (size_t)h;
+}
+
+/* Starts loading the slot where key would be: a walk that knows which
+ * keys come next hides the cache miss of a large map. */
+static inline void ptrmap_prefetch(const struct ptrmap *m, const void *key)
+{
+	if (m->cap)
+		__builtin_prefetch(&m->slots[ptrmap_hash(key) & (m->cap - 1)]);
+}
+
 void ptrmap_deinit(struct ptrmap *m);
 /* Looks key up: true and *ret_val (when non-NULL) if present. */
 bool ptrmap_get(const struct ptrmap *m, const void *key, uintptr_t *ret_val);

@@ -170,6 +170,8 @@ size_t stream_take_fds(Stream *s, int *fds, size_t max)
 {
 	size_t n = s->n_in_fds < max ? s->n_in_fds : max;
 
+	if (n == 0)
+		return 0;    /* in_fds may still be NULL: no memcpy from it */
 	memcpy(fds, s->in_fds, n * sizeof(*fds));
 	memmove(s->in_fds, s->in_fds + n, (s->n_in_fds - n) * sizeof(*fds));
 	s->n_in_fds -= n;

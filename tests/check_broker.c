@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "fixture.h"
+#include "value_codec.h"
 
 static TestBroker broker;
 
@@ -597,6 +598,93 @@ START_TEST(broker_descriptor_count_returns_to_start)
 }
 END_TEST
 
+/* Registers a window for a raw client (after its Hello); returns its id. */
+static uint64_t raw_register(int fd, const char *url)
+{
+	Crosspost__Header h = CROSSPOST__HEADER__INIT, *reply;
+	Crosspost__Register reg = CROSSPOST__REGISTER__INIT;
+	uint64_t id;
+
+	reg.url = (char *)url;
+	h.serial = 2;
+	h.body_case = CROSSPOST__HEADER__BODY_REGISTER;
+	h.register_ = &reg;
+	test_raw_send(fd, &h, NULL, 0);
+	reply = test_raw_read(fd);
+	ck_assert_ptr_nonnull(reply);
+	ck_assert_int_eq(reply->body_case, CROSSPOST__HEADER__BODY_REGISTERED);
+	id = reply->registered->window_id;
+	crosspost__header__free_unpacked(reply, NULL);
+	return id;
+}
+
+static void raw_post(int fd, uint64_t from, uint64_t to, const void *payload, size_t length)
+{
+	Crosspost__Header h = CROSSPOST__HEADER__INIT;
+	Crosspost__Post p = CROSSPOST__POST__INIT;
+
+	p.sender_window_id = from;
+	p.target_window_id = to;
+	p.target_origin = (char *)"*";
+	h.serial = 3;
+	h.body_case = CROSSPOST__HEADER__BODY_POST;
+	h.post = &p;
+	test_raw_send(fd, &h, payload, length);
+}
+
+START_TEST(corrupt_payload_is_a_messageerror_and_the_receiver_goes_on)
+{
+	/* What a raw client may send as data: the broker forwards it without
+	 * decoding, and only the receiver's decoder sees that it is corrupt. */
+	static const struct { const char *bytes; size_t length; const char *what; } corrupt[] = {
+		{ "\x0a\x02\x08", 3, "truncated node" },
+		{ "\x0a\x03\xc8\x01\x00", 5, "node of an unknown kind (field 25)" },
+		{ "\x0a\x07\x42\x05\x08\x01\x12\x01\x05", 9, "reference to node 5 of 1" },
+		{ "\xff\xff\xff\xff", 4, "not protobuf" },
+		{ "", 0, "no node at all" },
+	};
+	const size_t n = sizeof(corrupt) / sizeof(corrupt[0]);
+	cp_client *cb = test_client(&broker);
+	cp_window *b = open_window(cb, "https://b.example/", "b");
+	cp_value *good = test_value("{\"still\":\"running\"}");
+	TestInbox ib = { 0 };
+	uint8_t *bytes = NULL;
+	size_t length = 0;
+	Crosspost__Header *reply;
+	uint64_t a;
+	int fd = test_raw_connect(&broker);
+
+	cp_window_set_callback(b, test_inbox_callback, &ib);
+	reply = test_raw_hello(fd, 1);
+	ck_assert_ptr_nonnull(reply);
+	crosspost__header__free_unpacked(reply, NULL);
+	a = raw_register(fd, "https://raw.example:8443/x");
+	ck_assert_int_eq(value_encode(good, &bytes, &length), 0);
+	for (size_t i = 0; i < n; i++) {
+		raw_post(fd, a, cp_window_id(b), corrupt[i].bytes, corrupt[i].length);
+		raw_post(fd, a, cp_window_id(b), bytes, length);
+	}
+	ck_assert_uint_eq(test_inbox_wait(cb, &ib, 2 * n, 5000), 2 * n);
+	for (size_t i = 0; i < n; i++) {
+		ck_assert_msg(ib.type[2 * i] == CP_EVENT_MESSAGEERROR, "%s: not a messageerror", corrupt[i].what);
+		ck_assert_ptr_null(ib.json[2 * i]);
+		ck_assert_str_eq(ib.origin[2 * i], "https://raw.example:8443");
+		ck_assert_uint_eq(ib.source[2 * i], a);
+		/* The receiver goes on: the next message is an ordinary one. */
+		ck_assert_int_eq(ib.type[2 * i + 1], CP_EVENT_MESSAGE);
+		ck_assert_str_eq(ib.json[2 * i + 1], "{\"still\":\"running\"}");
+		ck_assert_str_eq(ib.origin[2 * i + 1], "https://raw.example:8443");
+		ck_assert_uint_eq(ib.source[2 * i + 1], a);
+	}
+	ck_assert_int_eq(cp_client_wait(cb, 100), CP_ERR_TIMEOUT);
+	free(bytes);
+	cp_value_free(good);
+	test_inbox_clear(&ib);
+	close(fd);
+	cp_client_free(cb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("broker");
@@ -627,6 +715,7 @@ int main(void)
 	tcase_add_test(tc, events_before_a_callback_is_set_are_kept);
 	tcase_add_test(tc, slow_receiver_pauses_sender_and_loses_nothing);
 	tcase_add_test(tc, broker_descriptor_count_returns_to_start);
+	tcase_add_test(tc, corrupt_payload_is_a_messageerror_and_the_receiver_goes_on);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);

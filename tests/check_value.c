@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* check_value.c - unit tests for values: types, graphs, wire codec, tagged JSON, equality. */
 #include <check.h>
+#include <errno.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <math.h>
@@ -11,6 +12,7 @@
 
 #include "crosspost.h"
 #include "proto/value.pb-c.h"
+#include "scenario_corrupt.h"
 #include "value_codec.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -49,6 +51,26 @@ static void push(cp_value *a, cp_value *v)
 	ck_assert_int_eq(cp_value_array_push(a, v), 0);
 }
 
+/* value_encode() writes the Node messages by hand: they must be exactly
+ * what protobuf-c packs for the same message, so that any protobuf
+ * implementation reads them as value.proto says. */
+static void assert_protobuf_c_bytes(const uint8_t *bytes, size_t len)
+{
+	Crosspost__Value__Value *value = crosspost__value__value__unpack(NULL, len, bytes);
+	uint8_t *packed;
+	size_t packed_len;
+
+	ck_assert_msg(value != NULL, "protobuf-c cannot unpack the encoder's %zu bytes", len);
+	packed_len = crosspost__value__value__get_packed_size(value);
+	ck_assert_uint_eq(packed_len, len);
+	packed = malloc(packed_len ? packed_len : 1);
+	ck_assert_ptr_nonnull(packed);
+	ck_assert_uint_eq(crosspost__value__value__pack(value, packed), len);
+	ck_assert_msg(memcmp(packed, bytes, len) == 0, "protobuf-c packs the value differently");
+	free(packed);
+	crosspost__value__value__free_unpacked(value, NULL);
+}
+
 static cp_value *wire_roundtrip(const cp_value *v)
 {
 	uint8_t *bytes;
@@ -58,6 +80,7 @@ static cp_value *wire_roundtrip(const cp_value *v)
 
 	r = value_encode(v, &bytes, &len);
 	ck_assert_msg(r == 0, "encode: %s", cp_last_error_message());
+	assert_protobuf_c_bytes(bytes, len);
 	r = value_decode(bytes, len, &out);
 	if (r < 0) {
 		char *text = cp_value_to_json(v);
@@ -389,6 +412,18 @@ START_TEST(test_containers)
 	cp_value *a, *o, *m, *s, *k, *v, *out;
 	char *text;
 	uint32_t idx;
+
+	/* Containers with no references as the first node written, before
+	 * the encoder holds any reference at all (found by fuzz_value). */
+	for (size_t i = 0; i < 4; i++) {
+		static const char *const roots[] = { "{\"$array\":[3,[]]}", "[]", "{}", "{\"$set\":[]}" };
+		cp_value *root = json(roots[i]);
+
+		out = wire_roundtrip(root);
+		ck_assert(cp_value_equal(root, out));
+		cp_value_free(out);
+		cp_value_free(root);
+	}
 
 	/* Sparse array with named properties and a huge length. */
 	a = arr();
@@ -990,6 +1025,175 @@ START_TEST(test_corrupt_payloads)
 }
 END_TEST
 
+/* value_node_read.c parses Node messages by hand: it must follow the
+ * protobuf encoding rules, not only the bytes that value_encode() writes.
+ * What it accepts, protobuf-c accepts too.  It is stricter in one way: a
+ * known field with the wrong wire type is malformed (protobuf-c reads some
+ * of those anyway; C++ protobuf would skip them as unknown, leaving a node
+ * of no kind, which is malformed as well). */
+START_TEST(test_protobuf_encoding_rules)
+{
+	static const struct { const char *bytes; size_t len; const char *json; const char *what; } cases[] = {
+		/* node 1 "k", node 2 the integer 7 (zigzag 14), after node 0 */
+#define K_AND_7 "\x0a\x03\x2a\x01\x6b\x0a\x02\x20\x0e"
+		{ "\x0a\x05\xf0\x01\x05\x08\x01", 7, "null", "unknown field 30 before the kind" },
+		{ "\x0a\x08\x08\x01\xf5\x01\x01\x02\x03\x04", 10, "null", "unknown fixed32 field 30 after the kind" },
+		{ "\x0a\x07\x08\x01\x2d\x01\x02\x03\x04", 9, NULL, "field 5 (string) as fixed32" },
+		{ "\x0a\x05\x2a\x01\x61\x10\x01", 7, "true", "two kinds: the last one wins" },
+		{ "\x0a\x04\x20\x8e\x80\x00", 6, "7", "an over-long varint" },
+		{ "\x0a\x06\x3a\x04\x08\x01\x08\x02" K_AND_7, 17, "{\"k\":7}", "properties not packed" },
+		{ "\x0a\x07\x3a\x05\x0a\x01\x01\x08\x02" K_AND_7, 18, "{\"k\":7}", "packed, then not packed" },
+		{ "\x0a\x0b\x3a\x09\x2d\x00\x00\x00\x00\x0a\x02\x01\x02" K_AND_7, 22, "{\"k\":7}",
+		  "unknown fixed32 field inside Object" },
+		{ "\x0a\x07\x42\x05\x12\x01\x01\x08\x01\x0a\x02\x20\x0e", 13, "[7]", "array: elements before length" },
+		{ "\x0a\x09\x42\x07\x08\x05\x08\x01\x12\x01\x01\x0a\x02\x20\x0e", 15, "[7]",
+		  "array: the last length wins" },
+		{ "\x0a\x03\x12\x01\x01", 5, NULL, "boolean with the length-delimited wire type" },
+		{ "\x0a\x05\x42\x03\x0a\x01\x01", 7, NULL, "array length with the wrong wire type" },
+		{ "\x0a\x04\x3a\x02\x0a\x05", 6, NULL, "packed list longer than its field" },
+		{ "\x0a\x05\x3a\x03\x0a\x01\x81", 7, NULL, "packed list ending inside a varint" },
+		{ "\x0a\x02\x00\x01", 4, NULL, "field number 0" },
+		{ "\x0a\x04\x08\x01\xf3\x01", 6, NULL, "an unknown group after the kind" },
+		{ "\x0a\x04\x19\x00\x00\x00", 6, NULL, "a double cut short" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const uint8_t *bytes = (const uint8_t *)cases[i].bytes;
+		Crosspost__Value__Value *pb;
+		cp_value *v = NULL;
+		int r;
+
+		r = value_decode(bytes, cases[i].len, &v);
+		pb = crosspost__value__value__unpack(NULL, cases[i].len, bytes);
+		ck_assert_msg(pb != NULL || cases[i].json == NULL, "%s: protobuf-c refuses it", cases[i].what);
+		if (pb)
+			crosspost__value__value__free_unpacked(pb, NULL);
+		if (!cases[i].json) {
+			ck_assert_msg(r == CP_ERR_DATA, "%s: decoded", cases[i].what);
+			continue;
+		}
+		ck_assert_msg(r == 0, "%s: %s", cases[i].what, cp_last_error_message());
+		{
+			cp_value *want = json(cases[i].json);
+
+			ck_assert_msg(cp_value_equal(v, want), "%s: wrong value", cases[i].what);
+			cp_value_free(want);
+		}
+		cp_value_free(v);
+	}
+}
+END_TEST
+
+/* Reachability: value_decode() checks it quickly when every node is
+ * referred to by an earlier one (the order value_encode() writes), and by
+ * walking the graph otherwise; both must hold. */
+START_TEST(test_reachability_any_order)
+{
+	Crosspost__Value__Node n[4], *p[4] = { &n[0], &n[1], &n[2], &n[3] };
+	Crosspost__Value__Array a0 = CROSSPOST__VALUE__ARRAY__INIT, a2 = CROSSPOST__VALUE__ARRAY__INIT;
+	Crosspost__Value__Object o1 = CROSSPOST__VALUE__OBJECT__INIT, o2 = CROSSPOST__VALUE__OBJECT__INIT;
+	uint32_t r0[1] = { 2 }, r2[1] = { 1 }, k1[2] = { 3, 2 }, k2[2] = { 3, 1 };
+	uint8_t buf[256];
+	size_t len;
+	cp_value *v = NULL, *want;
+
+	for (int k = 0; k < 4; k++)
+		crosspost__value__node__init(&n[k]);
+	/* [["x"]] written as: 0 = [node 2], 1 = "x", 2 = [node 1]: node 1 is
+	 * referred to only by a later node, yet reachable. */
+	n[0].kind_case = CROSSPOST__VALUE__NODE__KIND_ARRAY;
+	n[0].array = &a0;
+	a0.length = 1;
+	a0.elements = r0;
+	a0.n_elements = 1;
+	n[1].kind_case = CROSSPOST__VALUE__NODE__KIND_STRING;
+	n[1].string.data = (uint8_t *)"x";
+	n[1].string.len = 1;
+	n[2].kind_case = CROSSPOST__VALUE__NODE__KIND_ARRAY;
+	n[2].array = &a2;
+	a2.length = 1;
+	a2.elements = r2;
+	a2.n_elements = 1;
+	len = pack_nodes(p, 3, buf);
+	ck_assert_int_eq(value_decode(buf, len, &v), 0);
+	want = json("[[\"x\"]]");
+	ck_assert(cp_value_equal(v, want));
+	cp_value_free(want);
+	cp_value_free(v);
+
+	/* 0 = {}, 1 = {k: node 2}, 2 = {k: node 1}, 3 = "k": nodes 2 and 3
+	 * are referred to by earlier nodes, node 1 only by node 2; the cycle
+	 * 1 <-> 2 is not reachable from the root. */
+	n[0].kind_case = CROSSPOST__VALUE__NODE__KIND_OBJECT;
+	n[0].object = &o1;
+	o1.n_properties = 0;
+	n[1].kind_case = CROSSPOST__VALUE__NODE__KIND_OBJECT;
+	n[1].object = &o2;
+	o2.properties = k1;
+	o2.n_properties = 2;
+	{
+		Crosspost__Value__Object o3 = CROSSPOST__VALUE__OBJECT__INIT;
+
+		o3.properties = k2;
+		o3.n_properties = 2;
+		n[2].kind_case = CROSSPOST__VALUE__NODE__KIND_OBJECT;
+		n[2].object = &o3;
+		n[3].kind_case = CROSSPOST__VALUE__NODE__KIND_STRING;
+		n[3].string.data = (uint8_t *)"k";
+		n[3].string.len = 1;
+		len = pack_nodes(p, 4, buf);
+	}
+	v = NULL;
+	ck_assert_int_eq(value_decode(buf, len, &v), CP_ERR_DATA);
+	ck_assert_ptr_null(v);
+	ck_assert_ptr_nonnull(strstr(cp_last_error_message(), "unreachable"));
+}
+END_TEST
+
+/* `post-corrupt` (client/cli/scenario_corrupt.c): each kind of corruption,
+ * applied to the valid encoding of values of one or many nodes, fails to
+ * decode, and for the reason its name gives. */
+START_TEST(test_scenario_corruptions)
+{
+	static const struct { enum scenario_corruption kind; const char *name, *reason; } kinds[] = {
+		{ SCENARIO_CORRUPT_TRUNCATED, "truncated", "truncated field" },
+		{ SCENARIO_CORRUPT_UNKNOWN_TYPE, "unknown-type", "unknown kind of node" },
+		{ SCENARIO_CORRUPT_BAD_REFERENCE, "bad-reference", "reference to a node that does not exist" },
+		{ SCENARIO_CORRUPT_GARBAGE, "garbage", "bad field tag" },
+		{ SCENARIO_CORRUPT_EMPTY, "empty", "no nodes" },
+	};
+	static const char *const values[] = {
+		"null", "\"a string long enough to need a two-byte length prefix, which is 128 bytes or "
+		"more: xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"",
+		SCENARIO_CORRUPT_DEFAULT_DATA, "[{\"$id\":1,\"$value\":{}},{\"$ref\":1}]",
+	};
+	enum scenario_corruption parsed;
+
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		ck_assert_int_eq(scenario_corruption_parse(kinds[k].name, &parsed), 0);
+		ck_assert_int_eq(parsed, kinds[k].kind);
+		ck_assert_str_eq(scenario_corruption_name(parsed), kinds[k].name);
+		for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+			cp_value *v = json(values[i]), *out = NULL;
+			uint8_t *bytes, *bad = NULL;
+			size_t len, bad_len;
+
+			ck_assert_int_eq(value_encode(v, &bytes, &len), 0);
+			ck_assert_int_eq(scenario_corrupt(bytes, len, kinds[k].kind, &bad, &bad_len), 0);
+			ck_assert_int_eq(value_decode(bad, bad_len, &out), CP_ERR_DATA);
+			ck_assert_ptr_null(out);
+			ck_assert_msg(strstr(cp_last_error_message(), kinds[k].reason),
+				      "%s of %s: %s", kinds[k].name, values[i], cp_last_error_message());
+			free(bad);
+			free(bytes);
+			cp_value_free(v);
+		}
+	}
+	ck_assert_int_eq(scenario_corruption_parse("Truncated", &parsed), -EINVAL);
+	ck_assert_int_eq(scenario_corruption_parse("", &parsed), -EINVAL);
+}
+END_TEST
+
 /* ---- random graphs ---- */
 
 static uint64_t rng_state;
@@ -1354,6 +1558,9 @@ static Suite *value_suite(void)
 	tc = tcase_create("wire");
 	tcase_add_test(tc, test_data_clone_error);
 	tcase_add_test(tc, test_corrupt_payloads);
+	tcase_add_test(tc, test_scenario_corruptions);
+	tcase_add_test(tc, test_protobuf_encoding_rules);
+	tcase_add_test(tc, test_reachability_any_order);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("size");

@@ -8,9 +8,12 @@
 
 #include <jansson.h>
 
+#include "client.h"
 #include "commands.h"
 #include "crosspost.h"
+#include "scenario_corrupt.h"
 #include "scenario_link.h"
+#include "value_codec.h"
 
 /* How long one post waits for the broker to confirm it (cp_client_sync). */
 #define AGENT_SYNC_TIMEOUT_MS 10000
@@ -120,11 +123,41 @@ static void do_open(struct agent *a, json_t *cmd)
 				"origin", cp_window_origin(a->window)));
 }
 
+/* post-corrupt: data's valid encoding, corrupted on purpose, posted as it
+ * is (the receiver's decoder must turn it into a messageerror event).
+ * Returns 0 or a CP_ERR_* code; *ret_message says why when the failure is
+ * ours rather than libcrosspost's. */
+static int post_corrupt(struct agent *a, uint64_t target, const cp_value *data, const char *kind_name,
+			const char *target_origin, const char **ret_message)
+{
+	enum scenario_corruption kind;
+	uint8_t *valid = NULL, *bytes = NULL;
+	size_t valid_len = 0, len = 0;
+	int r;
+
+	if (scenario_corruption_parse(kind_name, &kind) < 0) {
+		*ret_message = "post: unknown corruption";
+		return CP_ERR_TYPE;
+	}
+	r = value_encode(data, &valid, &valid_len);
+	if (r < 0)
+		return r;
+	r = scenario_corrupt(valid, valid_len, kind, &bytes, &len);
+	free(valid);
+	if (r < 0) {
+		*ret_message = "post: cannot build the corrupt payload";
+		return r == -ENOMEM ? CP_ERR_NO_MEMORY : CP_ERR_TYPE;
+	}
+	return post_encoded(a->window, target, bytes, len, target_origin);
+}
+
 static void do_post(struct agent *a, json_t *cmd)
 {
 	const char *data_json = json_string_value(json_object_get(cmd, "data"));
 	const char *target_origin = json_string_value(json_object_get(cmd, "targetOrigin"));
 	const char *target_name = json_string_value(json_object_get(cmd, "targetName"));
+	const char *corrupt = json_string_value(json_object_get(cmd, "corrupt"));
+	const char *message = NULL;
 	json_t *target_id = json_object_get(cmd, "target");
 	uint64_t target = 0;
 	cp_value *data = NULL;
@@ -146,7 +179,10 @@ static void do_post(struct agent *a, json_t *cmd)
 	r = cp_value_from_json(data_json, strlen(data_json), NULL, &data);
 	if (r < 0)
 		goto fail;
-	r = cp_post_message(a->window, target, data, target_origin);
+	if (corrupt)
+		r = post_corrupt(a, target, data, corrupt, target_origin, &message);
+	else
+		r = cp_post_message(a->window, target, data, target_origin);
 	if (r < 0)
 		goto fail;
 	/* Errors the broker finds (a target that never existed) come back
@@ -159,7 +195,7 @@ static void do_post(struct agent *a, json_t *cmd)
 	return;
 fail:
 	cp_value_free(data);
-	send_error(a, r, cp_last_error_message());
+	send_error(a, r, message ? message : cp_last_error_message());
 }
 
 static void do_navigate(struct agent *a, json_t *cmd)

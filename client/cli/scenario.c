@@ -489,7 +489,7 @@ int scenario_parse_size(const char *text, uint64_t *ret)
 
 enum option_id {
 	OPT_NAME, OPT_OPENER, OPT_PARENT, OPT_PRIVILEGED, OPT_TARGET, OPT_TRANSFER,
-	OPT_ORIGIN, OPT_SOURCE, OPT_PORTS, OPT_PORT, OPT_WITHIN, OPT_FILL,
+	OPT_ORIGIN, OPT_SOURCE, OPT_PORTS, OPT_PORT, OPT_WITHIN, OPT_FILL, OPT_KIND,
 };
 
 static const struct {
@@ -508,6 +508,7 @@ static const struct {
 	[OPT_PORT] = { "port", false },
 	[OPT_WITHIN] = { "within", false },
 	[OPT_FILL] = { "fill", false },
+	[OPT_KIND] = { "kind", false },
 };
 
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
@@ -521,6 +522,8 @@ static unsigned verb_options(enum scenario_verb verb)
 		return BIT(OPT_NAME) | BIT(OPT_OPENER) | BIT(OPT_PARENT) | BIT(OPT_PRIVILEGED);
 	case SCENARIO_POST:
 		return BIT(OPT_TARGET) | BIT(OPT_TRANSFER);
+	case SCENARIO_POST_CORRUPT:
+		return BIT(OPT_TARGET) | BIT(OPT_KIND);
 	case SCENARIO_SEND:
 		return BIT(OPT_TRANSFER);
 	case SCENARIO_EXPECT_MESSAGE:
@@ -658,6 +661,10 @@ static int apply_option(struct parser *p, struct scenario_statement *st, enum op
 		st->fill = (unsigned)n;
 		return 0;
 	}
+	case OPT_KIND:
+		if (scenario_corruption_parse(v, &st->corruption) < 0)
+			return parse_error(p, "kind= must be one of %s, not '%s'", SCENARIO_CORRUPTION_NAMES, v);
+		return 0;
 	}
 	return parse_error(p, "internal: unhandled option");
 }
@@ -750,6 +757,7 @@ const char *scenario_verb_name(enum scenario_verb verb)
 	case SCENARIO_BUFFER: return "buffer";
 	case SCENARIO_SEND: return "send";
 	case SCENARIO_CLOSE_PORT: return "close PORT";
+	case SCENARIO_POST_CORRUPT: return "post-corrupt";
 	}
 	return "?";
 }
@@ -760,7 +768,7 @@ static bool verb_can_fail(enum scenario_verb verb)
 	switch (verb) {
 	case SCENARIO_WINDOW: case SCENARIO_POST: case SCENARIO_REPLY: case SCENARIO_NAVIGATE:
 	case SCENARIO_CLOSE: case SCENARIO_CHANNEL: case SCENARIO_BUFFER: case SCENARIO_SEND:
-	case SCENARIO_CLOSE_PORT:
+	case SCENARIO_CLOSE_PORT: case SCENARIO_POST_CORRUPT:
 		return true;
 	default:
 		return false;
@@ -865,13 +873,14 @@ static int parse_restart(struct parser *p, struct scenario_statement *st)
 	return parse_options(p, st);
 }
 
+/* post and post-corrupt: TARGET DATA [options]; DATA is optional for
+ * post-corrupt (st->verb is set by the caller). */
 static int parse_post(struct parser *p, struct scenario_statement *st, const struct symbol *actor)
 {
 	_cleanup_(freep) char *target = NULL;
 	struct symbol *sym;
 	int r;
 
-	st->verb = SCENARIO_POST;
 	if (!at_end(p) && p->len - p->pos > 5 && memcmp(p->text + p->pos, "name:\"", 6) == 0) {
 		/* name:"a name with spaces" */
 		size_t pos = p->pos + 5;
@@ -915,9 +924,15 @@ static int parse_post(struct parser *p, struct scenario_statement *st, const str
 		st->target_alias = steal_pointer(&target);
 	}
 data:
-	r = next_data(p, st);
-	if (r < 0)
-		return r;
+	if (st->verb == SCENARIO_POST_CORRUPT && !next_is_data(p)) {
+		st->data_json = strdup(SCENARIO_CORRUPT_DEFAULT_DATA);
+		if (!st->data_json)
+			return -ENOMEM;
+	} else {
+		r = next_data(p, st);
+		if (r < 0)
+			return r;
+	}
 	r = parse_options(p, st);
 	if (r < 0)
 		return r;
@@ -1061,7 +1076,8 @@ static int parse_window_verb(struct parser *p, struct scenario_statement *st)
 	r = next_word(p, "a verb (post, reply, expect, navigate, close, ...)", &verb);
 	if (r < 0)
 		return r;
-	if (strcmp(verb, "post") == 0) {
+	if (strcmp(verb, "post") == 0 || strcmp(verb, "post-corrupt") == 0) {
+		st->verb = strcmp(verb, "post") == 0 ? SCENARIO_POST : SCENARIO_POST_CORRUPT;
 		r = parse_post(p, st, actor);
 	} else if (strcmp(verb, "reply") == 0) {
 		st->verb = SCENARIO_REPLY;
@@ -1085,7 +1101,7 @@ static int parse_window_verb(struct parser *p, struct scenario_statement *st)
 		r = parse_send(p, st);
 	} else {
 		return parse_error(p, "unknown verb '%s' (expected post, reply, expect, navigate, close, "
-			    "channel, buffer or send)", verb);
+			    "channel, buffer, send or post-corrupt)", verb);
 	}
 	return r;
 }

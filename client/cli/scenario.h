@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "crosspost.h"
+#include "scenario_corrupt.h"
 
 /* The longest duration a script may ask for; longer is a syntax error
  * rather than a run that seems to hang. */
@@ -35,6 +36,7 @@ enum scenario_verb {
 	SCENARIO_BUFFER,              /* ALIAS buffer B SIZE [fill=BYTE] */
 	SCENARIO_SEND,                /* ALIAS send PORT DATA [transfer=] */
 	SCENARIO_CLOSE_PORT,          /* ALIAS close PORT */
+	SCENARIO_POST_CORRUPT,        /* ALIAS post-corrupt TARGET [DATA] [kind=] [target=] (addition) */
 };
 
 /* What a post's TARGET names. */
@@ -63,13 +65,15 @@ struct scenario_statement {
 	char *parent;               /* parent= alias, or NULL */
 	bool privileged;
 
-	/* post */
+	/* post, post-corrupt */
 	enum scenario_target target_kind;
 	char *target_alias;         /* SCENARIO_TARGET_WINDOW */
 	char *target_name;          /* SCENARIO_TARGET_NAME */
 	char *target_origin;        /* target=; "/" when not given */
+	enum scenario_corruption corruption;  /* post-corrupt: kind= */
 
-	/* DATA of post, reply, send and expect message (NULL: not given).
+	/* DATA of post, post-corrupt, reply, send and expect message (NULL: not given;
+	 * post-corrupt then has SCENARIO_CORRUPT_DEFAULT_DATA).
 	 * data_json is the text as written; data is it parsed. */
 	char *data_json;
 	cp_value *data;

@@ -13,6 +13,8 @@
  *   {"cmd":"open","url":U,"name":N|null,"privileged":B}
  *   {"cmd":"post","target":ID,"data":TAGGED_JSON_TEXT,"targetOrigin":T}
  *   {"cmd":"post","targetName":NAME,"data":...,"targetOrigin":T}  (looked up first)
+ *   either post with "corrupt":KIND (post-corrupt): DATA is encoded, then
+ *     corrupted as KIND says (scenario_corrupt.h), and those bytes are posted
  *   {"cmd":"navigate","url":U}
  *   {"cmd":"close"}
  * agent -> runner, in the order things happened:

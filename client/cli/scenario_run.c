@@ -315,6 +315,11 @@ static int exec_post(struct run *run, const struct scenario_statement *st, struc
 		return r;
 	cmd = json_pack("{s:s, s:s, s:s}", "cmd", "post", "data", st->data_json, "targetOrigin",
 			st->target_origin);
+	if (cmd && st->verb == SCENARIO_POST_CORRUPT &&
+	    json_object_set_new(cmd, "corrupt", json_string(scenario_corruption_name(st->corruption))) < 0) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
 	if (!cmd)
 		return script_error(run, st, "out of memory");
 	switch (st->target_kind) {
@@ -592,6 +597,7 @@ static int exec_statement(struct run *run, const struct scenario_statement *st, 
 	case SCENARIO_WINDOW:
 		return exec_window(run, st);
 	case SCENARIO_POST:
+	case SCENARIO_POST_CORRUPT:
 		return exec_post(run, st, w);
 	case SCENARIO_REPLY:
 		return exec_reply(run, st, w);
