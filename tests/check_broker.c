@@ -562,23 +562,9 @@ START_TEST(slow_receiver_pauses_sender_and_loses_nothing)
 }
 END_TEST
 
-/* The broker's open descriptors, measured while exactly one client (c) is
- * connected and synced, so earlier closes have been processed. */
-static int settled_fd_count(void)
-{
-	cp_client *c = test_client(&broker);
-	int n;
-
-	ck_assert_int_eq(cp_client_sync(c, 5000), 0);
-	ck_assert_int_eq(cp_client_sync(c, 5000), 0);
-	n = test_broker_fd_count(&broker);
-	cp_client_free(c);
-	return n;
-}
-
 START_TEST(broker_descriptor_count_returns_to_start)
 {
-	int start = settled_fd_count();
+	int start = test_broker_settled_fd_count(&broker);
 
 	for (int i = 0; i < 5; i++) {
 		cp_client *c = test_client(&broker);
@@ -594,7 +580,7 @@ START_TEST(broker_descriptor_count_returns_to_start)
 		ck_assert(test_raw_wait_closed(fd));
 		close(fd);
 	}
-	ck_assert_int_eq(settled_fd_count(), start);
+	ck_assert_int_eq(test_broker_settled_fd_count(&broker), start);
 }
 END_TEST
 
@@ -689,8 +675,6 @@ int main(void)
 {
 	Suite *s = suite_create("broker");
 	TCase *tc = tcase_create("integration");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
@@ -717,9 +701,5 @@ int main(void)
 	tcase_add_test(tc, broker_descriptor_count_returns_to_start);
 	tcase_add_test(tc, corrupt_payload_is_a_messageerror_and_the_receiver_goes_on);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

@@ -131,8 +131,6 @@ int main(void)
 {
 	Suite *s = suite_create("channel");
 	TCase *tc = tcase_create("ports");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -140,9 +138,5 @@ int main(void)
 	tcase_add_test(tc, messages_wait_until_the_port_is_started);
 	tcase_add_test(tc, closing_one_side_stops_delivery);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <event2/buffer.h>
 
+#include "fixture.h"
 #include "frame.h"
 #include "stream.h"
 
@@ -192,8 +193,6 @@ int main(void)
 {
 	Suite *s = suite_create("frame");
 	TCase *tc = tcase_create("frame");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, frame_round_trip_keeps_header_and_payload);
 	tcase_add_test(tc, frame_partial_input_waits_for_more);
@@ -203,9 +202,5 @@ int main(void)
 	tcase_add_test(tc, stream_passes_bytes_and_descriptors_in_order);
 	tcase_add_test(tc, stream_free_closes_untaken_descriptors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

@@ -299,8 +299,6 @@ int main(void)
 {
 	Suite *s = suite_create("ports");
 	TCase *tc = tcase_create("broker");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
@@ -311,9 +309,5 @@ int main(void)
 	tcase_add_test(tc, dropped_message_closes_the_ports_it_carried);
 	tcase_add_test(tc, untransferable_ports_are_data_clone_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

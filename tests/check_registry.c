@@ -7,6 +7,7 @@
 #include <check.h>
 
 #include "broker/policy.h"
+#include "fixture.h"
 #include "broker/registry.h"
 #include "target_origin.h"
 
@@ -178,8 +179,6 @@ int main(void)
 {
 	Suite *s = suite_create("registry");
 	TCase *tc = tcase_create("registry");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_test(tc, registry_assigns_increasing_ids_never_reused);
 	tcase_add_test(tc, registry_names_unique_among_live_windows);
@@ -189,9 +188,5 @@ int main(void)
 	tcase_add_test(tc, policy_matches_target_origin_as_html_says);
 	tcase_add_test(tc, target_origin_syntax_errors);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

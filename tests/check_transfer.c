@@ -18,20 +18,6 @@ static TestBroker broker;
 static void setup(void) { test_broker_start(&broker); }
 static void teardown(void) { test_broker_stop(&broker); }
 
-/* The broker's descriptors with one synced client connected, so that every
- * earlier connection's close has been handled. */
-static int settled_broker_fds(void)
-{
-	cp_client *c = test_client(&broker);
-	int n;
-
-	ck_assert_int_eq(cp_client_sync(c, 5000), 0);
-	ck_assert_int_eq(cp_client_sync(c, 5000), 0);
-	n = test_broker_fd_count(&broker);
-	cp_client_free(c);
-	return n;
-}
-
 /* Posts from a raw connection with two sealed memfds attached. */
 static void raw_post_with_fds(int fd, uint64_t from, uint64_t to, const char *target_origin,
 			      uint32_t declared)
@@ -77,7 +63,7 @@ static void sync_raw(int fd)
 
 START_TEST(descriptors_reach_the_receiver_and_are_closed_after_dispatch)
 {
-	int start = settled_broker_fds();
+	int start = test_broker_settled_fd_count(&broker);
 	int own_start = test_own_fd_count();
 	cp_client *cb = test_client(&broker);
 	cp_window *b = NULL;
@@ -97,13 +83,13 @@ START_TEST(descriptors_reach_the_receiver_and_are_closed_after_dispatch)
 	close(raw);
 	cp_client_free(cb);
 	ck_assert_int_eq(test_own_fd_count(), own_start);
-	ck_assert_int_eq(settled_broker_fds(), start);
+	ck_assert_int_eq(test_broker_settled_fd_count(&broker), start);
 }
 END_TEST
 
 START_TEST(dropped_messages_close_their_descriptors)
 {
-	int start = settled_broker_fds();
+	int start = test_broker_settled_fd_count(&broker);
 	cp_client *cb = test_client(&broker);
 	cp_window *b = NULL, *gone = NULL;
 	int raw = test_raw_connect(&broker);
@@ -122,13 +108,13 @@ START_TEST(dropped_messages_close_their_descriptors)
 	ck_assert_int_eq(test_broker_log_count(&broker, "the target has closed"), 1);
 	close(raw);
 	cp_client_free(cb);
-	ck_assert_int_eq(settled_broker_fds(), start);
+	ck_assert_int_eq(test_broker_settled_fd_count(&broker), start);
 }
 END_TEST
 
 START_TEST(receiver_dying_with_descriptors_queued_leaks_none)
 {
-	int start = settled_broker_fds();
+	int start = test_broker_settled_fd_count(&broker);
 	int raw_receiver = test_raw_connect(&broker);
 	int raw = test_raw_connect(&broker);
 	uint64_t a, b;
@@ -141,13 +127,13 @@ START_TEST(receiver_dying_with_descriptors_queued_leaks_none)
 	/* The receiver never reads its events and goes away. */
 	close(raw_receiver);
 	close(raw);
-	ck_assert_int_eq(settled_broker_fds(), start);
+	ck_assert_int_eq(test_broker_settled_fd_count(&broker), start);
 }
 END_TEST
 
 START_TEST(frame_declaring_missing_descriptors_closes_only_that_connection)
 {
-	int start = settled_broker_fds();
+	int start = test_broker_settled_fd_count(&broker);
 	int raw = test_raw_connect(&broker);
 	Crosspost__Header h = CROSSPOST__HEADER__INIT;
 	Crosspost__Post p = CROSSPOST__POST__INIT;
@@ -171,7 +157,7 @@ START_TEST(frame_declaring_missing_descriptors_closes_only_that_connection)
 	ck_assert(test_raw_wait_closed(raw));
 	close(raw);
 	ck_assert_int_eq(test_broker_log_count(&broker, "more descriptors than a frame may carry"), 1);
-	ck_assert_int_eq(settled_broker_fds(), start);
+	ck_assert_int_eq(test_broker_settled_fd_count(&broker), start);
 }
 END_TEST
 
@@ -179,8 +165,6 @@ int main(void)
 {
 	Suite *s = suite_create("transfer");
 	TCase *tc = tcase_create("descriptors");
-	SRunner *sr;
-	int failed;
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
@@ -189,9 +173,5 @@ int main(void)
 	tcase_add_test(tc, receiver_dying_with_descriptors_queued_leaks_none);
 	tcase_add_test(tc, frame_declaring_missing_descriptors_closes_only_that_connection);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return test_run_suite(s);
 }

@@ -141,6 +141,29 @@ int test_broker_fd_count(const TestBroker *b)
 	return n;
 }
 
+int test_broker_settled_fd_count(const TestBroker *b)
+{
+	cp_client *c = test_client(b);
+	int n;
+
+	ck_assert_int_eq(cp_client_sync(c, 5000), 0);
+	ck_assert_int_eq(cp_client_sync(c, 5000), 0);
+	n = test_broker_fd_count(b);
+	cp_client_free(c);
+	return n;
+}
+
+int test_run_suite(Suite *suite)
+{
+	SRunner *runner = srunner_create(suite);
+	int failed;
+
+	srunner_run_all(runner, CK_NORMAL);
+	failed = srunner_ntests_failed(runner);
+	srunner_free(runner);
+	return failed ? 1 : 0;
+}
+
 int test_raw_connect(const TestBroker *b)
 {
 	int fd = try_connect(b->socket_path);

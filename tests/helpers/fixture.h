@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <check.h>
+
 #include "crosspost.h"
 #include "proto/crosspost.pb-c.h"
 
@@ -30,6 +32,12 @@ int test_broker_log_count(const TestBroker *broker, const char *needle);
 long test_broker_rss_kib(const TestBroker *broker);
 /* How many descriptors the broker has open. */
 int test_broker_fd_count(const TestBroker *broker);
+/* The same, measured with one synced client connected, so that every
+ * earlier connection's close has been handled by the broker. */
+int test_broker_settled_fd_count(const TestBroker *broker);
+
+/* Runs a suite with check and returns the process exit status. */
+int test_run_suite(Suite *suite);
 
 /* A connected raw socket (blocking). */
 int test_raw_connect(const TestBroker *broker);
