@@ -129,6 +129,11 @@ cp_port *client_find_port(const cp_client *client, uint64_t id);
 /* PortMoved: hands back the undispatched messages for the port, then
  * releases it.  Returns 0 or CP_ERR_NETWORK / CP_ERR_NO_MEMORY. */
 int client_port_moved(cp_client *client, uint64_t id);
+/* DataCloneError when a port in moved belongs to another client: a handle
+ * is only good on the connection that owns the port.  Checked before
+ * anything moves. */
+struct ValueTransfer;
+int transfer_check_owner(const struct ValueTransfer *moved, const cp_client *client);
 /* True when the port may be transferred or posted on. */
 bool port_is_open(const cp_port *port);
 cp_port *port_free(cp_port *port);

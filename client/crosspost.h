@@ -86,6 +86,9 @@ const char *cp_last_error_message(void);
  *
  * Inspectors called on a node of another type return 0, false or NULL. */
 typedef struct cp_value cp_value;
+/* A MessagePort handle: cp_port, declared in "MessageChannel, MessagePort
+ * and transfer" below. */
+struct cp_port;
 
 typedef enum cp_value_type {
 	CP_VALUE_UNDEFINED = 1,
@@ -111,7 +114,10 @@ typedef enum cp_value_type {
 	 * node, ...): it can be built, compared, cloned and printed, but
 	 * posting it fails with CP_ERR_DATA_CLONE. */
 	CP_VALUE_HOST_OBJECT = 20,
-	/* 21 and up: reserved for MessagePort and transferred ArrayBuffer. */
+	/* A MessagePort (cp_value_new_port()).  It can only be transferred:
+	 * posting data that holds one fails with CP_ERR_DATA_CLONE unless the
+	 * port is also in the transfer list. */
+	CP_VALUE_PORT = 21,
 } cp_value_type;
 
 typedef enum cp_view_kind {
@@ -162,9 +168,13 @@ int cp_value_new_date(double ms, cp_value **ret);
  * checked against the pattern grammar. */
 int cp_value_new_regexp(const char *source_wtf8, const char *flags, cp_value **ret);
 /* An ArrayBuffer of len bytes copied from data (zero-filled when data is
- * NULL). */
+ * NULL).  From 64 KiB on, the bytes live in a memfd, so that transferring
+ * the buffer later copies nothing (docs/values.md, "Transfer"); smaller
+ * ones, or when no descriptor can be had, in malloc'd memory. */
 int cp_value_new_array_buffer(const void *data, size_t len, cp_value **ret);
-/* An ArrayBuffer that takes data (malloc'd, len bytes) on success. */
+/* An ArrayBuffer that takes data (malloc'd, len bytes) on success.  The
+ * block is adopted as it is, never copied here; transferring the buffer
+ * copies it once, into a memfd, at that time. */
 int cp_value_new_array_buffer_take(void *data, size_t len, cp_value **ret);
 /* A typed array or DataView over buffer (an ArrayBuffer, which joins the
  * view's graph as a reference, like an insertion).  length counts elements
@@ -186,6 +196,11 @@ int cp_value_new_error(const char *name, const char *message, const char *stack,
 /* A host object (see CP_VALUE_HOST_OBJECT); description (WTF-8, e.g.
  * "function f") names it in messages. */
 int cp_value_new_host_object(const char *description, cp_value **ret);
+/* A MessagePort value standing for port, to put in data and in a transfer
+ * list.  The node borrows the handle (it belongs to the client; freeing
+ * the node leaves the port alone).  Nodes of one port are one object: they
+ * compare equal and travel as one.  Errors: CP_ERR_TYPE (port is NULL). */
+int cp_value_new_port(struct cp_port *port, cp_value **ret);
 
 /* -- filling containers ---------------------------------------------- */
 /* Inserting never replaces: an existing key, index or member fails with
@@ -218,7 +233,7 @@ cp_value_type cp_value_get_type(const cp_value *value);
 /* "undefined", "null", "boolean", "number", "bigint", "string", "Boolean",
  * "Number", "BigInt", "String", "Date", "RegExp", "ArrayBuffer", the view
  * kind's name ("Uint8Array", "DataView", ...), "Map", "Set", "Array",
- * "Object", "Error", "HostObject" (static). */
+ * "Object", "Error", "HostObject", "MessagePort" (static). */
 const char *cp_value_type_name(const cp_value *value);
 /* Boolean of a boolean or Boolean object. */
 bool cp_value_get_boolean(const cp_value *value);
@@ -245,10 +260,19 @@ int cp_value_bigint_to_int64(const cp_value *value, int64_t *ret);
 /* RegExp source (WTF-8, borrowed) and flags (canonical order, borrowed). */
 const char *cp_value_regexp_source(const cp_value *value, size_t *ret_len);
 const char *cp_value_regexp_flags(const cp_value *value);
-/* ArrayBuffer bytes, borrowed; writable through the non-const variant. */
+/* ArrayBuffer bytes, borrowed; writable through the non-const variant.
+ * Valid until the buffer is freed or transferred (detached).  Read with the
+ * const variant when not writing: a received buffer that was never handed
+ * out writable is passed on by a later transfer without copying.  A
+ * detached buffer has no bytes: NULL, length 0. */
 const uint8_t *cp_value_array_buffer_data(const cp_value *value, size_t *ret_len);
 uint8_t *cp_value_array_buffer_data_mut(cp_value *value, size_t *ret_len);
-/* Views. */
+/* True when the ArrayBuffer was transferred away (its byteLength is 0,
+ * views on it have length 0, and posting or transferring it again fails
+ * with CP_ERR_DATA_CLONE). */
+bool cp_value_array_buffer_is_detached(const cp_value *value);
+/* Views.  On a detached buffer, offset and lengths are 0 (as the HTML
+ * Standard's getters answer). */
 cp_view_kind cp_value_view_kind(const cp_value *value);
 const cp_value *cp_value_view_buffer(const cp_value *value);
 size_t cp_value_view_byte_offset(const cp_value *value);
@@ -287,6 +311,9 @@ const char *cp_value_error_message(const cp_value *value, size_t *ret_len);
 const char *cp_value_error_stack(const cp_value *value, size_t *ret_len);
 /* A host object's description (borrowed). */
 const char *cp_value_host_object_description(const cp_value *value);
+/* The port a MessagePort value stands for, or NULL when value is not one
+ * (borrowed: the handle belongs to the client). */
+struct cp_port *cp_value_port(const cp_value *value);
 
 /* -- whole values ---------------------------------------------------- */
 
@@ -299,7 +326,9 @@ const char *cp_value_host_object_description(const cp_value *value);
 int cp_value_from_json(const char *text, size_t len, size_t *ret_end, cp_value **ret);
 
 /* A value as compact tagged JSON, NUL-terminated, malloc'd: the caller frees
- * it with free().  NULL on allocation failure. */
+ * it with free().  NULL on allocation failure.  A MessagePort prints as
+ * {"$port":ID} (cp_value_from_json() refuses that form: ports do not come
+ * from text); a detached ArrayBuffer as an empty one. */
 char *cp_value_to_json(const cp_value *value);
 
 /* Structured equality as defined by the scenario format: same types and
@@ -517,10 +546,6 @@ typedef enum cp_port_state {
 	CP_PORT_TRANSFERRED = 3,  /* posted away: the handle is dead */
 } cp_port_state;
 cp_port_state cp_port_get_state(const cp_port *port);
-
-/* The port a MessagePort value stands for, or NULL when value is not one
- * (borrowed: the handle belongs to the client). */
-cp_port *cp_value_port(const cp_value *value);
 
 /* The port the event arrived on, or NULL for a window's event (borrowed). */
 cp_port *cp_event_port(const cp_event *ev);

@@ -142,11 +142,15 @@ static int route_event(cp_client *c, Frame *frame)
 
 	if (ev->target_port_id) {
 		port = client_find_port(c, ev->target_port_id);
-		if (!port || !port_is_open(port)) {
+		if (!port || port->state == CP_PORT_CLOSED) {
 			frame_free(frame);
 			return 0;
 		}
-		if (!port->callback)
+		/* A port transferred away (maybe by a callback of this very
+		 * dispatch) still gets the messages that reached us first: they
+		 * wait in its backlog until PortMoved hands them to its new
+		 * owner (client_port_moved()). */
+		if (!port->callback || port->state == CP_PORT_TRANSFERRED)
 			return keep(&port->backlog, frame);
 		deliver(NULL, port, frame);
 		return 1;

@@ -51,6 +51,15 @@ cp_port *client_port_for_id(cp_client *c, uint64_t id)
 	return p;
 }
 
+int transfer_check_owner(const ValueTransfer *moved, const cp_client *client)
+{
+	for (size_t i = 0; i < moved->n_ports; i++)
+		if (moved->ports[i]->client != client)
+			return error_set(CP_ERR_DATA_CLONE, "port %llu belongs to another connection",
+					 (unsigned long long)moved->ports[i]->id);
+	return 0;
+}
+
 bool port_is_open(const cp_port *port)
 {
 	return port->state == CP_PORT_OPEN;
@@ -249,6 +258,11 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	r = value_encode_transfer(data, transfer, n_transfer, &bytes, &length, &moved);
 	if (r < 0)
 		return r;
+	r = transfer_check_owner(&moved, c);
+	if (r < 0) {
+		free(bytes);
+		return r;
+	}
 	if (port->state == CP_PORT_CLOSED) {
 		/* Nothing is sent, but the transfer happens: HTML detaches the
 		 * buffers and ships the ports before noticing there is no peer.

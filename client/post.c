@@ -91,6 +91,11 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 	r = value_encode_transfer(data, transfer, n_transfer, &bytes, &length, &moved);
 	if (r < 0)
 		return r;
+	r = transfer_check_owner(&moved, from->client);
+	if (r < 0) {
+		free(bytes);
+		return r;
+	}
 	r = value_transfer_seal(&moved, fds);
 	if (r < 0) {
 		free(bytes);

@@ -23,23 +23,34 @@ typedef struct ValueTransfer {
  * written as references to their place in ret->buffers / ret->ports.
  * Changes nothing.  Errors: CP_ERR_DATA_CLONE (the same object twice, a
  * detached buffer, a closed or transferred port, a value that is not
- * transferable, a port in data but not in transfer, too many), and those of
- * value_encode(). */
+ * transferable, a port in data but not in transfer, more than
+ * FRAME_FDS_MAX buffers or ports), CP_ERR_TYPE (a NULL entry), and those
+ * of value_encode().  (value_transfer.c, value_encode.c) */
 int value_encode_transfer(const cp_value *data, cp_value *const *transfer, size_t n_transfer,
 			  uint8_t **ret_bytes, size_t *ret_length, ValueTransfer *ret);
 
 /* One sealed memfd per transferred buffer into ret_fds (the caller owns
- * them): the buffer's own memfd when it has one, so no byte is copied.
- * Errors: CP_ERR_NO_MEMORY (nothing sealed then). */
+ * them): the buffer's own memfd, sealed in place, when it has one, so no
+ * byte is copied; a copy in a fresh memfd otherwise (small buffers).
+ * Every buffer stays usable, at the same address, until
+ * value_transfer_finish() (short of the address space running out while a
+ * mapping is replaced: that buffer is then detached).  Errors:
+ * CP_ERR_NO_MEMORY (no descriptor returned then).  (value_transfer.c,
+ * value_buffer.c) */
 int value_transfer_seal(ValueTransfer *transfer, int *ret_fds);
 
-/* After the send: when sent, detach the buffers (byteLength 0) and mark the
- * ports transferred; otherwise leave everything usable. */
+/* After the send: when sent, detach the buffers (byteLength 0; their
+ * bytes are unmapped) and mark the ports transferred, their callbacks
+ * cleared (a port that comes back is a new port, not started); otherwise
+ * leave everything usable.  (value_transfer.c) */
 void value_transfer_finish(ValueTransfer *transfer, bool sent);
 
 /* value_decode() for a message that came with transferred buffers (fds,
- * borrowed: each must be a sealed memfd; it is mapped, not copied) and
- * ports.  Errors: CP_ERR_DATA, CP_ERR_NO_MEMORY. */
+ * borrowed: each one a node refers to must be a memfd sealed against
+ * writes and resizing; it is mapped copy-on-write, not copied, and the
+ * caller may close it at once) and ports.  Descriptors no node refers to
+ * are left alone.  Errors: CP_ERR_DATA, CP_ERR_NO_MEMORY.
+ * (value_decode.c) */
 int value_decode_transfer(const uint8_t *bytes, size_t length, const int *fds, size_t n_fds,
 			  cp_port *const *ports, size_t n_ports, cp_value **ret);
 

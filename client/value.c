@@ -42,7 +42,7 @@ static const char *const type_names[] = {
 	[CP_VALUE_ARRAY_BUFFER] = "ArrayBuffer", [CP_VALUE_VIEW] = "ArrayBufferView",
 	[CP_VALUE_MAP] = "Map", [CP_VALUE_SET] = "Set", [CP_VALUE_ARRAY] = "Array",
 	[CP_VALUE_OBJECT] = "Object", [CP_VALUE_ERROR] = "Error",
-	[CP_VALUE_HOST_OBJECT] = "HostObject",
+	[CP_VALUE_HOST_OBJECT] = "HostObject", [CP_VALUE_PORT] = "MessagePort",
 };
 
 /* ---- internal constructors ---- */
@@ -199,7 +199,7 @@ void value_free_shallow(cp_value *v)
 {
 	switch (v->type) {
 	case CP_VALUE_ARRAY_BUFFER:
-		free(v->u.buffer.data);
+		value_buffer_release(v);
 		break;
 	case CP_VALUE_ARRAY:
 	case CP_VALUE_OBJECT:
@@ -249,8 +249,11 @@ bool value_shallow_equal(const cp_value *a, const cp_value *b)
 		return a->u.buffer.len == b->u.buffer.len &&
 		       (a->u.buffer.len == 0 || memcmp(a->u.buffer.data, b->u.buffer.data, a->u.buffer.len) == 0);
 	case CP_VALUE_VIEW:
-		return a->sub == b->sub && a->u.view.byte_offset == b->u.view.byte_offset &&
-		       a->u.view.length == b->u.view.length;
+		/* As the getters answer: 0 on a detached buffer. */
+		return a->sub == b->sub && cp_value_view_byte_offset(a) == cp_value_view_byte_offset(b) &&
+		       cp_value_view_length(a) == cp_value_view_length(b);
+	case CP_VALUE_PORT:
+		return a->u.port == b->u.port;
 	case CP_VALUE_ERROR:
 		return a->sub == b->sub &&
 		       (a->flags & (VALUE_F_HAS_MESSAGE | VALUE_F_HAS_STACK)) ==
@@ -303,23 +306,19 @@ cp_value *value_copy_shallow(const cp_value *v)
 	default:
 		break;
 	}
+	if (v->type == CP_VALUE_ARRAY_BUFFER) {
+		copy = value_buffer_new(v->u.buffer.data, v->u.buffer.len);
+		if (copy)
+			copy->flags = v->flags & VALUE_F_DETACHED;
+		return copy;
+	}
 	copy = value_alloc(v->type, 0);
 	if (!copy)
 		return NULL;
 	copy->sub = v->sub;
 	copy->flags = v->flags & ~VALUE_F_MARK;
 	copy->u = v->u;
-	if (v->type == CP_VALUE_ARRAY_BUFFER) {
-		copy->u.buffer.data = NULL;
-		if (v->u.buffer.len) {
-			copy->u.buffer.data = malloc(v->u.buffer.len);
-			if (!copy->u.buffer.data) {
-				free(copy);
-				return NULL;
-			}
-			memcpy(copy->u.buffer.data, v->u.buffer.data, v->u.buffer.len);
-		}
-	} else if (value_is_container(v) && v->u.c) {
+	if (value_is_container(v) && v->u.c) {
 		copy->u.c = value_container_copy_shape(v->u.c);
 		if (!copy->u.c) {
 			free(copy);
@@ -498,35 +497,19 @@ int cp_value_new_regexp(const char *source, const char *flags, cp_value **ret)
 
 int cp_value_new_array_buffer(const void *data, size_t len, cp_value **ret)
 {
-	uint8_t *copy = len ? malloc(len) : NULL;
-	int r;
+	cp_value *v = value_buffer_new(data, len);
 
-	if (len && !copy)
+	if (!v)
 		return error_set(CP_ERR_NO_MEMORY, "out of memory for a %zu-byte ArrayBuffer", len);
-	if (len) {
-		if (data)
-			memcpy(copy, data, len);
-		else
-			memset(copy, 0, len);
-	}
-	r = cp_value_new_array_buffer_take(copy, len, ret);
-	if (r < 0)
-		free(copy);
-	return r;
+	*ret = v;
+	return 0;
 }
 
 int cp_value_new_array_buffer_take(void *data, size_t len, cp_value **ret)
 {
-	cp_value *v;
-
 	if (!data && len)
 		return error_set(CP_ERR_TYPE, "ArrayBuffer data is NULL");
-	v = value_alloc(CP_VALUE_ARRAY_BUFFER, 0);
-	if (v) {
-		v->u.buffer.data = data;
-		v->u.buffer.len = len;
-	}
-	return new_result(v, ret);
+	return new_result(value_buffer_adopt(data, len), ret);
 }
 
 int cp_value_new_view(cp_view_kind kind, cp_value *buffer, size_t byte_offset, size_t length,
@@ -539,6 +522,8 @@ int cp_value_new_view(cp_view_kind kind, cp_value *buffer, size_t byte_offset, s
 		return error_set(CP_ERR_TYPE, "unknown view kind %d", (int)kind);
 	if (!buffer || buffer->type != CP_VALUE_ARRAY_BUFFER)
 		return error_set(CP_ERR_TYPE, "a view needs an ArrayBuffer");
+	if (value_buffer_is_detached(buffer))
+		return error_set(CP_ERR_TYPE, "cannot make a view of a detached ArrayBuffer");
 	if (byte_offset % size)
 		return error_set(CP_ERR_TYPE, "start offset of %s should be a multiple of %zu",
 				 view_kinds[kind].name, size);
@@ -591,6 +576,18 @@ int cp_value_new_host_object(const char *description, cp_value **ret)
 	return new_checked_text(CP_VALUE_HOST_OBJECT, description ? description : "host object",
 				description ? strlen(description) : strlen("host object"),
 				"host object description", ret);
+}
+
+int cp_value_new_port(cp_port *port, cp_value **ret)
+{
+	cp_value *v;
+
+	if (!port)
+		return error_set(CP_ERR_TYPE, "port is NULL");
+	v = value_alloc(CP_VALUE_PORT, 0);
+	if (v)
+		v->u.port = port;
+	return new_result(v, ret);
 }
 
 /* ---- inspecting ---- */
@@ -731,16 +728,28 @@ const char *cp_value_regexp_flags(const cp_value *v)
 
 const uint8_t *cp_value_array_buffer_data(const cp_value *v, size_t *ret_len)
 {
-	return cp_value_array_buffer_data_mut((cp_value *)v, ret_len);
+	if (!v || v->type != CP_VALUE_ARRAY_BUFFER)
+		return NULL;
+	if (ret_len)
+		*ret_len = v->u.buffer.len;
+	return v->u.buffer.data;
 }
 
 uint8_t *cp_value_array_buffer_data_mut(cp_value *v, size_t *ret_len)
 {
 	if (!v || v->type != CP_VALUE_ARRAY_BUFFER)
 		return NULL;
+	/* From now on the bytes may differ from a sealed memfd they were
+	 * mapped from: a transfer must copy them (value_buffer.c). */
+	v->flags |= VALUE_F_WRITTEN;
 	if (ret_len)
 		*ret_len = v->u.buffer.len;
 	return v->u.buffer.data;
+}
+
+bool cp_value_array_buffer_is_detached(const cp_value *v)
+{
+	return v && v->type == CP_VALUE_ARRAY_BUFFER && value_buffer_is_detached(v);
 }
 
 cp_view_kind cp_value_view_kind(const cp_value *v)
@@ -753,14 +762,20 @@ const cp_value *cp_value_view_buffer(const cp_value *v)
 	return v && v->type == CP_VALUE_VIEW ? v->u.view.buffer : NULL;
 }
 
+/* HTML: the getters of a view on a detached buffer answer 0. */
+static bool is_live_view(const cp_value *v)
+{
+	return v && v->type == CP_VALUE_VIEW && !value_buffer_is_detached(v->u.view.buffer);
+}
+
 size_t cp_value_view_byte_offset(const cp_value *v)
 {
-	return v && v->type == CP_VALUE_VIEW ? v->u.view.byte_offset : 0;
+	return is_live_view(v) ? v->u.view.byte_offset : 0;
 }
 
 size_t cp_value_view_length(const cp_value *v)
 {
-	return v && v->type == CP_VALUE_VIEW ? v->u.view.length : 0;
+	return is_live_view(v) ? v->u.view.length : 0;
 }
 
 size_t cp_value_view_byte_length(const cp_value *v)
@@ -808,6 +823,11 @@ const char *cp_value_error_stack(const cp_value *v, size_t *ret_len)
 const char *cp_value_host_object_description(const cp_value *v)
 {
 	return v && v->type == CP_VALUE_HOST_OBJECT ? v->u.text.data : NULL;
+}
+
+cp_port *cp_value_port(const cp_value *v)
+{
+	return v && v->type == CP_VALUE_PORT ? v->u.port : NULL;
 }
 
 /* ---- freeing ---- */

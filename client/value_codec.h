@@ -9,13 +9,24 @@
 #include "crosspost.h"
 
 /* Serializes value to the protobuf Value wire bytes; *ret_bytes malloc'd.
- * Errors: CP_ERR_DATA_CLONE (not serializable, message says what),
- * CP_ERR_NO_MEMORY. */
+ * Errors: CP_ERR_DATA_CLONE (not serializable, message says what: a host
+ * object, a MessagePort, a detached ArrayBuffer), CP_ERR_NO_MEMORY. */
 int value_encode(const cp_value *value, uint8_t **ret_bytes, size_t *ret_len);
 
+struct ValueTransfer;
+/* value_encode() of a post's data with its transfer list (checked by
+ * value_encode_transfer(), client/transfer.h): the list's ArrayBuffers and
+ * ports are written as their index in it.  A port that is not in it, and
+ * a detached buffer, fail with CP_ERR_DATA_CLONE (also without a list:
+ * moved NULL). */
+int value_encode_moving(const cp_value *value, const struct ValueTransfer *moved, uint8_t **ret_bytes,
+		       size_t *ret_len);
+
 /* Deserializes untrusted bytes.  Errors: CP_ERR_DATA (malformed: unknown
- * type, bad reference, corrupt), CP_ERR_NO_MEMORY.  Memory used is bounded
- * by a small multiple of len (docs/values.md gives the figure). */
+ * type, bad reference, corrupt, or a transferred object: those come only
+ * with a frame, through value_decode_transfer()), CP_ERR_NO_MEMORY.
+ * Memory used is bounded by a small multiple of len (docs/values.md gives
+ * the figure). */
 int value_decode(const uint8_t *bytes, size_t len, cp_value **ret);
 
 #endif

@@ -10,6 +10,7 @@
 
 #include "crosspost.h"
 #include "error.h"
+#include "transfer.h"
 #include "value_codec.h"
 #include "value_internal.h"
 #include "value_node_read.h"
@@ -23,7 +24,9 @@ _Static_assert((int)CROSSPOST__VALUE__VIEW_KIND__INT8_ARRAY == CP_VIEW_INT8 &&
 _Static_assert((int)CROSSPOST__VALUE__ERROR_NAME__URI_ERROR == VALUE_ERROR_NAME_COUNT - 1,
 	       "ErrorName numbering differs from value.c's error_names");
 _Static_assert((int)CROSSPOST__VALUE__NODE__KIND_STRING_OBJECT == NODE_STRING_OBJECT &&
-	       (int)CROSSPOST__VALUE__NODE__KIND_CONSTANT == NODE_CONSTANT,
+	       (int)CROSSPOST__VALUE__NODE__KIND_CONSTANT == NODE_CONSTANT &&
+	       (int)CROSSPOST__VALUE__NODE__KIND_PORT == NODE_PORT &&
+	       (int)CROSSPOST__VALUE__NODE__KIND_TRANSFERRED_ARRAY_BUFFER == NODE_TRANSFERRED_ARRAY_BUFFER,
 	       "value_wire.h's node kinds differ from value.proto");
 
 /* 2^53: `integer` holds only what a double holds exactly. */
@@ -37,11 +40,73 @@ _Static_assert((int)CROSSPOST__VALUE__NODE__KIND_STRING_OBJECT == NODE_STRING_OB
  * Pass 2 turns positions into pointers and checks what needs the other
  * nodes (key types, duplicate keys, view ranges); pass 3 checks that
  * every node is reachable from the root, so that freeing the root frees
- * everything.  No pass recurses. */
+ * everything.  No pass recurses.
+ *
+ * Transferred objects came with the frame: a node names one by its index
+ * in the frame's lists (each index once), and becomes a buffer mapped from
+ * the descriptor or a value for the port. */
+
+/* What came with the frame, and which of it a node has taken. */
+struct decode_moved {
+	const int *fds;           /* borrowed: the frame closes them */
+	size_t n_fds;
+	cp_port *const *ports;
+	size_t n_ports;
+	uint8_t *taken;           /* n_fds flags, then n_ports */
+	uint64_t mapped;          /* bytes of the buffers made so far */
+};
 
 static int bad(size_t node, const char *what)
 {
 	return error_set(CP_ERR_DATA, "malformed value: node %zu: %s", node, what);
+}
+
+/* Claims entry index of a list of n (taken: its flags). */
+static int take_moved(uint8_t *taken, size_t n, uint32_t index, size_t i, const char *what)
+{
+	char why[96];
+
+	if (index >= n) {
+		snprintf(why, sizeof(why), "%s %u did not come with the message", what, index);
+		return bad(i, why);
+	}
+	if (taken[index]) {
+		snprintf(why, sizeof(why), "%s %u is named by two nodes", what, index);
+		return bad(i, why);
+	}
+	taken[index] = 1;
+	return 0;
+}
+
+static int moved_buffer_node(uint32_t index, struct decode_moved *m, size_t i, cp_value **ret)
+{
+	char why[160];
+	int r = take_moved(m->taken, m->n_fds, index, i, "transferred ArrayBuffer");
+
+	if (r < 0)
+		return r;
+	/* The limit holds for all of one message's buffers together. */
+	r = value_buffer_from_fd(m->fds[index], VALUE_TRANSFERRED_BUFFER_MAX - m->mapped, ret);
+	if (r == CP_ERR_DATA) {
+		snprintf(why, sizeof(why), "%s", cp_last_error_message());
+		return bad(i, why);
+	}
+	if (r == 0)
+		m->mapped += (*ret)->u.buffer.len;
+	return r;
+}
+
+static int port_node(uint32_t index, struct decode_moved *m, size_t i, cp_value **ret)
+{
+	int r = take_moved(m->taken + m->n_fds, m->n_ports, index, i, "MessagePort");
+
+	if (r < 0)
+		return r;
+	*ret = value_alloc(CP_VALUE_PORT, 0);
+	if (!*ret)
+		return CP_ERR_NO_MEMORY;
+	(*ret)->u.port = m->ports[index];
+	return 0;
 }
 
 static int text_node(cp_value_type type, const ProtobufCBinaryData *b, size_t i, cp_value **ret)
@@ -179,7 +244,7 @@ static cp_value *number_node(cp_value_type type, double d)
 }
 
 /* Pass 1: one node, references left as raw positions. */
-static int node_create(Crosspost__Value__Node *pb, size_t n, size_t i, cp_value **ret)
+static int node_create(Crosspost__Value__Node *pb, size_t n, size_t i, struct decode_moved *m, cp_value **ret)
 {
 	cp_value *v = NULL;
 	int r = 0;
@@ -237,17 +302,12 @@ static int node_create(Crosspost__Value__Node *pb, size_t n, size_t i, cp_value 
 	case CROSSPOST__VALUE__NODE__KIND_ARRAY_BUFFER:
 		/* The parsed node points into the payload: this is the one
 		 * copy of the bytes per decode. */
-		v = value_alloc(CP_VALUE_ARRAY_BUFFER, 0);
-		if (v && pb->array_buffer.len) {
-			v->u.buffer.data = malloc(pb->array_buffer.len);
-			if (!v->u.buffer.data) {
-				value_free_shallow(v);
-				return CP_ERR_NO_MEMORY;
-			}
-			memcpy(v->u.buffer.data, pb->array_buffer.data, pb->array_buffer.len);
-			v->u.buffer.len = pb->array_buffer.len;
-		}
+		v = value_buffer_new(pb->array_buffer.data, pb->array_buffer.len);
 		break;
+	case CROSSPOST__VALUE__NODE__KIND_TRANSFERRED_ARRAY_BUFFER:
+		return moved_buffer_node(pb->transferred_array_buffer, m, i, ret);
+	case CROSSPOST__VALUE__NODE__KIND_PORT:
+		return port_node(pb->port, m, i, ret);
 	case CROSSPOST__VALUE__NODE__KIND_VIEW:
 		return view_node(pb->view, n, i, ret);
 	case CROSSPOST__VALUE__NODE__KIND_ERROR:
@@ -413,7 +473,7 @@ static bool all_reachable(cp_value **table, size_t n)
 /* Walks the top-level fields: *ret_count is the number of nodes; with
  * table, also parses and creates each node.  Returns 0 or CP_ERR_*. */
 static int scan(const uint8_t *bytes, size_t len, struct node_reader *reader, cp_value **table, size_t n,
-		uint8_t *earlier, size_t *ret_count)
+		uint8_t *earlier, struct decode_moved *moved, size_t *ret_count)
 {
 	size_t pos = 0, count = 0;
 	int r;
@@ -445,7 +505,7 @@ static int scan(const uint8_t *bytes, size_t len, struct node_reader *reader, cp
 						return CP_ERR_NO_MEMORY;
 					if (r < 0)
 						return bad(count, "not a protobuf Node");
-					r = node_create(&reader->node, n, count, &table[count]);
+					r = node_create(&reader->node, n, count, moved, &table[count]);
 					if (r < 0)
 						return r;
 					mark_forward_refs(&reader->node, count, earlier);
@@ -463,28 +523,32 @@ static int scan(const uint8_t *bytes, size_t len, struct node_reader *reader, cp
 	return 0;
 }
 
-int value_decode(const uint8_t *bytes, size_t len, cp_value **ret)
+int value_decode_transfer(const uint8_t *bytes, size_t len, const int *fds, size_t n_fds,
+			  cp_port *const *ports, size_t n_ports, cp_value **ret)
 {
+	struct decode_moved moved = { .fds = fds, .n_fds = n_fds, .ports = ports, .n_ports = n_ports };
 	struct node_reader reader = { 0 };
 	cp_value **table = NULL;
 	uint8_t *earlier = NULL;   /* bit k: node k is referred to by a node before it */
 	size_t n = 0, i;
 	int r;
 
-	if (!bytes && len)
-		return error_set(CP_ERR_TYPE, "bytes are NULL");
-	r = scan(bytes, len, NULL, NULL, 0, NULL, &n);
+	if ((!bytes && len) || (!fds && n_fds) || (!ports && n_ports) || n_fds > SIZE_MAX / 2 ||
+	    n_ports > SIZE_MAX / 2)
+		return error_set(CP_ERR_TYPE, "bytes, fds or ports are NULL, or too many");
+	r = scan(bytes, len, NULL, NULL, 0, NULL, NULL, &n);
 	if (r < 0)
 		return r;
 	if (n == 0)
 		return error_set(CP_ERR_DATA, "malformed value: no nodes");
 	table = calloc(n, sizeof(*table));
 	earlier = calloc(n / 8 + 1, 1);
-	if (!table || !earlier) {
+	moved.taken = calloc(n_fds + n_ports + 1, 1);
+	if (!table || !earlier || !moved.taken) {
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory for a %zu-node value", n);
 		goto out;
 	}
-	r = scan(bytes, len, &reader, table, n, earlier, &n);
+	r = scan(bytes, len, &reader, table, n, earlier, &moved, &n);
 	for (i = 0; r == 0 && i < n; i++)
 		r = node_link(table[i], table, i);
 	if (r == 0 && !all_referred_from_earlier(earlier, n) && !all_reachable(table, n))
@@ -500,7 +564,13 @@ int value_decode(const uint8_t *bytes, size_t len, cp_value **ret)
 			value_free_shallow(table[i]);
 out:
 	node_reader_deinit(&reader);
+	free(moved.taken);
 	free(earlier);
 	free(table);
 	return r;
+}
+
+int value_decode(const uint8_t *bytes, size_t len, cp_value **ret)
+{
+	return value_decode_transfer(bytes, len, NULL, 0, NULL, 0, ret);
 }

@@ -6,6 +6,7 @@
 
 #include "crosspost.h"
 #include "error.h"
+#include "transfer.h"
 #include "value_codec.h"
 #include "value_internal.h"
 #include "value_walk.h"
@@ -28,6 +29,8 @@
 #define PREFETCH_CHILD_NODES 4
 /* Children of one node, ahead of the one being added. */
 #define PREFETCH_CHILDREN 8
+/* encoder.moved_index of a node that is written by value. */
+#define NOT_MOVED UINT32_MAX
 
 /*
  * One breadth-first pass; the node table doubles as the queue.  Visiting
@@ -42,6 +45,11 @@
  * repeated across a document travel once); other primitives have no
  * identity either, and nothing to gain from a lookup, so each reference
  * gets a node of its own (undefined, null, false and true share one each).
+ * A MessagePort's identity is its handle: value nodes of one port are one
+ * node on the wire.
+ *
+ * With a transfer list, its ArrayBuffers and ports are written as their
+ * index in it (the receiver gets them with the frame), not by value.
  */
 
 struct string_slot {
@@ -59,6 +67,8 @@ struct encoder {
 	size_t n_refs, refs_cap;
 	uint8_t *out;                 /* the payload so far */
 	size_t len, cap;
+	const ValueTransfer *moved;   /* the transfer list, or NULL */
+	uint32_t moved_index;         /* of the node being written in moved, or NOT_MOVED */
 };
 
 static int no_memory(void)
@@ -159,7 +169,8 @@ static int encoder_add(struct encoder *e, const cp_value *v, uint32_t *ret_index
 	case CP_VALUE_BIGINT:
 		return table_append(e, v, ret_index);
 	default:
-		r = ptrmap_put(&e->objects, v, e->nodes.count, &found);
+		r = ptrmap_put(&e->objects, v->type == CP_VALUE_PORT ? (const void *)v->u.port : (const void *)v,
+			       e->nodes.count, &found);
 		if (r < 0)
 			return no_memory();
 		if (r == 0) {
@@ -247,9 +258,37 @@ static size_t array_dense_prefix(const struct value_container *c)
 	return i;
 }
 
+/* A port is only ever transferred: HTML's StructuredSerialize throws for
+ * one that is not in the transfer list. */
+static int visit_port(struct encoder *e, const cp_value *v)
+{
+	for (size_t i = 0; e->moved && i < e->moved->n_ports; i++) {
+		if (e->moved->ports[i] == v->u.port) {
+			e->moved_index = (uint32_t)i;
+			return 0;
+		}
+	}
+	return error_set(CP_ERR_DATA_CLONE, "a MessagePort in the data must also be in the transfer list: ports cannot be cloned");
+}
+
+/* A buffer in the transfer list travels as its index; any other is copied.
+ * The list is short (FRAME_FDS_MAX at most): a scan will do. */
+static int visit_buffer(struct encoder *e, const cp_value *v)
+{
+	if (value_buffer_is_detached(v))
+		return error_set(CP_ERR_DATA_CLONE, "an ArrayBuffer in the data is detached (it was transferred)");
+	for (size_t i = 0; e->moved && i < e->moved->n_buffers; i++) {
+		if (e->moved->buffers[i] == v) {
+			e->moved_index = (uint32_t)i;
+			break;
+		}
+	}
+	return 0;
+}
+
 /* Lists node v's references in wire order into e->refs: for arrays the
  * dense elements, (index, node) pairs for the sparse ones, then
- * properties. */
+ * properties; notes a transferred node's index in e->moved_index. */
 static int encoder_visit(struct encoder *e, const cp_value *v)
 {
 	const struct value_container *c = value_is_container(v) ? v->u.c : NULL;
@@ -257,8 +296,13 @@ static int encoder_visit(struct encoder *e, const cp_value *v)
 	int r = 0;
 
 	e->n_refs = 0;
+	e->moved_index = NOT_MOVED;
 	if (v->type == CP_VALUE_HOST_OBJECT)
 		return error_set(CP_ERR_DATA_CLONE, "%.200s could not be cloned", v->u.text.data);
+	if (v->type == CP_VALUE_PORT)
+		return visit_port(e, v);
+	if (v->type == CP_VALUE_ARRAY_BUFFER)
+		return visit_buffer(e, v);
 	if (v->type == CP_VALUE_VIEW)
 		return push_child(e, v->u.view.buffer);
 	if (!c)
@@ -447,8 +491,10 @@ static void describe_list(uint32_t number, const uint32_t *refs, size_t n, struc
 	sub_add(w, packed(1, refs, 0, n));
 }
 
-/* Node v's wire form; refs are its references (encoder_visit()). */
-static void describe(const cp_value *v, const uint32_t *refs, size_t n_refs, struct wire_node *w)
+/* Node v's wire form; refs are its references, moved its index in the
+ * transfer list (encoder_visit()). */
+static void describe(const cp_value *v, const uint32_t *refs, size_t n_refs, uint32_t moved,
+		     struct wire_node *w)
 {
 	const struct value_container *c = value_is_container(v) ? v->u.c : NULL;
 	double d;
@@ -496,7 +542,13 @@ static void describe(const cp_value *v, const uint32_t *refs, size_t n_refs, str
 		sub_add(w, (struct wire_field){ .number = 2, .form = FORM_VARINT, .value = v->sub });
 		break;
 	case CP_VALUE_ARRAY_BUFFER:
-		w->kind = bytes(NODE_ARRAY_BUFFER, v->u.buffer.data, v->u.buffer.len, true);
+		if (moved != NOT_MOVED)
+			w->kind = scalar(NODE_TRANSFERRED_ARRAY_BUFFER, FORM_VARINT, moved);
+		else
+			w->kind = bytes(NODE_ARRAY_BUFFER, v->u.buffer.data, v->u.buffer.len, true);
+		break;
+	case CP_VALUE_PORT:
+		w->kind = scalar(NODE_PORT, FORM_VARINT, moved);
 		break;
 	case CP_VALUE_VIEW:
 		w->kind = (struct wire_field){ .number = NODE_VIEW, .form = FORM_MESSAGE };
@@ -570,7 +622,7 @@ static int encoder_write(struct encoder *e, const cp_value *v)
 	uint8_t *p;
 	int r;
 
-	describe(v, e->refs, e->n_refs, &w);
+	describe(v, e->refs, e->n_refs, e->moved_index, &w);
 	if (w.kind.form == FORM_MESSAGE) {
 		w.kind.payload = 0;
 		for (i = 0; i < w.n_sub; i++)
@@ -593,9 +645,10 @@ static int encoder_write(struct encoder *e, const cp_value *v)
 	return 0;
 }
 
-int value_encode(const cp_value *value, uint8_t **ret_bytes, size_t *ret_len)
+int value_encode_moving(const cp_value *value, const ValueTransfer *moved, uint8_t **ret_bytes,
+		       size_t *ret_len)
 {
-	struct encoder e = { 0 };
+	struct encoder e = { .moved = moved };
 	uint32_t root;
 	int r;
 
@@ -617,4 +670,9 @@ int value_encode(const cp_value *value, uint8_t **ret_bytes, size_t *ret_len)
 	}
 	encoder_deinit(&e);
 	return r;
+}
+
+int value_encode(const cp_value *value, uint8_t **ret_bytes, size_t *ret_len)
+{
+	return value_encode_moving(value, NULL, ret_bytes, ret_len);
 }

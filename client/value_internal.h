@@ -15,6 +15,17 @@
 #define VALUE_TIME_MAX 8.64e15              /* ECMA-262 TimeClip: +-100,000,000 days */
 #define VALUE_CONTAINER_MAX (UINT32_MAX - 1) /* children per container; fits the hash index */
 #define VALUE_HASH_THRESHOLD 8              /* entries before a container gets a hash index */
+/* ArrayBuffers from this size on live in a memfd, so that a transfer seals
+ * it in place and copies nothing; smaller ones are malloc'd and copied into
+ * a memfd at transfer (a few microseconds), and a received one is read
+ * into the heap: a memfd costs a descriptor, and descriptors are few
+ * (RLIMIT_NOFILE, often 1024). */
+#define VALUE_BUFFER_SHARED_MIN (64u * 1024u)
+/* The most bytes of transferred ArrayBuffers a receiver maps for one
+ * message (one buffer or all together).  A sender can make a memfd of any
+ * size at no cost (ftruncate of a sparse file); past this the message is a
+ * messageerror. */
+#define VALUE_TRANSFERRED_BUFFER_MAX ((uint64_t)16 << 30)
 
 /* RegExp flag bits, in the canonical order of RegExp.prototype.flags. */
 #define VALUE_REGEXP_FLAG_CHARS "dgimsuvy"
@@ -26,6 +37,18 @@ enum {
 	VALUE_F_ILL_FORMED = 1u << 3,  /* STRING, STRING_OBJECT, REGEXP source: holds a lone surrogate */
 	VALUE_F_HAS_MESSAGE = 1u << 4, /* ERROR */
 	VALUE_F_HAS_STACK = 1u << 5,   /* ERROR */
+	VALUE_F_DETACHED = 1u << 6,    /* ARRAY_BUFFER: transferred away; no bytes, byteLength 0 */
+	/* ARRAY_BUFFER: a writable pointer was handed out (data_mut), so the
+	 * bytes of a copy-on-write mapping may differ from its sealed memfd. */
+	VALUE_F_WRITTEN = 1u << 7,
+};
+
+/* Where an ArrayBuffer's bytes live (cp_value.sub of ARRAY_BUFFER;
+ * value_buffer.c). */
+enum value_buffer_storage {
+	VALUE_BUFFER_HEAP = 0,     /* malloc'd (or NULL when empty); fd unused */
+	VALUE_BUFFER_SHARED = 1,   /* an unsealed memfd of ours (fd), mapped MAP_SHARED: sealed in place at transfer */
+	VALUE_BUFFER_SEALED = 2,   /* a MAP_PRIVATE (copy-on-write) mapping of a sealed memfd; fd kept, or -1 */
 };
 
 /* Bytes kept in the node's own allocation, NUL-terminated: WTF-8 text, or
@@ -60,7 +83,8 @@ struct value_error {
 
 struct cp_value {
 	uint8_t type;            /* cp_value_type */
-	uint8_t sub;             /* VIEW: cp_view_kind; REGEXP: flag bits; ERROR: name index */
+	uint8_t sub;             /* VIEW: cp_view_kind; REGEXP: flag bits; ERROR: name index;
+				  * ARRAY_BUFFER: value_buffer_storage */
 	uint16_t flags;          /* VALUE_F_* */
 	cp_value *link;          /* scratch list for cp_value_free(); no other use */
 	union {
@@ -69,7 +93,9 @@ struct cp_value {
 		struct {
 			uint8_t *data;
 			size_t len;
+			int fd;                /* SHARED, SEALED: the memfd (see value_buffer_storage) */
 		} buffer;                      /* ARRAY_BUFFER */
+		cp_port *port;                 /* PORT: borrowed from the client */
 		struct {
 			cp_value *buffer;
 			size_t byte_offset;
@@ -147,6 +173,35 @@ static inline bool value_text_equal(const cp_value *a, const cp_value *b)
 	return a->u.text.len == b->u.text.len &&
 	       (a->u.text.len == 0 || memcmp(a->u.text.data, b->u.text.data, a->u.text.len) == 0);
 }
+
+static inline bool value_buffer_is_detached(const cp_value *v)
+{
+	return v->flags & VALUE_F_DETACHED;
+}
+
+/* ---- value_buffer.c: where an ArrayBuffer's bytes live ---- */
+
+/* A new ARRAY_BUFFER of len bytes copied from data (zeros when NULL): in a
+ * memfd from VALUE_BUFFER_SHARED_MIN on when one can be had, else
+ * malloc'd.  NULL on allocation failure. */
+cp_value *value_buffer_new(const void *data, size_t len);
+/* A new ARRAY_BUFFER that adopts data (malloc'd, len bytes; NULL when
+ * empty).  NULL on allocation failure (data is then still the caller's). */
+cp_value *value_buffer_adopt(void *data, size_t len);
+/* Frees the bytes (unmaps, closes the memfd); the node is left empty. */
+void value_buffer_release(cp_value *v);
+/* Transferred away: the bytes are released and the buffer is detached. */
+void value_buffer_detach(cp_value *v);
+/* A sealed memfd holding the buffer's bytes into *ret_fd (the caller's):
+ * its own memfd, sealed in place, when it has one, else a fresh one with a
+ * copy.  The buffer stays usable, at the same address.  Errors:
+ * CP_ERR_NO_MEMORY (no memfd could be made; message recorded). */
+int value_buffer_seal(cp_value *v, int *ret_fd);
+/* A new ARRAY_BUFFER from a transferred descriptor (borrowed): checked to
+ * be a memfd sealed against writes and resizing, of at most limit bytes,
+ * then mapped copy-on-write (read into the heap when small).  Errors:
+ * CP_ERR_DATA, CP_ERR_NO_MEMORY (recorded). */
+int value_buffer_from_fd(int fd, uint64_t limit, cp_value **ret);
 
 /* ---- value_container.c: containers ---- */
 

@@ -422,13 +422,9 @@ static int read_shell(struct reader *r, json_t *j, cp_value **ret)
 		if (rc < 0)
 			return rc == -ENOMEM ? error_set(CP_ERR_NO_MEMORY, "out of memory reading JSON")
 					     : syntax("$bytes: bad base64");
-		v = value_alloc(CP_VALUE_ARRAY_BUFFER, 0);
+		v = value_buffer_adopt(bytes, len);
 		if (!v)
 			free(bytes);
-		else {
-			v->u.buffer.data = bytes;
-			v->u.buffer.len = len;
-		}
 	} else if (!strcmp(tag, "$typed")) {
 		return read_view(r, arg, ret);
 	} else if (!strcmp(tag, "$error")) {
@@ -451,6 +447,8 @@ static int read_shell(struct reader *r, json_t *j, cp_value **ret)
 			return rc;
 		v = value_new_text(CP_VALUE_HOST_OBJECT, t.data, t.len, t.well_formed ? 0 : VALUE_F_ILL_FORMED);
 		free(t.owned);
+	} else if (!strcmp(tag, "$port")) {
+		return syntax("$port is how a MessagePort prints; ports come from cp_channel_new() or an event, not from JSON");
 	} else if (!strcmp(tag, "$buffer")) {
 		return syntax("$buffer names a buffer of a scenario; it is not a value by itself");
 	} else if (!strcmp(tag, "$id") || !strcmp(tag, "$value")) {

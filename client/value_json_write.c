@@ -335,6 +335,10 @@ static void put_leaf(struct out *o, const cp_value *v)
 		put_text(o, v->u.text.data, v->u.text.len, v->flags & VALUE_F_ILL_FORMED);
 		puts_(o, "}");
 		break;
+	case CP_VALUE_PORT:
+		/* For reading by people: cp_value_from_json() cannot make a port. */
+		putf(o, "{\"$port\":%llu}", (unsigned long long)cp_port_id(v->u.port));
+		break;
 	default:
 		o->failed = true;
 		break;
@@ -414,7 +418,7 @@ static bool view_is_inline(const struct writer *w, const cp_value *v)
 {
 	const cp_value *b = v->u.view.buffer;
 
-	return w->refs[node_of(w, b)] == 1 && v->u.view.byte_offset == 0 &&
+	return w->refs[node_of(w, b)] == 1 && cp_value_view_byte_offset(v) == 0 &&
 	       cp_value_view_byte_length(v) == b->u.buffer.len;
 }
 
@@ -557,7 +561,7 @@ static void put_close(struct out *o, const struct frame *f)
 		puts_(o, v->u.c->count == v->u.c->n_elements ? "],[]]}" : "]]}");
 		break;
 	case FRAME_VIEW:
-		putf(o, ",%zu,%zu]}", v->u.view.byte_offset, v->u.view.length);
+		putf(o, ",%zu,%zu]}", cp_value_view_byte_offset(v), cp_value_view_length(v));
 		break;
 	}
 	if (f->id_wrapped)

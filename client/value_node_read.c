@@ -250,7 +250,8 @@ static const uint8_t kind_wire_type[NODE_KIND_MAX + 1] = {
 	[NODE_DATE] = WIRE_FIXED64, [NODE_REGEXP] = WIRE_LEN, [NODE_ARRAY_BUFFER] = WIRE_LEN,
 	[NODE_VIEW] = WIRE_LEN, [NODE_ERROR] = WIRE_LEN, [NODE_BOOLEAN_OBJECT] = WIRE_VARINT,
 	[NODE_NUMBER_OBJECT] = WIRE_FIXED64, [NODE_BIGINT_OBJECT] = WIRE_LEN,
-	[NODE_STRING_OBJECT] = WIRE_LEN,
+	[NODE_STRING_OBJECT] = WIRE_LEN, [NODE_PORT] = WIRE_VARINT,
+	[NODE_TRANSFERRED_ARRAY_BUFFER] = WIRE_VARINT,
 };
 
 static double as_double(uint64_t bits)
@@ -303,6 +304,12 @@ int node_read(struct node_reader *r, const uint8_t *bytes, size_t len)
 		return 0;
 	case NODE_INTEGER:
 		n->integer = wire_unzigzag(kind.value);
+		return 0;
+	case NODE_PORT:
+		n->port = (uint32_t)kind.value;
+		return 0;
+	case NODE_TRANSFERRED_ARRAY_BUFFER:
+		n->transferred_array_buffer = (uint32_t)kind.value;
 		return 0;
 	case NODE_STRING:
 		n->string = binary(&kind);

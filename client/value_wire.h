@@ -28,7 +28,9 @@ enum {
 	NODE_DATE = 11, NODE_REGEXP = 12, NODE_ARRAY_BUFFER = 13, NODE_VIEW = 14, NODE_ERROR = 15,
 	NODE_BOOLEAN_OBJECT = 16, NODE_NUMBER_OBJECT = 17, NODE_BIGINT_OBJECT = 18,
 	NODE_STRING_OBJECT = 19,
-	NODE_KIND_MAX = 19,
+	/* Moved with the message: an index into the frame's transfer lists. */
+	NODE_PORT = 20, NODE_TRANSFERRED_ARRAY_BUFFER = 21,
+	NODE_KIND_MAX = 21,
 };
 
 static inline size_t wire_varint_size(uint64_t v)

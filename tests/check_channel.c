@@ -127,6 +127,30 @@ START_TEST(closing_one_side_stops_delivery)
 }
 END_TEST
 
+START_TEST(a_port_of_another_client_cannot_be_transferred)
+{
+	cp_client *ca = test_client(&broker), *cb = test_client(&broker);
+	cp_window *a = NULL, *b = NULL;
+	cp_port *p1 = NULL, *p2 = NULL;
+	cp_value *data = test_value("\"with a port\""), *port = NULL;
+
+	ck_assert_int_eq(cp_window_open(ca, "https://a.example/", NULL, &a), 0);
+	ck_assert_int_eq(cp_window_open(cb, "https://b.example/", NULL, &b), 0);
+	ck_assert_int_eq(cp_channel_new(a, &p1, &p2), 0);
+	ck_assert_int_eq(cp_value_new_port(p2, &port), 0);
+	/* p2's handle belongs to ca: b's connection may not send it. */
+	ck_assert_int_eq(cp_post_message_with_transfer(b, cp_window_id(a), data, "*", &port, 1),
+			 CP_ERR_DATA_CLONE);
+	ck_assert_int_eq(cp_port_get_state(p2), CP_PORT_OPEN);
+	ck_assert_int_eq(cp_post_message_with_transfer(a, cp_window_id(b), data, "*", &port, 1), 0);
+	ck_assert_int_eq(cp_port_get_state(p2), CP_PORT_TRANSFERRED);
+	cp_value_free(port);
+	cp_value_free(data);
+	cp_client_free(ca);
+	cp_client_free(cb);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("channel");
@@ -137,6 +161,7 @@ int main(void)
 	tcase_add_test(tc, entangled_ports_talk_with_empty_origin_and_null_source);
 	tcase_add_test(tc, messages_wait_until_the_port_is_started);
 	tcase_add_test(tc, closing_one_side_stops_delivery);
+	tcase_add_test(tc, a_port_of_another_client_cannot_be_transferred);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "scenario.h"
+#include "scenario_value.h"
 
 static struct scenario *parse_ok(const char *text)
 {
@@ -231,7 +232,9 @@ START_TEST(port_and_buffer_statements_parse)
 		"a send p1 \"hi\" transfer=buf\n"
 		"b expect message ports=1 port=p2 within=2s\n"
 		"b expect nothing port=p2\n"
-		"a close p1\n");
+		"a close p1\n"
+		"a expect detached buf\n"
+		"b expect messageerror port=p2\n");
 	const struct scenario_statement *st = s->statements;
 
 	ck_assert_int_eq(st[2].verb, SCENARIO_CHANNEL);
@@ -244,18 +247,229 @@ START_TEST(port_and_buffer_statements_parse)
 	ck_assert_uint_eq(st[4].buffer_ref_count, 1);
 	ck_assert_str_eq(st[4].buffer_refs[0], "buf");
 	ck_assert_str_eq(st[4].data_json, "{\"$buffer\": \"buf\"}");
+	ck_assert(st[4].data_named);
+	ck_assert_str_eq(st[4].data_masked, "{\"$host\":\"\\u0001crosspost:buffer:buf\"}");
+	ck_assert_ptr_nonnull(st[4].data);
 	ck_assert_uint_eq(st[4].transfer_count, 2);
 	ck_assert_str_eq(st[4].transfer[0], "p2");
 	ck_assert_str_eq(st[4].transfer[1], "buf");
 	ck_assert_int_eq(st[5].verb, SCENARIO_SEND);
 	ck_assert_str_eq(st[5].port, "p1");
 	ck_assert_uint_eq(st[5].transfer_count, 1);
+	ck_assert(!st[5].data_named);
+	ck_assert_str_eq(st[5].data_masked, "\"hi\"");
 	ck_assert(st[6].ports_given);
 	ck_assert_uint_eq(st[6].ports, 1);
 	ck_assert_str_eq(st[6].port, "p2");
+	ck_assert_int_eq(st[6].within_ms, 2000);
+	ck_assert_int_eq(st[7].verb, SCENARIO_EXPECT_NOTHING);
+	ck_assert_str_eq(st[7].port, "p2");
 	ck_assert_int_eq(st[8].verb, SCENARIO_CLOSE_PORT);
 	ck_assert_str_eq(st[8].port, "p1");
+	ck_assert_int_eq(st[9].verb, SCENARIO_EXPECT_DETACHED);
+	ck_assert_str_eq(st[9].buffer, "buf");
+	ck_assert_int_eq(st[10].verb, SCENARIO_EXPECT_MESSAGEERROR);
+	ck_assert_str_eq(st[10].port, "p2");
 	scenario_free(s);
+}
+END_TEST
+
+START_TEST(named_buffers_views_and_ports_in_data)
+{
+	struct scenario *s = parse_ok(
+		"window a https://a.example\n"
+		"a channel p q\n"
+		"a buffer B 16 fill=1\n"
+		"a buffer C 8\n"
+		/* the same buffer twice, a view of it, a port, another buffer */
+		"a post a [{\"$buffer\":\"B\"}, { \"$typed\" : [ \"Int32Array\" , { \"$buffer\" : \"B\" } , 4 , 2 ] }, "
+		"{\"port\": {\"$port\": \"q\"}}, {\"$buffer\":\"C\"}, {\"$buffer\":\"B\"}] transfer=q target=*\n"
+		/* tags inside strings are text */
+		"a post a \"{\\\"$buffer\\\":\\\"B\\\"}\"\n"
+		/* the two-element $typed form is no view over a named buffer */
+		"a expect message {\"$typed\": [\"Uint8Array\", {\"$buffer\": \"C\"}, 0, 8]}\n");
+	const struct scenario_statement *st = s->statements;
+
+	ck_assert(st[4].data_named);
+	ck_assert_uint_eq(st[4].buffer_ref_count, 2);
+	ck_assert_str_eq(st[4].buffer_refs[0], "B");
+	ck_assert_str_eq(st[4].buffer_refs[1], "C");
+	ck_assert_uint_eq(st[4].port_ref_count, 1);
+	ck_assert_str_eq(st[4].port_refs[0], "q");
+	ck_assert_str_eq(st[4].data_masked,
+			 "[{\"$host\":\"\\u0001crosspost:buffer:B\"}, "
+			 "{\"$host\":\"\\u0001crosspost:view:Int32Array:4:2:B\"}, "
+			 "{\"port\": {\"$host\":\"\\u0001crosspost:port:q\"}}, "
+			 "{\"$host\":\"\\u0001crosspost:buffer:C\"}, "
+			 "{\"$host\":\"\\u0001crosspost:buffer:B\"}]");
+	ck_assert_ptr_nonnull(st[4].data);
+	ck_assert(!st[5].data_named);
+	ck_assert_uint_eq(st[5].buffer_ref_count, 0);
+	ck_assert(st[6].data_named);
+	ck_assert_str_eq(st[6].data_masked, "{\"$host\":\"\\u0001crosspost:view:Uint8Array:0:8:C\"}");
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(transfer_lists_are_checked_when_run)
+{
+	/* A window, a repeat and a closed port in transfer= parse: the
+	 * library's DataCloneError is what such scripts test. */
+	struct scenario *s = parse_ok(
+		"window a https://a.example\n"
+		"window b https://b.example\n"
+		"a channel p q\n"
+		"a buffer B 4\n"
+		"a post b 1 transfer=b target=*\n"
+		"a expect error DataCloneError\n"
+		"a post b 1 transfer=q,q\n"
+		"a expect error DataCloneError\n"
+		"a send p 1 transfer=p\n"
+		"a expect error DataCloneError\n"
+		"a send p 1 transfer=B,q,B\n"
+		"a expect error DataCloneError\n");
+	const struct scenario_statement *st = s->statements;
+
+	ck_assert_uint_eq(st[4].transfer_count, 1);
+	ck_assert_str_eq(st[4].transfer[0], "b");
+	ck_assert_uint_eq(st[6].transfer_count, 2);
+	ck_assert_str_eq(st[6].transfer[1], "q");
+	ck_assert_uint_eq(st[10].transfer_count, 3);
+	scenario_free(s);
+}
+END_TEST
+
+/* A resolver for the tests: buffers by name from a table, ports as host
+ * objects. */
+struct test_objects {
+	cp_value *b, *c;
+	int port_calls;
+};
+
+static int test_buffer(void *userdata, const char *name, cp_value **ret)
+{
+	struct test_objects *t = userdata;
+
+	if (strcmp(name, "B") == 0)
+		*ret = t->b;
+	else if (strcmp(name, "C") == 0)
+		*ret = t->c;
+	else
+		return CP_ERR_TYPE;
+	return 0;
+}
+
+static int test_port(void *userdata, const char *name, cp_value **ret)
+{
+	struct test_objects *t = userdata;
+
+	t->port_calls++;
+	return cp_value_new_host_object(name, ret);
+}
+
+START_TEST(resolving_placeholders_keeps_the_shape)
+{
+	struct scenario *s = parse_ok(
+		"window a https://a.example\n"
+		"a channel p q\n"
+		"a buffer B 16\n"
+		"a buffer C 8\n"
+		"a post a {\"m\": {\"$map\": [[{\"$buffer\":\"C\"}, {\"$id\": 1, \"$value\": [\"cycle\", {\"$ref\": 1}]}]]}, "
+		"\"v\": {\"$typed\": [\"Uint16Array\", {\"$buffer\": \"B\"}, 2, 3]}, \"b\": {\"$buffer\":\"B\"}, "
+		"\"p\": [{\"$port\":\"q\"}, {\"$port\":\"q\"}], \"other\": {\"$bytes\": \"AQI=\"}}\n");
+	struct test_objects t = { 0 };
+	const struct scenario_resolver resolver = { .buffer = test_buffer, .port = test_port, .userdata = &t };
+	static const char full[] =
+		"{\"m\": {\"$map\": [[{\"$bytes\": \"AAAAAAAAAAA=\"}, {\"$id\": 1, \"$value\": [\"cycle\", {\"$ref\": 1}]}]]}, "
+		"\"v\": {\"$typed\": [\"Uint16Array\", {\"$id\": 2, \"$value\": {\"$bytes\": \"AAAAAAAAAAAAAAAAAAAAAA==\"}}, 2, 3]}, "
+		"\"b\": {\"$ref\": 2}, \"p\": [{\"$id\": 3, \"$value\": {\"$host\": \"q\"}}, {\"$ref\": 3}], "
+		"\"other\": {\"$bytes\": \"AQI=\"}}";
+	const cp_value *v, *buffers_b, **list = NULL, *cycle;
+	cp_value *keeper = NULL, *out = NULL, *expected = NULL;
+	const char *what = NULL;
+	size_t count = 0;
+
+	ck_assert_int_eq(cp_value_new_array_buffer(NULL, 16, &t.b), 0);
+	ck_assert_int_eq(cp_value_new_array_buffer(NULL, 8, &t.c), 0);
+	ck_assert_int_eq(cp_value_new_array(&keeper), 0);
+	ck_assert_int_eq(cp_value_array_push(keeper, t.b), 0);
+	ck_assert_int_eq(cp_value_array_push(keeper, t.c), 0);
+	ck_assert(scenario_value_has_placeholders(s->statements[4].data));
+	ck_assert_int_eq(scenario_value_resolve(s->statements[4].data, &resolver, keeper, &out, &what), 0);
+	ck_assert(!scenario_value_has_placeholders(out));
+
+	/* the named buffers are the resolver's nodes, wherever they appear */
+	ck_assert_ptr_eq(cp_value_object_get(out, "b"), t.b);
+	v = cp_value_object_get(out, "v");
+	ck_assert_int_eq(cp_value_view_kind(v), CP_VIEW_UINT16);
+	buffers_b = cp_value_view_buffer(v);
+	ck_assert_ptr_eq(buffers_b, t.b);
+	ck_assert_uint_eq(cp_value_view_byte_offset(v), 2);
+	ck_assert_uint_eq(cp_value_view_length(v), 3);
+	ck_assert_ptr_eq(cp_value_map_key(cp_value_object_get(out, "m"), 0), t.c);
+	/* a cycle stays a cycle */
+	cycle = cp_value_map_value(cp_value_object_get(out, "m"), 0);
+	ck_assert_ptr_eq(cp_value_array_get(cycle, 1), cycle);
+	/* one node per port */
+	v = cp_value_object_get(out, "p");
+	ck_assert_ptr_eq(cp_value_array_get(v, 0), cp_value_array_get(v, 1));
+	ck_assert_int_eq(t.port_calls, 1);
+
+	/* buffers in walk order: C (map key) before B (the view's) before the other */
+	ck_assert_int_eq(scenario_value_buffers(out, &list, &count), 0);
+	ck_assert_uint_eq(count, 3);
+	ck_assert_ptr_eq(list[0], t.c);
+	ck_assert_ptr_eq(list[1], t.b);
+	ck_assert_int_eq(cp_value_get_type(list[2]), CP_VALUE_ARRAY_BUFFER);
+	free(list);
+
+	/* the same value written out in full compares equal */
+	ck_assert_int_eq(cp_value_from_json(full, strlen(full), NULL, &expected), 0);
+	ck_assert(cp_value_equal(out, expected));
+	cp_value_free(expected);
+	cp_value_free(keeper);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(resolving_reports_what_failed)
+{
+	struct scenario *s = parse_ok(
+		"window a https://a.example\n"
+		"a buffer B 16\n"
+		"a post a [{\"$typed\": [\"Float64Array\", {\"$buffer\": \"B\"}, 8, 1]}]\n");
+	struct test_objects t = { 0 };
+	const struct scenario_resolver resolver = { .buffer = test_buffer, .port = test_port, .userdata = &t };
+	cp_value *keeper = NULL, *out = NULL;
+	const char *what = NULL;
+
+	/* B is smaller here than its statement said (as a detached one is) */
+	ck_assert_int_eq(cp_value_new_array_buffer(NULL, 8, &t.b), 0);
+	ck_assert_int_eq(cp_value_new_array(&keeper), 0);
+	ck_assert_int_eq(cp_value_array_push(keeper, t.b), 0);
+	ck_assert_int_eq(scenario_value_resolve(s->statements[2].data, &resolver, keeper, &out, &what), CP_ERR_TYPE);
+	ck_assert_ptr_nonnull(what);
+	ck_assert_str_eq(what, "view:Float64Array:8:1:B");
+	cp_value_free(keeper);
+	scenario_free(s);
+}
+END_TEST
+
+START_TEST(received_ports_become_readable)
+{
+	char *text = scenario_value_rewrite_ports("[{\"$port\":12},\"{\\\"$port\\\":3}\",{\"$id\":1,\"$value\":{\"$port\":4}},{\"$ref\":1}]");
+	cp_value *v = NULL;
+
+	ck_assert_ptr_nonnull(text);
+	ck_assert_str_eq(text, "[{\"$host\":\"\\u0001crosspost:port:#12\"},\"{\\\"$port\\\":3}\","
+			 "{\"$id\":1,\"$value\":{\"$host\":\"\\u0001crosspost:port:#4\"}},{\"$ref\":1}]");
+	ck_assert_int_eq(cp_value_from_json(text, strlen(text), NULL, &v), 0);
+	ck_assert_str_eq(cp_value_host_object_description(cp_value_array_get(v, 0)), SCENARIO_PLACEHOLDER "port:#12");
+	cp_value_free(v);
+	free(text);
+	text = scenario_value_rewrite_ports("{\"plain\":true}");
+	ck_assert_str_eq(text, "{\"plain\":true}");
+	free(text);
 }
 END_TEST
 
@@ -379,7 +593,7 @@ START_TEST(errors_name_their_line)
 	snprintf(buf, sizeof(buf), "%sa expect message source=c\n", two);
 	ck_assert_error(buf, 3, "unknown window 'c'");
 	snprintf(buf, sizeof(buf), "%sa expect everything\n", two);
-	ck_assert_error(buf, 3, "expected message, messageerror, nothing or error");
+	ck_assert_error(buf, 3, "expected message, messageerror, nothing, detached or error");
 	snprintf(buf, sizeof(buf), "%sb expect message\nb expect error SyntaxError\n", two);
 	ck_assert_error(buf, 4, "cannot fail");
 	ck_assert_error("window a https://a.example\nsleep 2\n", 2, "not a duration");
@@ -392,7 +606,29 @@ START_TEST(errors_name_their_line)
 	ck_assert_error("window a https://a.example\na buffer b 2GiB\n", 2, "not a size");
 	ck_assert_error("window a https://a.example\na buffer b 1 fill=256\n", 2, "fill=");
 	ck_assert_error("window a https://a.example\na close nope\n", 2, "unknown port 'nope'");
-	ck_assert_error("window a https://a.example\na post a 1 transfer=a\n", 2, "not a port or buffer");
+	ck_assert_error("window a https://a.example\na post a 1 transfer=nope\n", 2, "unknown alias 'nope'");
+	ck_assert_error("window a https://a.example\na channel p q\na post a 1 transfer=p,\n", 3, "empty name");
+	ck_assert_error("window a https://a.example\na post a {\"$port\":\"nope\"}\n", 2, "unknown port 'nope'");
+	ck_assert_error("window a https://a.example\na buffer B 4\na post a {\"$port\":\"B\"}\n", 3,
+			"'B' is a buffer (line 2), not a port");
+	ck_assert_error("window a https://a.example\na buffer B 4\na expect detached a\n", 3,
+			"'a' is a window (line 1), not a buffer");
+	ck_assert_error("window a https://a.example\na channel p q\na expect message port=a\n", 3,
+			"'a' is a window (line 1), not a port");
+	ck_assert_error("window a https://a.example\na buffer B 4\n"
+			"a post a {\"$typed\":[\"Int32Array\",{\"$buffer\":\"B\"},0,2]}\n", 3,
+			"does not fit buffer 'B' of 4 bytes (line 2)");
+	ck_assert_error("window a https://a.example\na buffer B 8\n"
+			"a post a {\"$typed\":[\"Int32Array\",{\"$buffer\":\"B\"},2,1]}\n", 3,
+			"multiple of 4");
+	ck_assert_error("window a https://a.example\na buffer B 8\n"
+			"a post a {\"$typed\":[\"Int33Array\",{\"$buffer\":\"B\"},0,1]}\n", 3,
+			"'Int33Array' is not a typed array");
+	ck_assert_error("window a https://a.example\na post a {\"$host\":\"\\u0001crosspost:buffer:x\"}\n", 2,
+			"reserved");
+	/* offsets in DATA errors count in the text as written, references and all */
+	ck_assert_error("window a https://a.example\na buffer B 8\na post a [{\"$buffer\": \"B\"}, x]\n", 3,
+			"byte 20");
 	ck_assert_error("window a https://a.example\na post a {\"$buffer\":\"nope\"}\n", 2, "unknown buffer 'nope'");
 	ck_assert_error("window a https://a.example\na channel p q\na post a [{ \"$buffer\" : \"p\" }]\n", 3,
 			"'p' is a port (line 2), not a buffer");
@@ -459,6 +695,7 @@ static Suite *scenario_suite(void)
 	TCase *lex = tcase_create("lexical");
 	TCase *stmt = tcase_create("statements");
 	TCase *err = tcase_create("errors");
+	TCase *values = tcase_create("values");
 
 	tcase_add_test(lex, empty_and_comments);
 	tcase_add_test(lex, crlf_lines);
@@ -471,6 +708,11 @@ static Suite *scenario_suite(void)
 	tcase_add_test(stmt, expect_forms);
 	tcase_add_test(stmt, targets_and_other_verbs);
 	tcase_add_test(stmt, port_and_buffer_statements_parse);
+	tcase_add_test(stmt, named_buffers_views_and_ports_in_data);
+	tcase_add_test(stmt, transfer_lists_are_checked_when_run);
+	tcase_add_test(values, resolving_placeholders_keeps_the_shape);
+	tcase_add_test(values, resolving_reports_what_failed);
+	tcase_add_test(values, received_ports_become_readable);
 	tcase_add_test(stmt, expect_error_refers_to_the_windows_previous_statement);
 	tcase_add_test(stmt, verb_names);
 	tcase_add_test(err, errors_name_their_line);
@@ -479,6 +721,7 @@ static Suite *scenario_suite(void)
 	suite_add_tcase(s, lex);
 	suite_add_tcase(s, stmt);
 	suite_add_tcase(s, err);
+	suite_add_tcase(s, values);
 	return s;
 }
 

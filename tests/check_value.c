@@ -1,19 +1,27 @@
 /* SPDX-License-Identifier: MIT */
-/* check_value.c - unit tests for values: types, graphs, wire codec, tagged JSON, equality. */
+/* check_value.c - unit tests for values: types, graphs, wire codec, tagged JSON, equality, transfer. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <malloc.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "client.h"
 #include "crosspost.h"
 #include "proto/value.pb-c.h"
 #include "scenario_corrupt.h"
+#include "transfer.h"
 #include "value_codec.h"
+#include "value_internal.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -1531,6 +1539,568 @@ START_TEST(test_memory_bound)
 }
 END_TEST
 
+/* ---- transfer: buffers and ports moved with a message, in-process ---- */
+
+/* Fake ports: the value module only reads their state and id. */
+static cp_port *fake_port(uint64_t id)
+{
+	cp_port *p = calloc(1, sizeof(*p));
+
+	ck_assert_ptr_nonnull(p);
+	p->id = id;
+	p->state = CP_PORT_OPEN;
+	return p;
+}
+
+static cp_value *port_value(cp_port *p)
+{
+	cp_value *v = NULL;
+
+	ck_assert_int_eq(cp_value_new_port(p, &v), 0);
+	return v;
+}
+
+static cp_value *pattern_buffer(size_t len, unsigned seed)
+{
+	uint8_t *bytes = malloc(len ? len : 1);
+	cp_value *v = NULL;
+
+	ck_assert_ptr_nonnull(bytes);
+	for (size_t i = 0; i < len; i++)
+		bytes[i] = (uint8_t)(i * 31 + seed);
+	ck_assert_int_eq(cp_value_new_array_buffer(bytes, len, &v), 0);
+	free(bytes);
+	return v;
+}
+
+static int open_fd_count(void)
+{
+	int n = 0;
+
+	for (int fd = 0; fd < 4096; fd++)
+		n += fcntl(fd, F_GETFD) >= 0;
+	return n;
+}
+
+static ino_t inode_of(int fd)
+{
+	struct stat st;
+
+	ck_assert_int_eq(fstat(fd, &st), 0);
+	return st.st_ino;
+}
+
+static void assert_sealed(int fd)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+
+	ck_assert_int_ge(seals, 0);
+	ck_assert_int_eq(seals & (F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL),
+			 F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK | F_SEAL_SEAL);
+}
+
+/* Encodes data with transfer and seals; ck-asserts success. */
+static void encode_and_seal(const cp_value *data, cp_value *const *transfer, size_t n, uint8_t **bytes,
+			    size_t *len, ValueTransfer *moved, int *fds)
+{
+	int r = value_encode_transfer(data, transfer, n, bytes, len, moved);
+
+	ck_assert_msg(r == 0, "encode_transfer: %s", cp_last_error_message());
+	assert_protobuf_c_bytes(*bytes, *len);
+	r = value_transfer_seal(moved, fds);
+	ck_assert_msg(r == 0, "seal: %s", cp_last_error_message());
+	for (size_t i = 0; i < moved->n_buffers; i++)
+		assert_sealed(fds[i]);
+}
+
+static void close_all(int *fds, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		close(fds[i]);
+}
+
+START_TEST(test_transfer_buffers)
+{
+	const size_t big_len = 1u << 20;
+	int start_fds = open_fd_count(), fds[3];
+	cp_value *big = pattern_buffer(big_len, 1), *small = pattern_buffer(100, 2), *extra = pattern_buffer(300, 3);
+	cp_value *data = arr(), *v1, *v2, *out = NULL, *transfer[3] = { big, small, extra };
+	const uint8_t *big_bytes = cp_value_array_buffer_data(big, NULL);
+	ValueTransfer moved;
+	uint8_t *bytes, *mine;
+	size_t len, n;
+	char *text;
+
+	/* Two views share the big buffer; the third buffer is in transfer only. */
+	ck_assert_int_eq(cp_value_new_view(CP_VIEW_UINT8, big, 0, big_len, &v1), 0);
+	ck_assert_int_eq(cp_value_new_view(CP_VIEW_FLOAT64, big, 8, 4, &v2), 0);
+	push(data, v1);
+	push(data, v2);
+	push(data, small);
+	push(data, str("x"));
+	encode_and_seal(data, transfer, 3, &bytes, &len, &moved, fds);
+	ck_assert_uint_eq(moved.n_buffers, 3);
+	ck_assert_uint_eq(moved.n_ports, 0);
+	/* Transferred bytes are not in the payload. */
+	ck_assert_uint_lt(len, 100);
+	/* The big buffer's own memfd was sealed in place: no byte copied, and
+	 * the sender's mapping is still there, at the same address, until the
+	 * post is done. */
+	ck_assert_uint_eq(inode_of(fds[0]), inode_of(big->u.buffer.fd));
+	ck_assert_ptr_eq(cp_value_array_buffer_data(big, NULL), big_bytes);
+	ck_assert_int_eq(big_bytes[12345], (uint8_t)(12345 * 31 + 1));
+
+	ck_assert_int_eq(value_decode_transfer(bytes, len, fds, 3, NULL, 0, &out), 0);
+	ck_assert(cp_value_equal(data, out));
+	ck_assert_ptr_eq(cp_value_view_buffer(cp_value_array_get(out, 0)),
+			 cp_value_view_buffer(cp_value_array_get(out, 1)));
+	/* The receiver may write its copy (copy-on-write); the sender's bytes
+	 * do not change. */
+	mine = cp_value_array_buffer_data_mut((cp_value *)cp_value_view_buffer(cp_value_array_get(out, 0)), &n);
+	ck_assert_uint_eq(n, big_len);
+	mine[12345] = 0;
+	ck_assert_int_eq(big_bytes[12345], (uint8_t)(12345 * 31 + 1));
+
+	value_transfer_finish(&moved, true);
+	for (int i = 0; i < 3; i++) {
+		ck_assert(cp_value_array_buffer_is_detached(transfer[i]));
+		ck_assert_ptr_null(cp_value_array_buffer_data(transfer[i], &n));
+		ck_assert_uint_eq(n, 0);
+	}
+	/* Views on a detached buffer see length 0 (HTML). */
+	ck_assert_uint_eq(cp_value_view_length(v1), 0);
+	ck_assert_uint_eq(cp_value_view_byte_length(v2), 0);
+	ck_assert_uint_eq(cp_value_view_byte_offset(v2), 0);
+	text = cp_value_to_json(data);
+	ck_assert_str_eq(text, "[{\"$typed\":[\"Uint8Array\",{\"$id\":1,\"$value\":{\"$bytes\":\"\"}},0,0]},"
+			       "{\"$typed\":[\"Float64Array\",{\"$ref\":1},0,0]},{\"$bytes\":\"\"},\"x\"]");
+	free(text);
+	/* A detached buffer can be neither posted nor transferred again, nor viewed. */
+	free(bytes);
+	bytes = NULL;
+	ck_assert_int_eq(value_encode(data, &bytes, &len), CP_ERR_DATA_CLONE);
+	ck_assert_int_eq(value_encode_transfer(v2, &extra, 1, &bytes, &len, &moved), CP_ERR_DATA_CLONE);
+	ck_assert_int_eq(cp_value_new_view(CP_VIEW_UINT8, big, 0, 0, &v1), CP_ERR_TYPE);
+
+	/* The receiver's buffers outlive the descriptors. */
+	close_all(fds, 3);
+	ck_assert_int_eq(cp_value_array_buffer_data(cp_value_array_get(out, 2), NULL)[99], (uint8_t)(99 * 31 + 2));
+	cp_value_free(out);
+	cp_value_free(data);
+	cp_value_free(extra);
+	ck_assert_int_eq(open_fd_count(), start_fds);
+}
+END_TEST
+
+/* A buffer received by transfer and never handed out writable is passed
+ * on with the same memfd; once written, a transfer copies it. */
+START_TEST(test_transfer_forwarding_and_failed_sends)
+{
+	int fd, fd2, start_fds = open_fd_count();
+	cp_value *big = pattern_buffer(200000, 5), *got = NULL, *again = NULL;
+	const uint8_t *at;
+	ValueTransfer moved;
+	uint8_t *bytes, *w;
+	size_t len;
+	ino_t original;
+
+	encode_and_seal(big, &big, 1, &bytes, &len, &moved, &fd);
+	original = inode_of(fd);
+	at = cp_value_array_buffer_data(big, NULL);
+	/* The send failed: the buffer stays usable, same address, same bytes. */
+	value_transfer_finish(&moved, false);
+	ck_assert(!cp_value_array_buffer_is_detached(big));
+	ck_assert_ptr_eq(cp_value_array_buffer_data(big, NULL), at);
+	ck_assert_int_eq(at[777], (uint8_t)(777 * 31 + 5));
+	ck_assert_int_eq(value_decode_transfer(bytes, len, &fd, 1, NULL, 0, &got), 0);
+	close(fd);
+	free(bytes);
+
+	/* Passed on unwritten: the same memfd. */
+	encode_and_seal(got, &got, 1, &bytes, &len, &moved, &fd2);
+	ck_assert_uint_eq(inode_of(fd2), original);
+	value_transfer_finish(&moved, false);
+	close(fd2);
+	free(bytes);
+	/* Written: a copy, with the new bytes. */
+	w = cp_value_array_buffer_data_mut(got, NULL);
+	w[0] = 0xee;
+	encode_and_seal(got, &got, 1, &bytes, &len, &moved, &fd2);
+	ck_assert_uint_ne(inode_of(fd2), original);
+	ck_assert_int_eq(value_decode_transfer(bytes, len, &fd2, 1, NULL, 0, &again), 0);
+	ck_assert_int_eq(cp_value_array_buffer_data(again, NULL)[0], 0xee);
+	value_transfer_finish(&moved, true);
+	ck_assert(cp_value_array_buffer_is_detached(got));
+	close(fd2);
+	free(bytes);
+
+	/* The sender's buffer, sealed by the failed post and written through
+	 * a pointer handed out before: a later transfer copies it. */
+	w = cp_value_array_buffer_data_mut(big, NULL);
+	encode_and_seal(big, &big, 1, &bytes, &len, &moved, &fd);
+	ck_assert_uint_ne(inode_of(fd), original);
+	value_transfer_finish(&moved, true);
+	close(fd);
+	free(bytes);
+	(void)w;
+	cp_value_free(again);
+	cp_value_free(got);
+	cp_value_free(big);
+	ck_assert_int_eq(open_fd_count(), start_fds);
+}
+END_TEST
+
+/* Sealing is refused while another writable shared mapping of the memfd
+ * exists (here: our own, as a forked child would hold); the buffer is
+ * then copied into a fresh memfd and stays as it was. */
+START_TEST(test_transfer_seal_refused_copies)
+{
+	cp_value *big = pattern_buffer(VALUE_BUFFER_SHARED_MIN, 9), *got = NULL;
+	uint8_t *other, *bytes, *at;
+	ValueTransfer moved;
+	size_t len;
+	int fd;
+
+	other = mmap(NULL, VALUE_BUFFER_SHARED_MIN, PROT_READ | PROT_WRITE, MAP_SHARED, big->u.buffer.fd, 0);
+	ck_assert_ptr_ne(other, MAP_FAILED);
+	at = cp_value_array_buffer_data_mut(big, NULL);
+	encode_and_seal(big, &big, 1, &bytes, &len, &moved, &fd);
+	ck_assert_uint_ne(inode_of(fd), inode_of(big->u.buffer.fd));
+	/* Still the writable shared buffer it was. */
+	ck_assert_int_eq(big->sub, VALUE_BUFFER_SHARED);
+	ck_assert_ptr_eq(cp_value_array_buffer_data(big, NULL), at);
+	at[3] = 0x42;
+	ck_assert_int_eq(other[3], 0x42);
+	ck_assert_int_eq(value_decode_transfer(bytes, len, &fd, 1, NULL, 0, &got), 0);
+	ck_assert_int_eq(cp_value_array_buffer_data(got, NULL)[3], (uint8_t)(3 * 31 + 9));
+	value_transfer_finish(&moved, true);
+	munmap(other, VALUE_BUFFER_SHARED_MIN);
+	close(fd);
+	free(bytes);
+	cp_value_free(got);
+	cp_value_free(big);
+}
+END_TEST
+
+START_TEST(test_transfer_ports)
+{
+	cp_port *p1 = fake_port(11), *p2 = fake_port(22);
+	cp_value *a = port_value(p1), *a_again = port_value(p1), *b = port_value(p2), *data = obj(), *list = arr();
+	cp_value *transfer[2] = { b, a }, *out = NULL;
+	cp_port *received[2] = { p2, p1 };
+	ValueTransfer moved;
+	uint8_t *bytes;
+	size_t len;
+	char *text;
+	int fds[1];
+
+	ck_assert_int_eq(cp_value_get_type(a), CP_VALUE_PORT);
+	ck_assert_str_eq(cp_value_type_name(a), "MessagePort");
+	ck_assert_ptr_eq(cp_value_port(a), p1);
+	ck_assert_ptr_null(cp_value_port(data));
+	ck_assert_int_eq(cp_value_new_port(NULL, &out), CP_ERR_TYPE);
+	/* Two nodes of one port are one object. */
+	ck_assert(cp_value_equal(a, a_again));
+	ck_assert(!cp_value_equal(a, b));
+	set(data, "port", a);
+	push(list, a_again);
+	push(list, a);
+	set(data, "list", list);
+	text = cp_value_to_json(data);
+	ck_assert_str_eq(text, "{\"port\":{\"$id\":1,\"$value\":{\"$port\":11}},\"list\":[{\"$port\":11},{\"$ref\":1}]}");
+	free(text);
+	ck_assert_int_eq(cp_value_from_json("{\"$port\":11}", 12, NULL, &out), CP_ERR_SYNTAX);
+
+	encode_and_seal(data, transfer, 2, &bytes, &len, &moved, fds);
+	ck_assert_uint_eq(moved.n_ports, 2);
+	ck_assert_ptr_eq(moved.ports[0], p2);
+	ck_assert_ptr_eq(moved.ports[1], p1);
+	ck_assert_int_eq(value_decode_transfer(bytes, len, NULL, 0, received, 2, &out), 0);
+	ck_assert_ptr_eq(cp_value_port(cp_value_object_get(out, "port")), p1);
+	/* One wire node for p1: the receiver has one object for it. */
+	ck_assert_ptr_eq(cp_value_object_get(out, "port"),
+			 cp_value_array_get(cp_value_object_get(out, "list"), 0));
+	/* Without its ports the message does not decode. */
+	cp_value_free(out);
+	out = NULL;
+	ck_assert_int_eq(value_decode(bytes, len, &out), CP_ERR_DATA);
+	ck_assert_int_eq(value_decode_transfer(bytes, len, NULL, 0, received, 1, &out), CP_ERR_DATA);
+	ck_assert_ptr_null(out);
+	value_transfer_finish(&moved, true);
+	ck_assert_int_eq(cp_port_get_state(p1), CP_PORT_TRANSFERRED);
+	ck_assert_int_eq(cp_port_get_state(p2), CP_PORT_TRANSFERRED);
+	free(bytes);
+	cp_value_free(data);
+	cp_value_free(b);
+	free(p1);
+	free(p2);
+}
+END_TEST
+
+/* Every DataCloneError of the transfer list, before anything moves. */
+START_TEST(test_transfer_data_clone_errors)
+{
+	cp_port *open_port = fake_port(1), *closed = fake_port(2), *gone = fake_port(3);
+	cp_value *buf = pattern_buffer(VALUE_BUFFER_SHARED_MIN, 4), *small = pattern_buffer(10, 4);
+	cp_value *detached = pattern_buffer(10, 5), *pv = port_value(open_port), *pv2 = port_value(open_port);
+	cp_value *host = NULL, *view = NULL, *o = obj(), *data = arr(), *many[FRAME_FDS_MAX + 1];
+	ValueTransfer moved = { .n_buffers = 77 };
+	uint8_t *bytes = NULL;
+	size_t len = 0;
+	struct {
+		cp_value *transfer[3];
+		size_t n;
+		const char *message;
+	} cases[] = {
+		{ { buf, buf }, 2, "already in the list" },
+		{ { pv, pv2 }, 2, "already in the list" },
+		{ { detached }, 1, "detached" },
+		{ { NULL }, 1, "closed MessagePort" },
+		{ { NULL }, 1, "already transferred" },
+		{ { o }, 1, "cannot be transferred" },
+		{ { NULL }, 1, "cannot be transferred" },
+		{ { NULL }, 1, "cannot be transferred" },
+		{ { buf }, 1, "must also be in the transfer list" },
+	};
+	void *at = cp_value_array_buffer_data_mut(buf, NULL);
+
+	ValueTransfer dmoved;
+	int dfd;
+
+	closed->state = CP_PORT_CLOSED;
+	gone->state = CP_PORT_TRANSFERRED;
+	cases[3].transfer[0] = port_value(closed);
+	cases[4].transfer[0] = port_value(gone);
+	ck_assert_int_eq(cp_value_new_host_object("function f", &host), 0);
+	cases[6].transfer[0] = host;
+	ck_assert_int_eq(cp_value_new_view(CP_VIEW_UINT8, small, 0, 10, &view), 0);
+	cases[7].transfer[0] = view;
+	/* data holds a port that transfer does not list. */
+	push(data, pv);
+	push(data, buf);
+	encode_and_seal(o, &detached, 1, &bytes, &len, &dmoved, &dfd);
+	value_transfer_finish(&dmoved, true);
+	close(dfd);
+	free(bytes);
+	bytes = NULL;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = value_encode_transfer(data, cases[i].transfer, cases[i].n, &bytes, &len, &moved);
+
+		ck_assert_msg(r == CP_ERR_DATA_CLONE, "case %zu gave %d", i, r);
+		ck_assert_msg(strstr(cp_last_error_message(), cases[i].message), "case %zu: %s", i,
+			      cp_last_error_message());
+		ck_assert_ptr_null(bytes);
+		ck_assert_uint_eq(moved.n_buffers, 77);   /* untouched */
+	}
+	/* Too many. */
+	for (size_t i = 0; i < FRAME_FDS_MAX + 1; i++)
+		many[i] = pattern_buffer(1, 0);
+	ck_assert_int_eq(value_encode_transfer(data, many, FRAME_FDS_MAX + 1, &bytes, &len, &moved), CP_ERR_DATA_CLONE);
+	for (size_t i = 0; i < FRAME_FDS_MAX + 1; i++) {
+		cp_value_free(many[i]);
+		many[i] = port_value(fake_port(100 + i));
+	}
+	ck_assert_int_eq(value_encode_transfer(data, many, FRAME_FDS_MAX + 1, &bytes, &len, &moved), CP_ERR_DATA_CLONE);
+	ck_assert_ptr_null(strstr(cp_last_error_message(), "NULL"));
+	for (size_t i = 0; i < FRAME_FDS_MAX + 1; i++) {
+		free(cp_value_port(many[i]));
+		cp_value_free(many[i]);
+	}
+	ck_assert_int_eq(value_encode_transfer(data, (cp_value *[]){ NULL }, 1, &bytes, &len, &moved), CP_ERR_TYPE);
+	/* Nothing moved: the buffer is whole and where it was, the port open. */
+	ck_assert(!cp_value_array_buffer_is_detached(buf));
+	ck_assert_ptr_eq(cp_value_array_buffer_data(buf, NULL), at);
+	ck_assert_int_eq(cp_port_get_state(open_port), CP_PORT_OPEN);
+	/* And the right list works. */
+	{
+		cp_value *t[2] = { pv2, buf };
+		int fd;
+
+		encode_and_seal(data, t, 2, &bytes, &len, &moved, &fd);
+		close(fd);
+		free(bytes);
+	}
+	cp_value_free(cases[3].transfer[0]);
+	cp_value_free(cases[4].transfer[0]);
+	cp_value_free(host);
+	cp_value_free(view);
+	cp_value_free(o);
+	cp_value_free(pv2);
+	cp_value_free(detached);
+	cp_value_free(data);
+	free(open_port);
+	free(closed);
+	free(gone);
+}
+END_TEST
+
+/* Buffers keep a quarter of the descriptor limit at most: past that they
+ * stay on the heap, and still transfer (by a copy). */
+START_TEST(test_transfer_descriptor_budget)
+{
+	struct rlimit rl;
+	cp_value *bufs[40];
+	int start, fd, shared = 0;
+	ValueTransfer moved;
+	uint8_t *bytes;
+	size_t len;
+
+	/* The budget is read once per process: only a fresh test process
+	 * sees the limit set here. */
+	if (getenv("CK_FORK") && strcmp(getenv("CK_FORK"), "no") == 0)
+		return;
+	ck_assert_int_eq(getrlimit(RLIMIT_NOFILE, &rl), 0);
+	rl.rlim_cur = 64;
+	ck_assert_int_eq(setrlimit(RLIMIT_NOFILE, &rl), 0);
+	start = open_fd_count();
+	for (int i = 0; i < 40; i++) {
+		bufs[i] = pattern_buffer(VALUE_BUFFER_SHARED_MIN, (unsigned)i);
+		shared += bufs[i]->sub == VALUE_BUFFER_SHARED;
+	}
+	ck_assert_int_eq(shared, 16);
+	ck_assert_int_eq(open_fd_count(), start + 16);
+	encode_and_seal(bufs[39], &bufs[39], 1, &bytes, &len, &moved, &fd);
+	value_transfer_finish(&moved, true);
+	close(fd);
+	free(bytes);
+	for (int i = 0; i < 40; i++)
+		cp_value_free(bufs[i]);
+	ck_assert_int_eq(open_fd_count(), start);
+}
+END_TEST
+
+/* A sealed memfd of len bytes (sparse), with the given seals. */
+static int memfd_with_seals(size_t len, int seals)
+{
+	int fd = memfd_create("check-value", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)len), 0);
+	if (seals)
+		ck_assert_int_eq(fcntl(fd, F_ADD_SEALS, seals), 0);
+	return fd;
+}
+
+/* Payload: one node, a transferred buffer or port with this index; or
+ * two nodes (an array of both) naming the same one. */
+static size_t moved_payload(uint8_t *out, bool port, uint32_t index, bool twice)
+{
+	Crosspost__Value__Node n[3] = { CROSSPOST__VALUE__NODE__INIT, CROSSPOST__VALUE__NODE__INIT,
+					CROSSPOST__VALUE__NODE__INIT };
+	Crosspost__Value__Node *p[3] = { &n[0], &n[1], &n[2] };
+	Crosspost__Value__Array a = CROSSPOST__VALUE__ARRAY__INIT;
+	uint32_t elements[2] = { 1, 2 };
+	size_t first = 0;
+
+	if (twice) {
+		a.length = 2;
+		a.n_elements = 2;
+		a.elements = elements;
+		n[0].kind_case = CROSSPOST__VALUE__NODE__KIND_ARRAY;
+		n[0].array = &a;
+		first = 1;
+	}
+	for (size_t k = first; k < (twice ? 3u : 1u); k++) {
+		if (port) {
+			n[k].kind_case = CROSSPOST__VALUE__NODE__KIND_PORT;
+			n[k].port = index;
+		} else {
+			n[k].kind_case = CROSSPOST__VALUE__NODE__KIND_TRANSFERRED_ARRAY_BUFFER;
+			n[k].transferred_array_buffer = index;
+		}
+	}
+	return pack_nodes(p, twice ? 3 : 1, out);
+}
+
+static void expect_moved_error(const uint8_t *bytes, size_t len, const int *fds, size_t n_fds,
+			       cp_port *const *ports, size_t n_ports, const char *what)
+{
+	cp_value *v = NULL;
+	int r = value_decode_transfer(bytes, len, fds, n_fds, ports, n_ports, &v);
+
+	ck_assert_msg(r == CP_ERR_DATA, "%s: decode gave %d (%s)", what, r, cp_last_error_message());
+	ck_assert_ptr_null(v);
+}
+
+/* The receiver maps only sealed memfds, and each once. */
+START_TEST(test_transfer_decode_refuses)
+{
+	const int all = F_SEAL_WRITE | F_SEAL_GROW | F_SEAL_SHRINK;
+	uint8_t payload[64];
+	size_t len;
+	int pipe_fds[2], start_fds, good, fds[6];
+	cp_port *port = fake_port(5);
+	cp_value *v = NULL;
+
+	ck_assert_int_eq(pipe(pipe_fds), 0);
+	good = memfd_with_seals(VALUE_BUFFER_SHARED_MIN, all | F_SEAL_SEAL);
+	fds[0] = pipe_fds[0];
+	fds[1] = memfd_with_seals(100, 0);
+	fds[2] = memfd_with_seals(100, F_SEAL_WRITE);
+	fds[3] = memfd_with_seals(100, F_SEAL_GROW | F_SEAL_SHRINK);
+	/* Sparse: costs nothing to make, and is over the limit. */
+	fds[4] = memfd_with_seals((size_t)VALUE_TRANSFERRED_BUFFER_MAX + 4096, all);
+	fds[5] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	start_fds = open_fd_count();
+
+	for (uint32_t i = 0; i < 6; i++) {
+		len = moved_payload(payload, false, i, false);
+		expect_moved_error(payload, len, fds, 6, NULL, 0, "a descriptor that is not a sealed memfd");
+	}
+	len = moved_payload(payload, false, 0, false);
+	ck_assert_int_eq(value_decode_transfer(payload, len, &good, 1, NULL, 0, &v), 0);
+	ck_assert_uint_eq(v->u.buffer.len, VALUE_BUFFER_SHARED_MIN);
+	cp_value_free(v);
+	v = NULL;
+	expect_moved_error(payload, len, NULL, 0, NULL, 0, "no descriptor came");
+	len = moved_payload(payload, false, 1, false);
+	expect_moved_error(payload, len, &good, 1, NULL, 0, "a buffer index past the descriptors");
+	len = moved_payload(payload, false, 0, true);
+	expect_moved_error(payload, len, &good, 1, NULL, 0, "one buffer named twice");
+	len = moved_payload(payload, true, 0, false);
+	ck_assert_int_eq(value_decode_transfer(payload, len, NULL, 0, &port, 1, &v), 0);
+	ck_assert_ptr_eq(cp_value_port(v), port);
+	cp_value_free(v);
+	v = NULL;
+	expect_moved_error(payload, len, &good, 1, NULL, 0, "no port came");
+	len = moved_payload(payload, true, 0, true);
+	expect_moved_error(payload, len, NULL, 0, &port, 1, "one port named twice");
+	len = moved_payload(payload, true, 7, false);
+	expect_moved_error(payload, len, NULL, 0, &port, 1, "a port index past the ports");
+	/* Each within the limit, together over it: refused before the large
+	 * one is mapped. */
+	{
+		int halves[2] = { memfd_with_seals(100, all),
+				  memfd_with_seals((size_t)VALUE_TRANSFERRED_BUFFER_MAX - 50, all) };
+		Crosspost__Value__Node n[3] = { CROSSPOST__VALUE__NODE__INIT, CROSSPOST__VALUE__NODE__INIT,
+						CROSSPOST__VALUE__NODE__INIT };
+		Crosspost__Value__Node *p[3] = { &n[0], &n[1], &n[2] };
+		Crosspost__Value__Array a = CROSSPOST__VALUE__ARRAY__INIT;
+		uint32_t elements[2] = { 1, 2 };
+
+		a.length = a.n_elements = 2;
+		a.elements = elements;
+		n[0].kind_case = CROSSPOST__VALUE__NODE__KIND_ARRAY;
+		n[0].array = &a;
+		for (int k = 1; k < 3; k++) {
+			n[k].kind_case = CROSSPOST__VALUE__NODE__KIND_TRANSFERRED_ARRAY_BUFFER;
+			n[k].transferred_array_buffer = (uint32_t)(k - 1);
+		}
+		len = pack_nodes(p, 3, payload);
+		expect_moved_error(payload, len, halves, 2, NULL, 0, "buffers together over the limit");
+		ck_assert_ptr_nonnull(strstr(cp_last_error_message(), "size limit"));
+		close_all(halves, 2);
+	}
+	/* Nothing kept open on any of those paths. */
+	ck_assert_int_eq(open_fd_count(), start_fds);
+	close(good);
+	close(pipe_fds[1]);
+	close_all(fds, 6);
+	free(port);
+}
+END_TEST
+
 static Suite *value_suite(void)
 {
 	Suite *s = suite_create("value");
@@ -1561,6 +2131,16 @@ static Suite *value_suite(void)
 	tcase_add_test(tc, test_scenario_corruptions);
 	tcase_add_test(tc, test_protobuf_encoding_rules);
 	tcase_add_test(tc, test_reachability_any_order);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("transfer");
+	tcase_add_test(tc, test_transfer_buffers);
+	tcase_add_test(tc, test_transfer_forwarding_and_failed_sends);
+	tcase_add_test(tc, test_transfer_seal_refused_copies);
+	tcase_add_test(tc, test_transfer_ports);
+	tcase_add_test(tc, test_transfer_data_clone_errors);
+	tcase_add_test(tc, test_transfer_decode_refuses);
+	tcase_add_test(tc, test_transfer_descriptor_budget);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("size");

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* cmd_agent.c - `crosspost agent`: one window of a scenario, driven by `crosspost run` over a socketpair. */
 #include <errno.h>
+#include <inttypes.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,10 +15,35 @@
 #include "crosspost.h"
 #include "scenario_corrupt.h"
 #include "scenario_link.h"
+#include "scenario_proc.h"
+#include "scenario_value.h"
 #include "value_codec.h"
 
 /* How long one post waits for the broker to confirm it (cp_client_sync). */
 #define AGENT_SYNC_TIMEOUT_MS 10000
+/* How long a command naming a port that has not arrived here yet waits for
+ * the event that brings it: the runner sends the command only after the
+ * post that moved the port returned, so the event is already on its way. */
+#define AGENT_PORT_WAIT_MS 2000
+/* The data of this many recent events holding ArrayBuffers is kept, so
+ * that the runner can bind a received buffer to its name ("bind"). */
+#define AGENT_RETAIN_MAX 32
+/* Events whose data prints longer than this are reported without it: a
+ * line must stay under SCENARIO_LINK_LINE_MAX even with every character
+ * escaped. */
+#define AGENT_DATA_JSON_MAX (SCENARIO_LINK_LINE_MAX / 2 - 4096)
+
+/* A buffer this window made (`buffer`) or received and had bound. */
+struct named_buffer {
+	char *name;
+	cp_value *node;             /* referenced from keeper */
+};
+
+/* The data of a recent event, kept for "bind". */
+struct retained {
+	uint64_t seq;
+	cp_value *data;
+};
 
 struct agent {
 	const char *alias;          /* for messages only */
@@ -28,6 +55,18 @@ struct agent {
 	cp_window *window;          /* NULL before open and after close */
 	bool closed;                /* closed by a `close` command */
 	bool lost;                  /* the broker connection ended */
+	uint64_t seq;               /* events reported so far */
+	/* Every port handle this process has had (made or received), live or
+	 * not: the runner names ports by broker id. */
+	cp_port **ports;
+	size_t port_count;
+	struct named_buffer *buffers;
+	size_t buffer_count;
+	/* Named buffers, data that holds them, and MessagePort values: no graph
+	 * owns nodes that several share, so this array does; freed at exit. */
+	cp_value *keeper;
+	struct retained retained[AGENT_RETAIN_MAX];
+	size_t retained_count;
 };
 
 static void agent_send(struct agent *a, json_t *msg)
@@ -53,26 +92,130 @@ static void send_error(struct agent *a, int code, const char *message)
 				"error", cp_error_name(code), "message", message));
 }
 
-static void on_event(cp_window *window, const cp_event *ev, void *userdata)
+static void note_port(struct agent *a, cp_port *port)
 {
-	struct agent *a = userdata;
+	cp_port **v;
+
+	for (size_t i = 0; i < a->port_count; i++)
+		if (a->ports[i] == port)
+			return;
+	v = realloc(a->ports, (a->port_count + 1) * sizeof(*v));
+	if (!v) {
+		a->link_broken = true;   /* out of memory: nothing sensible to do */
+		return;
+	}
+	a->ports = v;
+	a->ports[a->port_count++] = port;
+}
+
+static cp_port *known_port(struct agent *a, uint64_t id)
+{
+	for (size_t i = 0; i < a->port_count; i++)
+		if (cp_port_id(a->ports[i]) == id)
+			return a->ports[i];
+	return NULL;
+}
+
+static struct named_buffer *find_buffer(struct agent *a, const char *name)
+{
+	for (size_t i = 0; i < a->buffer_count; i++)
+		if (strcmp(a->buffers[i].name, name) == 0)
+			return &a->buffers[i];
+	return NULL;
+}
+
+/* Names node (already referenced from keeper) name, replacing what the
+ * name stood for before (a buffer that left and came back). */
+static int bind_buffer(struct agent *a, const char *name, cp_value *node)
+{
+	struct named_buffer *b = find_buffer(a, name), *v;
+
+	if (b) {
+		b->node = node;
+		return 0;
+	}
+	v = realloc(a->buffers, (a->buffer_count + 1) * sizeof(*v));
+	if (!v)
+		return CP_ERR_NO_MEMORY;
+	a->buffers = v;
+	v[a->buffer_count].name = strdup(name);
+	if (!v[a->buffer_count].name)
+		return CP_ERR_NO_MEMORY;
+	v[a->buffer_count++].node = node;
+	return 0;
+}
+
+/* Keeps data for "bind" when it holds an ArrayBuffer (the oldest kept
+ * data goes when full).  Takes data. */
+static void retain(struct agent *a, uint64_t seq, cp_value *data)
+{
+	const cp_value **buffers = NULL;
+	size_t count = 0;
+
+	if (scenario_value_buffers(data, &buffers, &count) < 0 || count == 0) {
+		free(buffers);
+		cp_value_free(data);
+		return;
+	}
+	free(buffers);
+	if (a->retained_count == AGENT_RETAIN_MAX) {
+		cp_value_free(a->retained[0].data);
+		memmove(&a->retained[0], &a->retained[1], (AGENT_RETAIN_MAX - 1) * sizeof(a->retained[0]));
+		a->retained_count--;
+	}
+	a->retained[a->retained_count++] = (struct retained){ .seq = seq, .data = data };
+}
+
+/* Reports one event of the window or of a port to the runner. */
+static void report_event(struct agent *a, const cp_event *ev, cp_port *port)
+{
 	const cp_value *data = cp_event_data(ev);
 	char *data_json = data ? cp_value_to_json(data) : NULL;
 	uint64_t source_id = cp_event_source_id(ev);
 	const char *source_name = cp_event_source_name(ev);
-	json_t *source = NULL;
+	cp_port *const *ports = NULL;
+	size_t n_ports = cp_event_ports(ev, &ports), too_large = 0;
+	json_t *source = NULL, *port_ids = json_array(), *msg;
 
-	(void)window;
-	if (data && !data_json) {
+	if ((data && !data_json) || !port_ids) {
+		free(data_json);
+		json_decref(port_ids);
 		a->link_broken = true;   /* out of memory: nothing sensible to report */
 		return;
 	}
+	for (size_t i = 0; i < n_ports; i++) {
+		note_port(a, ports[i]);
+		json_array_append_new(port_ids, json_integer((json_int_t)cp_port_id(ports[i])));
+	}
+	if (data_json && strlen(data_json) > AGENT_DATA_JSON_MAX) {
+		too_large = strlen(data_json);
+		free(data_json);
+		data_json = NULL;
+	}
 	if (source_id)
 		source = json_pack("{s:I, s:s?}", "id", (json_int_t)source_id, "name", source_name);
-	agent_send(a, json_pack("{s:s, s:s, s:s?, s:s, s:o?}", "kind", "event",
-				"type", cp_event_type_name(ev), "data", data_json,
-				"origin", cp_event_origin(ev), "source", source));
+	msg = json_pack("{s:s, s:I, s:s, s:s?, s:s, s:o?, s:o}", "kind", "event", "seq", (json_int_t)++a->seq,
+			"type", cp_event_type_name(ev), "data", data_json, "origin", cp_event_origin(ev),
+			"source", source, "ports", port_ids);
+	if (msg && port)
+		json_object_set_new(msg, "port", json_integer((json_int_t)cp_port_id(port)));
+	if (msg && too_large)
+		json_object_set_new(msg, "dataTooLarge", json_integer((json_int_t)too_large));
+	agent_send(a, msg);
 	free(data_json);
+	if (data)
+		retain(a, a->seq, cp_event_take_data(ev));
+}
+
+static void on_event(cp_window *window, const cp_event *ev, void *userdata)
+{
+	(void)window;
+	report_event(userdata, ev, NULL);
+}
+
+static void on_port_event(cp_port *port, const cp_event *ev, void *userdata)
+{
+	report_event(userdata, ev, port);
 }
 
 /* A command's failure before reaching libcrosspost: the window's state. */
@@ -151,21 +294,240 @@ static int post_corrupt(struct agent *a, uint64_t target, const cp_value *data, 
 	return post_encoded(a->window, target, bytes, len, target_origin);
 }
 
+/* The client must be usable for a port command (the window need not be
+ * open: ports belong to the process). */
+static bool refuse_no_client(struct agent *a)
+{
+	if (a->client == NULL) {
+		send_error(a, a->connect_error, a->connect_message);
+		return true;
+	}
+	if (a->lost) {
+		send_error(a, CP_ERR_NETWORK, "the connection to the broker was lost");
+		return true;
+	}
+	return false;
+}
+
+/* One command that carries DATA and a transfer list. */
+struct command {
+	struct agent *a;
+	json_t *port_ids;           /* {"P": ID}: the ports DATA names */
+	/* The MessagePort value of each port this command used, so that data
+	 * and transfer list hold one node per port. */
+	struct { uint64_t id; cp_value *node; } *values;
+	size_t value_count;
+	cp_value **transfer;
+	size_t transfer_count;
+	char message[256];          /* why, when the failure is ours */
+};
+
+static void command_deinit(struct command *c)
+{
+	free(c->values);
+	free(c->transfer);
+}
+
+static int fail_message(struct command *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static int fail_message(struct command *c, int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->message, sizeof(c->message), fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+/* The handle of port id, waiting (up to AGENT_PORT_WAIT_MS) for the event
+ * that brings it when it has not arrived yet. */
+static int find_port(struct agent *a, uint64_t id, char *message, size_t size, cp_port **ret)
+{
+	int64_t deadline = proc_now_ms() + AGENT_PORT_WAIT_MS;
+
+	for (;;) {
+		int64_t left;
+		int r;
+
+		*ret = known_port(a, id);
+		if (*ret)
+			return 0;
+		left = deadline - proc_now_ms();
+		if (left <= 0)
+			break;
+		r = cp_client_wait(a->client, (int)left);
+		if (r < 0 && r != CP_ERR_TIMEOUT) {
+			snprintf(message, size, "waiting for port %" PRIu64 " to arrive: %s", id,
+				 cp_last_error_message());
+			return r;
+		}
+	}
+	snprintf(message, size, "port %" PRIu64 " has not arrived in this window (no event brought it "
+		 "within %d ms)", id, AGENT_PORT_WAIT_MS);
+	return CP_ERR_INVALID_STATE;
+}
+
+/* The MessagePort value of port id (one per command; kept by keeper). */
+static int port_value(struct command *c, uint64_t id, cp_value **ret)
+{
+	cp_port *port;
+	cp_value *node = NULL;
+	void *v;
+	int r;
+
+	for (size_t i = 0; i < c->value_count; i++)
+		if (c->values[i].id == id) {
+			*ret = c->values[i].node;
+			return 0;
+		}
+	r = find_port(c->a, id, c->message, sizeof(c->message), &port);
+	if (r < 0)
+		return r;
+	r = cp_value_new_port(port, &node);
+	if (r < 0)
+		return fail_message(c, r, "making a MessagePort value: %s", cp_last_error_message());
+	if (cp_value_array_push(c->a->keeper, node) < 0) {
+		cp_value_free(node);
+		return fail_message(c, CP_ERR_NO_MEMORY, "out of memory");
+	}
+	v = realloc(c->values, (c->value_count + 1) * sizeof(*c->values));
+	if (!v)
+		return fail_message(c, CP_ERR_NO_MEMORY, "out of memory");
+	c->values = v;
+	c->values[c->value_count].id = id;
+	c->values[c->value_count++].node = node;
+	*ret = node;
+	return 0;
+}
+
+static int resolve_buffer(void *userdata, const char *name, cp_value **ret)
+{
+	struct command *c = userdata;
+	struct named_buffer *b = find_buffer(c->a, name);
+
+	if (!b)
+		return fail_message(c, CP_ERR_INVALID_STATE, "no buffer '%s' in this window", name);
+	*ret = b->node;
+	return 0;
+}
+
+static int resolve_port(void *userdata, const char *name, cp_value **ret)
+{
+	struct command *c = userdata;
+	json_t *id = json_object_get(c->port_ids, name);
+
+	if (!json_is_integer(id))
+		return fail_message(c, CP_ERR_TYPE, "the runner did not say which port '%s' is", name);
+	return port_value(c, (uint64_t)json_integer_value(id), ret);
+}
+
+/* The command's DATA: read, and resolved when it names buffers or ports.
+ * *ret_owned: whether the caller frees it (else keeper holds it). */
+static int command_data(struct command *c, json_t *cmd, cp_value **ret, bool *ret_owned)
+{
+	const char *text = json_string_value(json_object_get(cmd, "data"));
+	const struct scenario_resolver resolver = {
+		.buffer = resolve_buffer, .port = resolve_port, .userdata = c,
+	};
+	const char *what = NULL;
+	cp_value *masked = NULL;
+	int r;
+
+	if (!text)
+		return fail_message(c, CP_ERR_TYPE, "malformed command: no data");
+	r = cp_value_from_json(text, strlen(text), NULL, &masked);
+	if (r < 0)
+		return fail_message(c, r, "%s", cp_last_error_message());
+	if (!json_is_true(json_object_get(cmd, "named"))) {
+		*ret = masked;
+		*ret_owned = true;
+		return 0;
+	}
+	c->port_ids = json_object_get(cmd, "portIds");
+	c->message[0] = '\0';
+	r = scenario_value_resolve(masked, &resolver, c->a->keeper, ret, &what);
+	cp_value_free(masked);
+	if (r < 0 && !c->message[0])
+		fail_message(c, r, "DATA: %s%s%s", r == CP_ERR_TYPE ? "cannot make " : "out of memory at ",
+			     what ? what : "a value", r == CP_ERR_TYPE ? " (its buffer is detached or too small)" : "");
+	*ret_owned = false;
+	return r;
+}
+
+/* The command's transfer list: [{"port":ID} | {"buffer":NAME} | {"window":ALIAS}]. */
+static int command_transfer(struct command *c, json_t *cmd)
+{
+	json_t *items = json_object_get(cmd, "transfer");
+	size_t n = json_array_size(items);
+	int r;
+
+	if (n == 0)
+		return 0;
+	c->transfer = calloc(n, sizeof(*c->transfer));
+	if (!c->transfer)
+		return fail_message(c, CP_ERR_NO_MEMORY, "out of memory");
+	for (size_t i = 0; i < n; i++) {
+		json_t *item = json_array_get(items, i);
+		json_t *port = json_object_get(item, "port");
+		const char *buffer = json_string_value(json_object_get(item, "buffer"));
+		const char *window = json_string_value(json_object_get(item, "window"));
+		cp_value *node = NULL;
+
+		if (json_is_integer(port)) {
+			r = port_value(c, (uint64_t)json_integer_value(port), &node);
+		} else if (buffer) {
+			r = resolve_buffer(c, buffer, &node);
+		} else if (window) {
+			/* A WindowProxy is not transferable: a host object stands
+			 * for it, as for anything structured clone refuses. */
+			char desc[160];
+
+			snprintf(desc, sizeof(desc), "Window %s", window);
+			r = cp_value_new_host_object(desc, &node);
+			if (r == 0 && cp_value_array_push(c->a->keeper, node) < 0) {
+				cp_value_free(node);
+				r = CP_ERR_NO_MEMORY;
+			}
+			if (r < 0)
+				fail_message(c, r, "out of memory");
+		} else {
+			r = fail_message(c, CP_ERR_TYPE, "malformed command: a transfer item of no known kind");
+		}
+		if (r < 0)
+			return r;
+		c->transfer[c->transfer_count++] = node;
+	}
+	return 0;
+}
+
+/* After a transfer: the ports that left are no longer listened to, so that
+ * one that comes back is not started until the runner says so. */
+static void command_transferred(struct command *c)
+{
+	for (size_t i = 0; i < c->transfer_count; i++) {
+		cp_port *port = cp_value_port(c->transfer[i]);
+
+		if (port)
+			cp_port_set_callback(port, NULL, NULL);
+	}
+}
+
 static void do_post(struct agent *a, json_t *cmd)
 {
-	const char *data_json = json_string_value(json_object_get(cmd, "data"));
 	const char *target_origin = json_string_value(json_object_get(cmd, "targetOrigin"));
 	const char *target_name = json_string_value(json_object_get(cmd, "targetName"));
 	const char *corrupt = json_string_value(json_object_get(cmd, "corrupt"));
 	const char *message = NULL;
 	json_t *target_id = json_object_get(cmd, "target");
+	struct command c = { .a = a };
 	uint64_t target = 0;
 	cp_value *data = NULL;
+	bool owned = false;
 	int r;
 
 	if (refuse_unusable(a))
 		return;
-	if (!data_json || !target_origin || (!target_name && !json_is_integer(target_id))) {
+	if (!target_origin || (!target_name && !json_is_integer(target_id))) {
 		send_error(a, CP_ERR_TYPE, "post: malformed command");
 		return;
 	}
@@ -176,26 +538,227 @@ static void do_post(struct agent *a, json_t *cmd)
 	} else {
 		target = (uint64_t)json_integer_value(target_id);
 	}
-	r = cp_value_from_json(data_json, strlen(data_json), NULL, &data);
-	if (r < 0)
+	r = command_data(&c, cmd, &data, &owned);
+	if (r < 0) {
+		message = c.message;
 		goto fail;
+	}
+	r = command_transfer(&c, cmd);
+	if (r < 0) {
+		message = c.message;
+		goto fail;
+	}
 	if (corrupt)
 		r = post_corrupt(a, target, data, corrupt, target_origin, &message);
 	else
-		r = cp_post_message(a->window, target, data, target_origin);
+		r = cp_post_message_with_transfer(a->window, target, data, target_origin, c.transfer,
+						  c.transfer_count);
 	if (r < 0)
 		goto fail;
+	command_transferred(&c);
 	/* Errors the broker finds (a target that never existed) come back
 	 * asynchronously; scenarios want them at the post statement. */
 	r = cp_client_sync(a->client, AGENT_SYNC_TIMEOUT_MS);
 	if (r < 0)
 		goto fail;
-	cp_value_free(data);
+	if (owned)
+		cp_value_free(data);
+	command_deinit(&c);
 	send_ok(a);
 	return;
 fail:
-	cp_value_free(data);
+	if (owned)
+		cp_value_free(data);
+	command_deinit(&c);
 	send_error(a, r, message ? message : cp_last_error_message());
+}
+
+/* send: port.postMessage(DATA, transfer). */
+static void do_send(struct agent *a, json_t *cmd)
+{
+	json_t *id = json_object_get(cmd, "port");
+	struct command c = { .a = a };
+	cp_value *data = NULL;
+	cp_port *port;
+	bool owned = false;
+	int r;
+
+	if (refuse_no_client(a))
+		return;
+	if (!json_is_integer(id)) {
+		send_error(a, CP_ERR_TYPE, "send: malformed command");
+		return;
+	}
+	r = find_port(a, (uint64_t)json_integer_value(id), c.message, sizeof(c.message), &port);
+	if (r == 0)
+		r = command_data(&c, cmd, &data, &owned);
+	if (r == 0)
+		r = command_transfer(&c, cmd);
+	if (r < 0) {
+		send_error(a, r, c.message);
+		goto out;
+	}
+	r = cp_port_post_message(port, data, c.transfer, c.transfer_count);
+	if (r == 0) {
+		command_transferred(&c);
+		r = cp_client_sync(a->client, AGENT_SYNC_TIMEOUT_MS);
+	}
+	if (r < 0)
+		send_error(a, r, cp_last_error_message());
+	else
+		send_ok(a);
+out:
+	if (owned)
+		cp_value_free(data);
+	command_deinit(&c);
+}
+
+static void do_channel(struct agent *a)
+{
+	cp_port *p1 = NULL, *p2 = NULL;
+	int r;
+
+	if (refuse_unusable(a))
+		return;
+	r = cp_channel_new(a->window, &p1, &p2);
+	if (r < 0) {
+		send_error(a, r, cp_last_error_message());
+		return;
+	}
+	note_port(a, p1);
+	note_port(a, p2);
+	agent_send(a, json_pack("{s:s, s:b, s:[I, I]}", "kind", "result", "ok", 1, "ports",
+				(json_int_t)cp_port_id(p1), (json_int_t)cp_port_id(p2)));
+}
+
+/* buffer: a new ArrayBuffer of size bytes, each fill, named name. */
+static void do_buffer(struct agent *a, json_t *cmd)
+{
+	const char *name = json_string_value(json_object_get(cmd, "name"));
+	json_int_t size = json_integer_value(json_object_get(cmd, "size"));
+	json_int_t fill = json_integer_value(json_object_get(cmd, "fill"));
+	cp_value *node = NULL;
+	uint8_t *bytes;
+	size_t len = 0;
+	int r;
+
+	if (!name || size < 0 || fill < 0 || fill > 255) {
+		send_error(a, CP_ERR_TYPE, "buffer: malformed command");
+		return;
+	}
+	r = cp_value_new_array_buffer(NULL, (size_t)size, &node);
+	if (r < 0) {
+		send_error(a, r, cp_last_error_message());
+		return;
+	}
+	bytes = cp_value_array_buffer_data_mut(node, &len);
+	if (fill && bytes)
+		memset(bytes, (int)fill, len);
+	if (cp_value_array_push(a->keeper, node) < 0) {
+		cp_value_free(node);
+		send_error(a, CP_ERR_NO_MEMORY, "out of memory");
+		return;
+	}
+	r = bind_buffer(a, name, node);
+	if (r < 0) {
+		send_error(a, r, "out of memory");
+		return;
+	}
+	send_ok(a);
+}
+
+/* port-close, start: commands about one port. */
+static void do_port(struct agent *a, json_t *cmd, bool start)
+{
+	json_t *id = json_object_get(cmd, "port");
+	char message[256];
+	cp_port *port;
+	int r;
+
+	if (refuse_no_client(a))
+		return;
+	if (!json_is_integer(id)) {
+		send_error(a, CP_ERR_TYPE, "malformed command: no port");
+		return;
+	}
+	r = find_port(a, (uint64_t)json_integer_value(id), message, sizeof(message), &port);
+	if (r < 0) {
+		send_error(a, r, message);
+		return;
+	}
+	if (start) {
+		/* port.onmessage = ...: also starts the port, so what waited in
+		 * it is dispatched now. */
+		cp_port_set_callback(port, on_port_event, a);
+		send_ok(a);
+		return;
+	}
+	r = cp_port_close(port);
+	if (r < 0) {
+		send_error(a, r, cp_last_error_message());
+		return;
+	}
+	send_ok(a);
+}
+
+/* bind: names buffers of a received event's data, found by their place in
+ * scenario_value_buffers() order: {"event":SEQ,"buffers":[[NAME,INDEX],...]}. */
+static void do_bind(struct agent *a, json_t *cmd)
+{
+	uint64_t seq = (uint64_t)json_integer_value(json_object_get(cmd, "event"));
+	json_t *names = json_object_get(cmd, "buffers");
+	const cp_value **buffers = NULL;
+	size_t count = 0, k;
+	int r;
+
+	for (k = 0; k < a->retained_count && a->retained[k].seq != seq; k++)
+		;
+	if (k == a->retained_count) {
+		send_error(a, CP_ERR_INVALID_STATE, "bind: that event's data is no longer kept");
+		return;
+	}
+	if (scenario_value_buffers(a->retained[k].data, &buffers, &count) < 0 ||
+	    cp_value_array_push(a->keeper, a->retained[k].data) < 0) {
+		free(buffers);
+		send_error(a, CP_ERR_NO_MEMORY, "out of memory");
+		return;
+	}
+	/* From now on the keeper holds the data. */
+	memmove(&a->retained[k], &a->retained[k + 1], (a->retained_count - k - 1) * sizeof(a->retained[0]));
+	a->retained_count--;
+	r = 0;
+	for (size_t i = 0; r == 0 && i < json_array_size(names); i++) {
+		json_t *pair = json_array_get(names, i);
+		const char *name = json_string_value(json_array_get(pair, 0));
+		json_int_t index = json_integer_value(json_array_get(pair, 1));
+
+		if (!name || index < 0 || (size_t)index >= count)
+			r = CP_ERR_TYPE;
+		else
+			r = bind_buffer(a, name, (cp_value *)buffers[index]);
+	}
+	free(buffers);
+	if (r < 0) {
+		send_error(a, r, "bind: no such buffer in that event's data");
+		return;
+	}
+	send_ok(a);
+}
+
+/* detached: {"name":B} -> its byteLength and whether it is detached. */
+static void do_detached(struct agent *a, json_t *cmd)
+{
+	const char *name = json_string_value(json_object_get(cmd, "name"));
+	struct named_buffer *b = name ? find_buffer(a, name) : NULL;
+	size_t len = 0;
+
+	if (!b) {
+		send_error(a, CP_ERR_INVALID_STATE, "no such buffer in this window");
+		return;
+	}
+	cp_value_array_buffer_data(b->node, &len);
+	agent_send(a, json_pack("{s:s, s:b, s:I, s:b}", "kind", "result", "ok", 1, "byteLength", (json_int_t)len,
+				"detached", cp_value_array_buffer_is_detached(b->node)));
 }
 
 static void do_navigate(struct agent *a, json_t *cmd)
@@ -252,6 +815,20 @@ static void handle_command(struct agent *a, json_t *cmd)
 		do_navigate(a, cmd);
 	else if (strcmp(name, "close") == 0)
 		do_close(a);
+	else if (strcmp(name, "channel") == 0)
+		do_channel(a);
+	else if (strcmp(name, "buffer") == 0)
+		do_buffer(a, cmd);
+	else if (strcmp(name, "send") == 0)
+		do_send(a, cmd);
+	else if (strcmp(name, "port-close") == 0)
+		do_port(a, cmd, false);
+	else if (strcmp(name, "start") == 0)
+		do_port(a, cmd, true);
+	else if (strcmp(name, "bind") == 0)
+		do_bind(a, cmd);
+	else if (strcmp(name, "detached") == 0)
+		do_detached(a, cmd);
 	else
 		send_error(a, CP_ERR_TYPE, "unknown command");
 }
@@ -353,12 +930,24 @@ int cmd_agent(int argc, char **argv)
 		return 2;
 	}
 	scenario_link_init(&a.link, (int)fd);
+	if (cp_value_new_array(&a.keeper) < 0) {
+		scenario_link_deinit(&a.link);
+		return 1;
+	}
 	/* A failed connection is reported as the answer to "open", so the
 	 * runner handles it like any other failure of a window statement. */
 	a.connect_error = cp_client_new(socket_path, &a.client);
 	if (a.connect_error < 0)
 		snprintf(a.connect_message, sizeof(a.connect_message), "%s", cp_last_error_message());
 	agent_loop(&a);
+	/* Values first: MessagePort values borrow the client's handles. */
+	for (size_t i = 0; i < a.retained_count; i++)
+		cp_value_free(a.retained[i].data);
+	cp_value_free(a.keeper);
+	for (size_t i = 0; i < a.buffer_count; i++)
+		free(a.buffers[i].name);
+	free(a.buffers);
+	free(a.ports);
 	/* Freeing the client closes the window at the broker. */
 	cp_client_free(a.client);
 	scenario_link_deinit(&a.link);

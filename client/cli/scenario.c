@@ -2,6 +2,7 @@
 /* scenario.c - parses scenario scripts into statements, checking every alias before anything runs. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 #include "cleanup.h"
 #include "scenario.h"
+#include "scenario_value.h"
 
 /* A script is read whole; this bounds what a typo in a path can cost. */
 #define SCENARIO_FILE_MAX (16u * 1024u * 1024u)
@@ -29,6 +31,7 @@ struct symbol {
 	char *alias;
 	enum symbol_kind kind;
 	unsigned line;              /* where it was declared */
+	uint64_t size;              /* buffers: SIZE */
 	/* windows only */
 	char *opener, *parent;      /* borrowed from the window statement */
 	unsigned killed_line;       /* 0 while alive */
@@ -262,66 +265,168 @@ static bool next_is_data(struct parser *p)
 	       (end - p->pos == 5 && memcmp(p->text + p->pos, "false", 5) == 0);
 }
 
-/* One `{"$buffer":"B"}` found in DATA: where, and which buffer. */
-struct buffer_ref {
-	size_t offset;
-	char name[64];
+/* ---------------------------------------------------------------------- */
+/* DATA, with named buffers and ports                                      */
+/* ---------------------------------------------------------------------- */
+
+/* What a reference to a scenario object in DATA is. */
+enum ref_kind {
+	REF_BUFFER,                 /* {"$buffer":"B"} */
+	REF_PORT,                   /* {"$port":"P"} (addition) */
+	REF_VIEW,                   /* {"$typed":[KIND,{"$buffer":"B"},OFFSET,LENGTH]} */
 };
 
-static bool is_json_blank(char ch)
+/* One reference found in DATA: where it is, and what it names. */
+struct ref {
+	enum ref_kind kind;
+	size_t start, end;          /* the text of the whole object */
+	char *name;
+	char view_kind[32];         /* REF_VIEW */
+	unsigned long long offset, length;
+};
+
+struct refs {
+	struct ref *v;
+	size_t count;
+};
+
+static void refs_deinit(struct refs *refs)
 {
-	return ch == ' ' || ch == '\t';
+	for (size_t i = 0; i < refs->count; i++)
+		free(refs->v[i].name);
+	free(refs->v);
 }
 
-/* Matches `{ "$buffer" : "NAME" }` at text[i] (a '{'); returns the offset
- * just past it, or 0. */
-static size_t match_buffer_ref(const char *text, size_t len, size_t i, struct buffer_ref *ref)
-{
-	static const char tag[] = "\"$buffer\"";
-	size_t j = i + 1, start;
+/* A small cursor over one line of JSON, for the fixed shapes above. */
+struct cursor {
+	const char *text;
+	size_t len, i;
+};
 
-	while (j < len && is_json_blank(text[j]))
-		j++;
-	if (len - j < sizeof(tag) - 1 || memcmp(text + j, tag, sizeof(tag) - 1) != 0)
-		return 0;
-	j += sizeof(tag) - 1;
-	while (j < len && is_json_blank(text[j]))
-		j++;
-	if (j >= len || text[j++] != ':')
-		return 0;
-	while (j < len && is_json_blank(text[j]))
-		j++;
-	if (j >= len || text[j++] != '"')
-		return 0;
-	start = j;
-	while (j < len && text[j] != '"' && text[j] != '\\')
-		j++;
-	if (j >= len || text[j] != '"' || j == start || j - start >= sizeof(ref->name))
-		return 0;
-	memcpy(ref->name, text + start, j - start);
-	ref->name[j - start] = '\0';
-	j++;
-	while (j < len && is_json_blank(text[j]))
-		j++;
-	if (j >= len || text[j] != '}')
-		return 0;
-	ref->offset = i;
-	return j + 1;
+static void cursor_blanks(struct cursor *c)
+{
+	while (c->i < c->len && is_blank(c->text[c->i]))
+		c->i++;
 }
 
-/* `{"$buffer":"B"}` names a scenario buffer, which the value library
- * rightly does not know.  In a copy of the text, each one becomes an empty
- * ArrayBuffer padded with blanks to the same length, so that the offsets
- * cp_value_from_json() reports still fit the original.  Returns the number
- * of references stored in refs (at most max), or -E2BIG. */
-static int mask_buffer_refs(char *text, size_t len, struct buffer_ref *refs, size_t max)
+static bool cursor_char(struct cursor *c, char ch)
+{
+	cursor_blanks(c);
+	if (c->i >= c->len || c->text[c->i] != ch)
+		return false;
+	c->i++;
+	return true;
+}
+
+/* A string without escapes (an alias, a tag, a view kind): its contents. */
+static bool cursor_string(struct cursor *c, const char **ret, size_t *ret_len)
+{
+	size_t start;
+
+	if (!cursor_char(c, '"'))
+		return false;
+	start = c->i;
+	while (c->i < c->len && c->text[c->i] != '"' && c->text[c->i] != '\\')
+		c->i++;
+	if (c->i >= c->len || c->text[c->i] != '"')
+		return false;
+	*ret = c->text + start;
+	*ret_len = c->i - start;
+	c->i++;
+	return true;
+}
+
+static bool cursor_tag(struct cursor *c, const char *tag)
+{
+	const char *s;
+	size_t n;
+
+	return cursor_string(c, &s, &n) && n == strlen(tag) && memcmp(s, tag, n) == 0;
+}
+
+/* A non-negative integer written plainly (no sign, fraction or exponent). */
+static bool cursor_integer(struct cursor *c, unsigned long long *ret)
+{
+	unsigned long long n = 0;
+	size_t start;
+
+	cursor_blanks(c);
+	start = c->i;
+	while (c->i < c->len && c->text[c->i] >= '0' && c->text[c->i] <= '9') {
+		if (n > (ULLONG_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (unsigned long long)(c->text[c->i++] - '0');
+	}
+	if (c->i == start || (c->i < c->len && strchr(".eE", c->text[c->i])))
+		return false;
+	*ret = n;
+	return true;
+}
+
+/* `{ "$buffer" : "B" }` or `{ "$port" : "P" }` at c (a '{'): 1 when it
+ * is one (ref->name is set), 0 when not, -ENOMEM. */
+static int match_named(struct cursor *c, struct ref *ref)
+{
+	const char *tag, *name;
+	size_t tag_len, name_len;
+
+	if (!cursor_char(c, '{') || !cursor_string(c, &tag, &tag_len))
+		return 0;
+	if (tag_len == 7 && memcmp(tag, "$buffer", 7) == 0)
+		ref->kind = REF_BUFFER;
+	else if (tag_len == 5 && memcmp(tag, "$port", 5) == 0)
+		ref->kind = REF_PORT;
+	else
+		return 0;
+	if (!cursor_char(c, ':') || !cursor_string(c, &name, &name_len) || !cursor_char(c, '}') || !name_len)
+		return 0;
+	ref->name = strndup(name, name_len);
+	return ref->name ? 1 : -ENOMEM;
+}
+
+/* `{"$typed":[KIND,{"$buffer":"B"},OFFSET,LENGTH]}` at c (a '{'); returns
+ * as match_named(). */
+static int match_view(struct cursor *c, struct ref *ref)
+{
+	const char *kind;
+	size_t kind_len;
+	int r;
+
+	if (!cursor_char(c, '{') || !cursor_tag(c, "$typed") || !cursor_char(c, ':') ||
+	    !cursor_char(c, '[') || !cursor_string(c, &kind, &kind_len) ||
+	    kind_len >= sizeof(ref->view_kind) || !cursor_char(c, ','))
+		return 0;
+	cursor_blanks(c);
+	r = match_named(c, ref);
+	if (r <= 0)
+		return r;
+	if (ref->kind != REF_BUFFER || !cursor_char(c, ',') || !cursor_integer(c, &ref->offset) ||
+	    !cursor_char(c, ',') || !cursor_integer(c, &ref->length) || !cursor_char(c, ']') ||
+	    !cursor_char(c, '}')) {
+		free(ref->name);
+		ref->name = NULL;
+		return 0;
+	}
+	ref->kind = REF_VIEW;
+	memcpy(ref->view_kind, kind, kind_len);
+	ref->view_kind[kind_len] = '\0';
+	return 1;
+}
+
+/* Finds the references in text (one line from the DATA token on), and
+ * replaces each in place by an empty ArrayBuffer padded with blanks to the
+ * same length: what remains is ordinary tagged JSON whose offsets (in
+ * cp_value_from_json()'s error messages) still fit the line. */
+static int find_refs(char *text, size_t len, struct refs *refs)
 {
 	static const char placeholder[] = "{\"$bytes\":\"\"";
 	bool in_string = false;
-	size_t count = 0;
+	int r;
 
 	for (size_t i = 0; i < len; i++) {
-		size_t end;
+		struct cursor c = { .text = text, .len = len, .i = i };
+		struct ref ref = { .start = i };
+		struct ref *v;
 
 		if (in_string) {
 			if (text[i] == '\\')
@@ -334,62 +439,140 @@ static int mask_buffer_refs(char *text, size_t len, struct buffer_ref *refs, siz
 			in_string = true;
 			continue;
 		}
-		if (text[i] != '{' || !(end = match_buffer_ref(text, len, i, &refs[count < max ? count : 0])))
+		if (text[i] != '{')
 			continue;
-		if (count == max)
-			return -E2BIG;
-		count++;
-		/* The shortest reference, {"$buffer":"B"}, is longer than the
-		 * placeholder plus its closing brace. */
-		memcpy(text + i, placeholder, sizeof(placeholder) - 1);
-		memset(text + i + sizeof(placeholder) - 1, ' ', end - i - sizeof(placeholder));
-		text[end - 1] = '}';
-		i = end - 1;
-	}
-	return (int)count;
-}
-
-/* Checks the buffers DATA refers to and stores their names in st. */
-static int note_buffer_refs(struct parser *p, struct scenario_statement *st,
-			    const struct buffer_ref *refs, size_t count, size_t end)
-{
-	for (size_t i = 0; i < count && refs[i].offset < end; i++) {
-		struct symbol *sym;
-		char **v;
-		int r = symbol_use(p, refs[i].name, SYMBOL_BUFFER, &sym);
-
+		r = match_view(&c, &ref);
+		if (r == 0) {
+			c.i = i;
+			r = match_named(&c, &ref);
+		}
 		if (r < 0)
 			return r;
-		v = realloc(st->buffer_refs, (st->buffer_ref_count + 1) * sizeof(*v));
-		if (!v)
+		if (r == 0)
+			continue;
+		ref.end = c.i;
+		v = realloc(refs->v, (refs->count + 1) * sizeof(*v));
+		if (!v) {
+			free(ref.name);
 			return -ENOMEM;
-		st->buffer_refs = v;
-		st->buffer_refs[st->buffer_ref_count] = strdup(refs[i].name);
-		if (!st->buffer_refs[st->buffer_ref_count])
-			return -ENOMEM;
-		st->buffer_ref_count++;
+		}
+		refs->v = v;
+		v[refs->count++] = ref;
+		/* The shortest reference, {"$port":"P"}, is as long as the
+		 * placeholder with its closing brace. */
+		memcpy(text + i, placeholder, sizeof(placeholder) - 1);
+		memset(text + i + sizeof(placeholder) - 1, ' ', ref.end - i - sizeof(placeholder));
+		text[ref.end - 1] = '}';
+		i = ref.end - 1;
 	}
 	return 0;
+}
+
+/* Adds name to a list of distinct names. */
+static int note_name(char ***list, size_t *count, const char *name)
+{
+	char **v;
+
+	for (size_t i = 0; i < *count; i++)
+		if (strcmp((*list)[i], name) == 0)
+			return 0;
+	v = realloc(*list, (*count + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	*list = v;
+	v[*count] = strdup(name);
+	if (!v[*count])
+		return -ENOMEM;
+	(*count)++;
+	return 0;
+}
+
+/* Checks one reference against the aliases (and a view against its
+ * buffer's size) and notes what it names in st. */
+static int check_ref(struct parser *p, struct scenario_statement *st, const struct ref *ref)
+{
+	struct symbol *sym;
+	cp_view_kind kind = 0;
+	size_t size;
+	int r;
+
+	r = symbol_use(p, ref->name, ref->kind == REF_PORT ? SYMBOL_PORT : SYMBOL_BUFFER, &sym);
+	if (r < 0)
+		return r;
+	if (ref->kind == REF_PORT)
+		return note_name(&st->port_refs, &st->port_ref_count, ref->name);
+	if (ref->kind == REF_VIEW) {
+		for (cp_view_kind k = CP_VIEW_INT8; k <= CP_VIEW_DATA_VIEW; k++)
+			if (cp_view_kind_name(k) && strcmp(cp_view_kind_name(k), ref->view_kind) == 0)
+				kind = k;
+		if (!kind)
+			return parse_error(p, "bad DATA: '%s' is not a typed array or DataView", ref->view_kind);
+		size = cp_view_kind_element_size(kind);
+		if (ref->offset % size != 0)
+			return parse_error(p, "bad DATA: a %s's byte offset must be a multiple of %zu, not %llu",
+				    ref->view_kind, size, ref->offset);
+		if (ref->offset > sym->size || ref->length > (sym->size - ref->offset) / size)
+			return parse_error(p, "bad DATA: %s at byte %llu with %llu elements does not fit "
+				    "buffer '%s' of %llu bytes (line %u)", ref->view_kind, ref->offset,
+				    ref->length, ref->name, (unsigned long long)sym->size, sym->line);
+	}
+	return note_name(&st->buffer_refs, &st->buffer_ref_count, ref->name);
+}
+
+/* The DATA text (text[0..len)) with each reference replaced by its
+ * placeholder (scenario_value.h). */
+static char *masked_text(const char *text, size_t len, const struct refs *refs)
+{
+	char *out = NULL;
+	size_t out_len = 0, at = 0;
+	FILE *f = open_memstream(&out, &out_len);
+
+	if (!f)
+		return NULL;
+	for (size_t i = 0; i < refs->count && refs->v[i].end <= len; i++) {
+		const struct ref *ref = &refs->v[i];
+
+		fwrite(text + at, 1, ref->start - at, f);
+		fputs("{\"$host\":\"" SCENARIO_PLACEHOLDER_JSON, f);
+		switch (ref->kind) {
+		case REF_BUFFER: fprintf(f, "buffer:%s", ref->name); break;
+		case REF_PORT: fprintf(f, "port:%s", ref->name); break;
+		case REF_VIEW:
+			fprintf(f, "view:%s:%llu:%llu:%s", ref->view_kind, ref->offset, ref->length, ref->name);
+			break;
+		}
+		fputs("\"}", f);
+		at = ref->end;
+	}
+	fwrite(text + at, 1, len - at, f);
+	if (fclose(f) != 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
 }
 
 /* One DATA token: a tagged JSON value that ends where the value ends, so
  * it may contain spaces and '#' inside strings. */
 static int next_data(struct parser *p, struct scenario_statement *st)
 {
-	struct buffer_ref refs[16];
-	size_t end = 0, len;
+	_cleanup_(refs_deinit) struct refs refs = { 0 };
 	_cleanup_(freep) char *copy = NULL;
+	size_t end = 0, len;
 	cp_value *value = NULL;
-	int r, nrefs;
+	bool named = false;
+	int r;
 
 	if (at_end(p))
 		return parse_error(p, "expected DATA (a JSON value)");
 	copy = strndup(p->text + p->pos, p->len - p->pos);
 	if (!copy)
 		return -ENOMEM;
-	nrefs = mask_buffer_refs(copy, p->len - p->pos, refs, sizeof(refs) / sizeof(refs[0]));
-	if (nrefs < 0)
-		return parse_error(p, "DATA refers to more than %zu buffers", sizeof(refs) / sizeof(refs[0]));
+	if (strstr(copy, SCENARIO_PLACEHOLDER_JSON))
+		return parse_error(p, "bad DATA: \"" SCENARIO_PLACEHOLDER_JSON "...\" is reserved for the runner");
+	r = find_refs(copy, p->len - p->pos, &refs);
+	if (r < 0)
+		return r;
 	r = cp_value_from_json(copy, p->len - p->pos, &end, &value);
 	if (r == CP_ERR_NO_MEMORY)
 		return -ENOMEM;
@@ -399,18 +582,33 @@ static int next_data(struct parser *p, struct scenario_statement *st)
 		cp_value_free(value);
 		return parse_error(p, "DATA must be followed by a space, not '%c'", p->text[p->pos + end]);
 	}
-	r = note_buffer_refs(p, st, refs, (size_t)nrefs, end);
-	if (r < 0) {
-		cp_value_free(value);
-		return r;
+	for (size_t i = 0; i < refs.count && refs.v[i].start < end; i++) {
+		r = check_ref(p, st, &refs.v[i]);
+		if (r < 0) {
+			cp_value_free(value);
+			return r;
+		}
+		named = true;
 	}
 	len = end;
 	while (len > 0 && is_blank(p->text[p->pos + len - 1]))
 		len--;
 	st->data_json = strndup(p->text + p->pos, len);
-	if (!st->data_json) {
+	st->data_masked = named ? masked_text(p->text + p->pos, len, &refs) : strdup(st->data_json ? st->data_json : "");
+	if (!st->data_json || !st->data_masked) {
 		cp_value_free(value);
 		return -ENOMEM;
+	}
+	if (named) {
+		/* The same value with placeholders where the references are. */
+		cp_value_free(value);
+		value = NULL;
+		r = cp_value_from_json(st->data_masked, strlen(st->data_masked), NULL, &value);
+		if (r == CP_ERR_NO_MEMORY)
+			return -ENOMEM;
+		if (r < 0)
+			return parse_error(p, "bad DATA: %s", cp_last_error_message());
+		st->data_named = true;
 	}
 	st->data = value;
 	p->pos += end;
@@ -550,6 +748,9 @@ static void list_options(unsigned allowed, char *buf, size_t size)
 						 options[i].key, options[i].flag ? "" : "=");
 }
 
+/* transfer=A,B,...: ports and buffers, in order.  A window alias and the
+ * same alias twice are accepted on purpose: the library refuses them with
+ * DataCloneError, which scripts test. */
 static int parse_transfer(struct parser *p, struct scenario_statement *st, const char *value)
 {
 	const char *s = value;
@@ -558,17 +759,15 @@ static int parse_transfer(struct parser *p, struct scenario_statement *st, const
 		const char *comma = strchr(s, ',');
 		size_t n = comma ? (size_t)(comma - s) : strlen(s);
 		_cleanup_(freep) char *alias = strndup(s, n);
-		struct symbol *sym;
 		char **v;
 
 		if (!alias)
 			return -ENOMEM;
-		sym = symbol_find(p, alias);
-		if (!sym || sym->kind == SYMBOL_WINDOW)
-			return parse_error(p, "transfer=: '%s' is not a port or buffer", alias);
-		for (size_t i = 0; i < st->transfer_count; i++)
-			if (strcmp(st->transfer[i], alias) == 0)
-				return parse_error(p, "transfer=: '%s' is listed twice", alias);
+		if (!*alias)
+			return parse_error(p, "transfer=: an empty name in '%s'", value);
+		if (!symbol_find(p, alias))
+			return parse_error(p, "transfer=: unknown alias '%s' (declare it with channel or buffer first)",
+				    alias);
 		v = realloc(st->transfer, (st->transfer_count + 1) * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
@@ -748,6 +947,7 @@ const char *scenario_verb_name(enum scenario_verb verb)
 	case SCENARIO_EXPECT_MESSAGEERROR: return "expect messageerror";
 	case SCENARIO_EXPECT_NOTHING: return "expect nothing";
 	case SCENARIO_EXPECT_ERROR: return "expect error";
+	case SCENARIO_EXPECT_DETACHED: return "expect detached";
 	case SCENARIO_NAVIGATE: return "navigate";
 	case SCENARIO_CLOSE: return "close";
 	case SCENARIO_SLEEP: return "sleep";
@@ -787,6 +987,7 @@ static void statement_clear(struct scenario_statement *st)
 	free(st->target_name);
 	free(st->target_origin);
 	free(st->data_json);
+	free(st->data_masked);
 	cp_value_free(st->data);
 	free(st->origin);
 	free(st->source);
@@ -798,6 +999,9 @@ static void statement_clear(struct scenario_statement *st)
 	for (size_t i = 0; i < st->buffer_ref_count; i++)
 		free(st->buffer_refs[i]);
 	free(st->buffer_refs);
+	for (size_t i = 0; i < st->port_ref_count; i++)
+		free(st->port_refs[i]);
+	free(st->port_refs);
 	free(st->port1);
 	free(st->port2);
 	free(st->buffer);
@@ -949,7 +1153,7 @@ static int parse_expect(struct parser *p, struct scenario_statement *st, const s
 	_cleanup_(freep) char *what = NULL;
 	int r;
 
-	r = next_word(p, "message, messageerror, nothing or error after 'expect'", &what);
+	r = next_word(p, "message, messageerror, nothing, detached or error after 'expect'", &what);
 	if (r < 0)
 		return r;
 	if (strcmp(what, "message") == 0) {
@@ -966,6 +1170,16 @@ static int parse_expect(struct parser *p, struct scenario_statement *st, const s
 	} else if (strcmp(what, "nothing") == 0) {
 		st->verb = SCENARIO_EXPECT_NOTHING;
 		st->within_ms = SCENARIO_WITHIN_NOTHING_MS;
+	} else if (strcmp(what, "detached") == 0) {
+		struct symbol *sym;
+
+		st->verb = SCENARIO_EXPECT_DETACHED;
+		r = next_word(p, "a BUFFER after 'expect detached'", &st->buffer);
+		if (r < 0)
+			return r;
+		r = symbol_use(p, st->buffer, SYMBOL_BUFFER, &sym);
+		if (r < 0)
+			return r;
 	} else if (strcmp(what, "error") == 0) {
 		st->verb = SCENARIO_EXPECT_ERROR;
 		r = next_word(p, "an error NAME (SyntaxError, NotFoundError, ...)", &st->error_name);
@@ -977,7 +1191,8 @@ static int parse_expect(struct parser *p, struct scenario_statement *st, const s
 			return parse_error(p, "'expect error' refers to '%s %s' (line %u), which cannot fail",
 				    actor->alias, scenario_verb_name(actor->last_verb), actor->last_line);
 	} else {
-		return parse_error(p, "expected message, messageerror, nothing or error after 'expect', not '%s'", what);
+		return parse_error(p, "expected message, messageerror, nothing, detached or error after 'expect', not '%s'",
+			    what);
 	}
 	return parse_options(p, st);
 }
@@ -1023,6 +1238,7 @@ static int parse_channel(struct parser *p, struct scenario_statement *st)
 static int parse_buffer(struct parser *p, struct scenario_statement *st)
 {
 	_cleanup_(freep) char *size = NULL;
+	struct symbol *sym;
 	int r;
 
 	st->verb = SCENARIO_BUFFER;
@@ -1037,7 +1253,11 @@ static int parse_buffer(struct parser *p, struct scenario_statement *st)
 	r = parse_options(p, st);
 	if (r < 0)
 		return r;
-	return symbol_declare(p, st->buffer, SYMBOL_BUFFER, NULL);
+	r = symbol_declare(p, st->buffer, SYMBOL_BUFFER, &sym);
+	if (r < 0)
+		return r;
+	sym->size = st->size;
+	return 0;
 }
 
 static int parse_send(struct parser *p, struct scenario_statement *st)

@@ -27,6 +27,7 @@ enum scenario_verb {
 	SCENARIO_EXPECT_MESSAGEERROR, /* ALIAS expect messageerror [origin=] [source=] [port=] [within=] */
 	SCENARIO_EXPECT_NOTHING,      /* ALIAS expect nothing [port=] [within=] */
 	SCENARIO_EXPECT_ERROR,        /* ALIAS expect error NAME */
+	SCENARIO_EXPECT_DETACHED,     /* ALIAS expect detached BUFFER (addition) */
 	SCENARIO_NAVIGATE,            /* ALIAS navigate URL */
 	SCENARIO_CLOSE,               /* ALIAS close */
 	SCENARIO_SLEEP,               /* sleep DURATION */
@@ -73,14 +74,20 @@ struct scenario_statement {
 	enum scenario_corruption corruption;  /* post-corrupt: kind= */
 
 	/* DATA of post, post-corrupt, reply, send and expect message (NULL: not given;
-	 * post-corrupt then has SCENARIO_CORRUPT_DEFAULT_DATA).
-	 * data_json is the text as written; data is it parsed. */
+	 * post-corrupt then has SCENARIO_CORRUPT_DEFAULT_DATA in data_json only).
+	 * data_json is the text as written.  data_masked is the same text with
+	 * every {"$buffer":"B"}, {"$port":"P"} and view over a named buffer
+	 * replaced by a placeholder (scenario_value.h), and data is it parsed:
+	 * when data_named, it must be resolved before use. */
 	char *data_json;
+	char *data_masked;
 	cp_value *data;
-	/* Buffers DATA refers to as {"$buffer":"B"}, in order of appearance;
-	 * in data each is a placeholder (an empty ArrayBuffer). */
+	bool data_named;
+	/* The buffers and ports DATA names, each once, in order of appearance. */
 	char **buffer_refs;
 	size_t buffer_ref_count;
+	char **port_refs;
+	size_t port_ref_count;
 
 	/* expect message / messageerror / nothing */
 	char *origin;               /* origin=, or NULL: not checked */
@@ -94,14 +101,15 @@ struct scenario_statement {
 	/* expect error */
 	char *error_name;
 
-	/* post / send transfer=, in order */
+	/* post / send transfer=, in order, as written (ports, buffers, and
+	 * windows or repeats, which fail with DataCloneError when run) */
 	char **transfer;
 	size_t transfer_count;
 
 	/* channel */
 	char *port1, *port2;
 
-	/* buffer */
+	/* buffer; expect detached */
 	char *buffer;
 	uint64_t size;
 	unsigned fill;

@@ -30,6 +30,7 @@ struct scenario_event *scenario_event_free(struct scenario_event *ev)
 	free(ev->data_json);
 	free(ev->origin);
 	free(ev->source_name);
+	free(ev->ports);
 	free(ev);
 	return NULL;
 }
@@ -127,17 +128,29 @@ struct scenario_agent *scenario_agent_free(struct scenario_agent *a)
 	return NULL;
 }
 
-struct scenario_event *scenario_agent_pop_event(struct scenario_agent *a)
+/* Unlinks the event *link points to. */
+static struct scenario_event *unlink_event(struct scenario_agent *a, struct scenario_event **link)
 {
-	struct scenario_event *ev = a->events;
+	struct scenario_event *ev = *link;
 
-	if (!ev)
-		return NULL;
-	a->events = ev->next;
-	if (!a->events)
-		a->events_tail = &a->events;
+	*link = ev->next;
+	if (a->events_tail == &ev->next)
+		a->events_tail = link;
 	ev->next = NULL;
 	return ev;
+}
+
+struct scenario_event *scenario_agent_pop_event(struct scenario_agent *a)
+{
+	return a->events ? unlink_event(a, &a->events) : NULL;
+}
+
+struct scenario_event *scenario_agent_pop_event_on(struct scenario_agent *a, uint64_t port_id)
+{
+	for (struct scenario_event **link = &a->events; *link; link = &(*link)->next)
+		if ((*link)->port_id == port_id)
+			return unlink_event(a, link);
+	return NULL;
 }
 
 static void mark_broken(struct scenario_agent *a, const char *why)
@@ -154,20 +167,36 @@ static int queue_event(struct scenario_agent *a, json_t *msg)
 	const char *data = json_string_value(json_object_get(msg, "data"));
 	const char *origin = json_string_value(json_object_get(msg, "origin"));
 	json_t *source = json_object_get(msg, "source");
+	json_t *ports = json_object_get(msg, "ports");
+	json_int_t too_large = json_integer_value(json_object_get(msg, "dataTooLarge"));
 
 	if (!ev)
 		return -ENOMEM;
-	if (!type || !origin || (strcmp(type, "messageerror") != 0 && !data)) {
+	if (!type || !origin || (strcmp(type, "messageerror") != 0 && !data && too_large <= 0) ||
+	    (ports && !json_is_array(ports))) {
 		free(ev);
 		mark_broken(a, "malformed event");
 		return 0;
 	}
+	ev->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
 	ev->messageerror = strcmp(type, "messageerror") == 0;
 	ev->data_json = dup_or_null(data);
+	ev->data_too_large = too_large > 0 ? (size_t)too_large : 0;
 	ev->origin = strdup(origin);
+	ev->port_id = (uint64_t)json_integer_value(json_object_get(msg, "port"));
 	if (json_is_object(source)) {
 		ev->source_id = (uint64_t)json_integer_value(json_object_get(source, "id"));
 		ev->source_name = dup_or_null(json_string_value(json_object_get(source, "name")));
+	}
+	if (json_array_size(ports) > 0) {
+		ev->ports = calloc(json_array_size(ports), sizeof(*ev->ports));
+		if (!ev->ports) {
+			scenario_event_free(ev);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < json_array_size(ports); i++)
+			ev->ports[i] = (uint64_t)json_integer_value(json_array_get(ports, i));
+		ev->port_count = json_array_size(ports);
 	}
 	*a->events_tail = ev;
 	a->events_tail = &ev->next;
@@ -188,6 +217,10 @@ static void store_result(struct scenario_agent *a, json_t *msg)
 	res->message = dup_or_null(json_string_value(json_object_get(msg, "message")));
 	res->id = (uint64_t)json_integer_value(json_object_get(msg, "id"));
 	res->origin = dup_or_null(json_string_value(json_object_get(msg, "origin")));
+	for (size_t i = 0; i < 2; i++)
+		res->port_ids[i] = (uint64_t)json_integer_value(json_array_get(json_object_get(msg, "ports"), i));
+	res->byte_length = (uint64_t)json_integer_value(json_object_get(msg, "byteLength"));
+	res->detached = json_is_true(json_object_get(msg, "detached"));
 	if (!res->ok && !res->error)
 		res->error = strdup("UnknownError");
 	a->has_result = true;

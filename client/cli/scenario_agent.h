@@ -17,14 +17,21 @@
 /* How long an agent may take to exit once its link is closed. */
 #define SCENARIO_AGENT_EXIT_MS 3000
 
-/* One event an agent's window received, in arrival order. */
+/* One event an agent's window or one of its ports received, in arrival
+ * order. */
 struct scenario_event {
 	struct scenario_event *next;
+	uint64_t seq;               /* the agent's number for it (for "bind") */
 	bool messageerror;          /* else a message event */
-	char *data_json;            /* tagged JSON text; NULL for messageerror */
+	char *data_json;            /* tagged JSON text; NULL for messageerror, or
+	                             * when too large for the link */
+	size_t data_too_large;      /* the JSON's length when it was left out */
 	char *origin;
 	uint64_t source_id;         /* 0: source is null */
 	char *source_name;          /* NULL when the source has no name */
+	uint64_t port_id;           /* the port it arrived on; 0: the window */
+	uint64_t *ports;            /* event.ports: broker ids, in order */
+	size_t port_count;
 };
 
 /* The answer to one command. */
@@ -34,6 +41,9 @@ struct scenario_result {
 	char *message;              /* when !ok */
 	uint64_t id;                /* "open": the window's id */
 	char *origin;               /* "open": the window's origin */
+	uint64_t port_ids[2];       /* "channel": the two ports' ids */
+	uint64_t byte_length;       /* "detached": the buffer's byteLength */
+	bool detached;              /* "detached": whether it is detached */
 };
 
 struct scenario_agent {
@@ -77,6 +87,8 @@ int scenario_agent_call(struct scenario_agent *const *agents, size_t n, struct s
 /* Removes and returns the oldest queued event, or NULL.  The caller frees
  * it with scenario_event_free(). */
 struct scenario_event *scenario_agent_pop_event(struct scenario_agent *agent);
+/* The same among the events that arrived on port_id (0: on the window). */
+struct scenario_event *scenario_agent_pop_event_on(struct scenario_agent *agent, uint64_t port_id);
 struct scenario_event *scenario_event_free(struct scenario_event *event);
 void scenario_result_deinit(struct scenario_result *result);
 

@@ -11,17 +11,34 @@
 /*
  * The messages (one JSON object per line), runner -> agent:
  *   {"cmd":"open","url":U,"name":N|null,"privileged":B}
- *   {"cmd":"post","target":ID,"data":TAGGED_JSON_TEXT,"targetOrigin":T}
+ *   {"cmd":"post","target":ID,"data":TAGGED_JSON_TEXT,"targetOrigin":T[,TRANSFER][,NAMED]}
  *   {"cmd":"post","targetName":NAME,"data":...,"targetOrigin":T}  (looked up first)
  *   either post with "corrupt":KIND (post-corrupt): DATA is encoded, then
  *     corrupted as KIND says (scenario_corrupt.h), and those bytes are posted
  *   {"cmd":"navigate","url":U}
  *   {"cmd":"close"}
+ *   {"cmd":"channel"}                         -> result "ports":[ID1,ID2]
+ *   {"cmd":"buffer","name":B,"size":N,"fill":BYTE}
+ *   {"cmd":"send","port":ID,"data":...[,TRANSFER][,NAMED]}
+ *   {"cmd":"port-close","port":ID}
+ *   {"cmd":"start","port":ID}                 port.onmessage = ...: report its events
+ *   {"cmd":"bind","event":SEQ,"buffers":[[B,RANK],...]}
+ *                                             names the RANK-th ArrayBuffer (in
+ *                                             scenario_value_buffers() order) of
+ *                                             event SEQ's data B
+ *   {"cmd":"detached","name":B}               -> result "byteLength":N,"detached":BOOL
+ *   where TRANSFER is "transfer":[{"port":ID}|{"buffer":B}|{"window":ALIAS},...]
+ *   and NAMED is "named":true,"portIds":{P:ID,...}: DATA holds placeholders
+ *   (scenario_value.h) for buffers B (by name) and ports P (ids given).
+ *   A port not yet in the agent's process is waited for (the event that
+ *   brings it is on its way).
  * agent -> runner, in the order things happened:
  *   {"kind":"result","ok":true[,"id":ID,"origin":O]}       answers one command (id: open)
  *   {"kind":"result","ok":false,"error":NAME,"message":M}   its DOMException-style failure
- *   {"kind":"event","type":"message"|"messageerror","data":TAGGED_JSON_TEXT|null,
- *    "origin":O,"source":{"id":ID,"name":N|null}|null}
+ *   {"kind":"event","seq":N,"type":"message"|"messageerror","data":TAGGED_JSON_TEXT|null,
+ *    "origin":O,"source":{"id":ID,"name":N|null}|null,"ports":[ID,...][,"port":ID]
+ *    [,"dataTooLarge":LEN]}                   port: it arrived on that port (else on
+ *                                             the window); dataTooLarge: data left out
  *   {"kind":"lost","error":NAME,"message":M}               the broker connection ended
  * DATA travels as the text of tagged JSON, not as a nested JSON value, so
  * that values JSON parsers normalise (-0, huge integers) arrive unchanged.

@@ -14,10 +14,12 @@
 #include "scenario_agent.h"
 #include "scenario_proc.h"
 #include "scenario_run.h"
+#include "scenario_value.h"
 
 /* The runner's view of one window (one per window statement). */
 struct window {
 	const struct scenario_statement *decl;  /* its window statement */
+	size_t index;                           /* in run->windows */
 	struct scenario_agent *agent;           /* its process */
 	uint64_t id;                            /* broker-assigned, once open */
 	bool open;                              /* its window statement succeeded */
@@ -36,12 +38,44 @@ struct window {
 	bool failed_unexpectedly;               /* a failure no `expect error` matched */
 };
 
+/* What one window knows of a port or buffer (struct object's flags). */
+enum {
+	HAS_HELD = 1u << 0,         /* it has had it: its process has a handle or node */
+	HAS_CURRENT = 1u << 1,      /* buffers: its node is the live one (made, or bound
+	                             * by a matched `expect message`) */
+	HAS_STARTED = 1u << 2,      /* ports: started there (an `expect ... port=`) */
+};
+
+/* The runner's view of a port or buffer alias: where it is over time.
+ * Ports keep their alias wherever they go (the broker's id is stable); a
+ * buffer is bound to its alias in a window that receives it by the
+ * `expect message` whose DATA names it. */
+struct object {
+	const struct scenario_statement *decl;  /* its channel or buffer statement */
+	const char *alias;
+	bool port;
+	bool created;               /* its statement succeeded */
+	uint64_t id;                /* ports: the broker's id */
+	struct object *peer;        /* ports: the other end of the channel */
+	bool disentangled;          /* ports: the channel was closed (close, or an
+	                             * owner died): nothing more is delivered */
+	struct window *owner;       /* who has it now (or will, once it lands);
+	                             * NULL: nobody (dropped with its message) */
+	/* A message carrying it waits, undelivered, in this port (not started
+	 * where it is): it moves on with that port. */
+	struct object *riding;
+	uint8_t *has;               /* HAS_* per window index */
+};
+
 struct run {
 	const struct scenario *s;
 	const struct scenario_run_options *opt;
 	struct window *windows;                 /* in the order their statements ran */
 	struct scenario_agent **agents;         /* agents[i] == windows[i].agent, for polling */
 	size_t count;
+	size_t window_max;                      /* window statements in the script */
+	struct object *objects;                 /* every port and buffer alias */
+	size_t object_count;
 	enum scenario_outcome outcome;
 };
 
@@ -85,6 +119,82 @@ static struct window *find_window_by_id(struct run *run, uint64_t id)
 		if (run->windows[i].open && run->windows[i].id == id)
 			return &run->windows[i];
 	return NULL;
+}
+
+static struct object *find_object(struct run *run, const char *alias)
+{
+	for (size_t i = 0; i < run->object_count; i++)
+		if (strcmp(run->objects[i].alias, alias) == 0)
+			return &run->objects[i];
+	return NULL;
+}
+
+static struct object *find_port_by_id(struct run *run, uint64_t id)
+{
+	for (size_t i = 0; i < run->object_count; i++)
+		if (run->objects[i].port && run->objects[i].created && run->objects[i].id == id)
+			return &run->objects[i];
+	return NULL;
+}
+
+/* "p2", or "port 7" for a port of no alias; "window" for id 0. */
+static const char *port_label(struct run *run, uint64_t id, char *buf, size_t size)
+{
+	struct object *o = find_port_by_id(run, id);
+
+	if (id == 0)
+		return "window";
+	if (o)
+		return o->alias;
+	snprintf(buf, size, "port %" PRIu64, id);
+	return buf;
+}
+
+/* A window of this script that a post went to (NULL: none of ours). */
+static struct window *receiver_of(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	switch (st->target_kind) {
+	case SCENARIO_TARGET_WINDOW:
+	case SCENARIO_TARGET_OPENER:
+	case SCENARIO_TARGET_PARENT:
+		return find_window(run, st->target_alias);
+	case SCENARIO_TARGET_SOURCE:
+		return find_window_by_id(run, w->last_source_id);
+	case SCENARIO_TARGET_NAME:
+		for (size_t i = run->count; i-- > 0;)
+			if (run->windows[i].open && !run->windows[i].killed && run->windows[i].decl->name &&
+			    strcmp(run->windows[i].decl->name, st->target_name) == 0)
+				return &run->windows[i];
+		return NULL;
+	}
+	return NULL;
+}
+
+/* o now belongs to `to` (NULL: to nobody), and so does everything riding
+ * in it.  depth stops a cycle of ports riding in each other. */
+static void move_object(struct run *run, struct object *o, struct window *to, size_t depth)
+{
+	if (depth > run->object_count)
+		return;
+	/* The agent stops listening to a port that leaves (cmd_agent.c). */
+	if (o->owner)
+		o->has[o->owner->index] &= (uint8_t)~(HAS_CURRENT | HAS_STARTED);
+	o->owner = to;
+	/* A port's handle appears in the new owner's process by itself; a
+	 * buffer gets its name there only when an expectation binds it. */
+	if (to && o->port)
+		o->has[to->index] |= HAS_HELD;
+	for (size_t i = 0; i < run->object_count; i++)
+		if (run->objects[i].riding == o)
+			move_object(run, &run->objects[i], to, depth + 1);
+}
+
+/* Closing or losing one end of a channel stops delivery both ways. */
+static void disentangle(struct object *port)
+{
+	port->disentangled = true;
+	if (port->peer)
+		port->peer->disentangled = true;
 }
 
 /* Prints one test point named "FILE:LINE ALIAS VERB".  A '#' would start a
@@ -224,9 +334,9 @@ static void record_outcome(struct run *run, struct window *w, const struct scena
 			    scenario_verb_name(st->verb), error, message ? message : "");
 }
 
-/* Sends cmd (consumed) to w's process and records how the statement ended. */
-static int command(struct run *run, const struct scenario_statement *st, struct window *w, json_t *cmd,
-		   struct scenario_result *ret)
+/* Sends cmd (consumed) to w's process and waits for the answer in *ret. */
+static int call_agent(struct run *run, const struct scenario_statement *st, struct window *w, json_t *cmd,
+		      struct scenario_result *ret)
 {
 	struct scenario_result res = { 0 };
 	int r;
@@ -252,6 +362,19 @@ static int command(struct run *run, const struct scenario_statement *st, struct 
 	if (r < 0)
 		return script_error(run, st, "talking to the window process of '%s': %s", w->decl->actor,
 				    strerror(-r));
+	*ret = res;
+	return STEP_NEXT;
+}
+
+/* Sends cmd (consumed) to w's process and records how the statement ended. */
+static int command(struct run *run, const struct scenario_statement *st, struct window *w, json_t *cmd,
+		   struct scenario_result *ret)
+{
+	struct scenario_result res = { 0 };
+	int r = call_agent(run, st, w, cmd, &res);
+
+	if (r < 0)
+		return r;
 	record_outcome(run, w, st, res.ok ? NULL : res.error, res.message);
 	if (ret)
 		*ret = res;
@@ -266,7 +389,7 @@ static int exec_window(struct run *run, const struct scenario_statement *st)
 	struct scenario_result res = { 0 };
 	int r;
 
-	*w = (struct window){ .decl = st };
+	*w = (struct window){ .decl = st, .index = run->count };
 	r = scenario_agent_spawn(run->opt->self_exe, run->opt->socket_path, st->actor, &w->agent);
 	if (r < 0)
 		return script_error(run, st, "cannot start a window process: %s", strerror(-r));
@@ -303,8 +426,119 @@ static int need_source(struct run *run, const struct scenario_statement *st, str
 	return STEP_NEXT;
 }
 
+/* A port or buffer that w's statement names must be something w can
+ * name: it has had it (a port keeps its alias wherever it goes) or, for a
+ * buffer, has it bound.  Using one that w gave away is not stopped here:
+ * the library's error (InvalidStateError, DataCloneError) is what scripts
+ * test. */
+static int need_object(struct run *run, const struct scenario_statement *st, struct window *w,
+		       struct object *o)
+{
+	const char *kind = o->port ? "port" : "buffer";
+	uint8_t has = o->has[w->index];
+
+	if (!o->created)
+		return script_error(run, st, "%s '%s' does not exist: its %s statement (line %u) failed", kind,
+				    o->alias, scenario_verb_name(o->decl->verb), o->decl->line);
+	if (o->owner == w && o->riding)
+		return script_error(run, st, "%s '%s' is in a message that still waits in port '%s', which '%s' "
+				    "has not started: match that message with '%s expect message port=%s' first",
+				    kind, o->alias, o->riding->alias, w->decl->actor, w->decl->actor, o->riding->alias);
+	if (!o->port && o->owner == w && !(has & HAS_CURRENT))
+		return script_error(run, st, "buffer '%s' came to '%s', but no '%s expect message' has matched it "
+				    "with {\"$buffer\":\"%s\"} in its DATA yet, so '%s' has no name for it",
+				    o->alias, w->decl->actor, w->decl->actor, o->alias, w->decl->actor);
+	if (has & HAS_HELD)
+		return STEP_NEXT;
+	return script_error(run, st, "'%s' has never had %s '%s'%s%s%s", w->decl->actor, kind, o->alias,
+			    o->owner ? " (it is " : "", o->owner ? o->owner->decl->actor : "",
+			    o->owner ? "'s now)" : "");
+}
+
+/* Adds DATA to cmd: the text with placeholders, and, when it names
+ * buffers or ports, which ports those are. */
+static int add_data(struct run *run, const struct scenario_statement *st, struct window *w, json_t *cmd)
+{
+	json_t *ids;
+	int r;
+
+	if (json_object_set_new(cmd, "data", json_string(st->data_masked ? st->data_masked : st->data_json)) < 0)
+		return script_error(run, st, "out of memory");
+	if (!st->data_named)
+		return STEP_NEXT;
+	for (size_t i = 0; i < st->buffer_ref_count; i++) {
+		r = need_object(run, st, w, find_object(run, st->buffer_refs[i]));
+		if (r < 0)
+			return r;
+	}
+	ids = json_object();
+	if (!ids || json_object_set_new(cmd, "portIds", ids) < 0 || json_object_set_new(cmd, "named", json_true()) < 0)
+		return script_error(run, st, "out of memory");
+	for (size_t i = 0; i < st->port_ref_count; i++) {
+		struct object *o = find_object(run, st->port_refs[i]);
+
+		r = need_object(run, st, w, o);
+		if (r < 0)
+			return r;
+		if (json_object_set_new(ids, o->alias, json_integer((json_int_t)o->id)) < 0)
+			return script_error(run, st, "out of memory");
+	}
+	return STEP_NEXT;
+}
+
+/* Adds transfer= to cmd. */
+static int add_transfer(struct run *run, const struct scenario_statement *st, struct window *w, json_t *cmd)
+{
+	json_t *items;
+	int r;
+
+	if (!st->transfer_count)
+		return STEP_NEXT;
+	items = json_array();
+	if (!items || json_object_set_new(cmd, "transfer", items) < 0)
+		return script_error(run, st, "out of memory");
+	for (size_t i = 0; i < st->transfer_count; i++) {
+		struct object *o = find_object(run, st->transfer[i]);
+		json_t *item;
+
+		if (!o) {
+			/* A window: not transferable (DataCloneError). */
+			item = json_pack("{s:s}", "window", st->transfer[i]);
+		} else {
+			r = need_object(run, st, w, o);
+			if (r < 0)
+				return r;
+			item = o->port ? json_pack("{s:I}", "port", (json_int_t)o->id)
+				       : json_pack("{s:s}", "buffer", o->alias);
+		}
+		if (json_array_append_new(items, item) < 0)
+			return script_error(run, st, "out of memory");
+	}
+	return STEP_NEXT;
+}
+
+/* After a successful post or send: what it transferred belongs to `to`,
+ * riding in port `in` (NULL: delivered to a window, or to a started port). */
+static void transferred(struct run *run, const struct scenario_statement *st, struct window *to,
+			struct object *in)
+{
+	for (size_t i = 0; i < st->transfer_count; i++) {
+		struct object *o = find_object(run, st->transfer[i]);
+		size_t k;
+
+		/* The second of a repeated name failed the post: not here. */
+		for (k = 0; k < i && strcmp(st->transfer[k], st->transfer[i]) != 0; k++)
+			;
+		if (!o || k < i)
+			continue;
+		move_object(run, o, to, 0);
+		o->riding = in;
+	}
+}
+
 static int exec_post(struct run *run, const struct scenario_statement *st, struct window *w)
 {
+	struct scenario_result res = { 0 };
 	struct window *target;
 	json_t *cmd;
 	bool null_source;
@@ -313,8 +547,7 @@ static int exec_post(struct run *run, const struct scenario_statement *st, struc
 	r = need_open(run, st, w, "");
 	if (r < 0)
 		return r;
-	cmd = json_pack("{s:s, s:s, s:s}", "cmd", "post", "data", st->data_json, "targetOrigin",
-			st->target_origin);
+	cmd = json_pack("{s:s, s:s}", "cmd", "post", "targetOrigin", st->target_origin);
 	if (cmd && st->verb == SCENARIO_POST_CORRUPT &&
 	    json_object_set_new(cmd, "corrupt", json_string(scenario_corruption_name(st->corruption))) < 0) {
 		json_decref(cmd);
@@ -346,12 +579,28 @@ static int exec_post(struct run *run, const struct scenario_statement *st, struc
 		json_object_set_new(cmd, "targetName", json_string(st->target_name));
 		break;
 	}
-	return command(run, st, w, cmd, NULL);
+	r = add_data(run, st, w, cmd);
+	if (r >= 0)
+		r = add_transfer(run, st, w, cmd);
+	if (r < 0) {
+		json_decref(cmd);
+		return r;
+	}
+	r = command(run, st, w, cmd, &res);
+	if (r < 0)
+		return r;
+	/* A window's message event is dispatched as it arrives, so what it
+	 * carried is there at once (the agent waits for it if need be). */
+	if (res.ok)
+		transferred(run, st, receiver_of(run, st, w), NULL);
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
 }
 
 static int exec_reply(struct run *run, const struct scenario_statement *st, struct window *w)
 {
 	bool null_source;
+	json_t *cmd;
 	int r;
 
 	r = need_open(run, st, w, "");
@@ -361,14 +610,131 @@ static int exec_reply(struct run *run, const struct scenario_statement *st, stru
 	if (r < 0 || null_source)
 		return r;
 	/* event.source.postMessage(DATA, event.origin) */
-	return command(run, st, w, json_pack("{s:s, s:I, s:s, s:s}", "cmd", "post",
-					     "target", (json_int_t)w->last_source_id,
-					     "data", st->data_json, "targetOrigin", w->last_origin), NULL);
+	cmd = json_pack("{s:s, s:I, s:s}", "cmd", "post", "target", (json_int_t)w->last_source_id,
+			"targetOrigin", w->last_origin);
+	if (!cmd)
+		return script_error(run, st, "out of memory");
+	r = add_data(run, st, w, cmd);
+	if (r < 0) {
+		json_decref(cmd);
+		return r;
+	}
+	return command(run, st, w, cmd, NULL);
 }
 
-/* The next event of w within timeout_ms (*ret NULL when none came). */
+static int exec_channel(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct object *p1 = find_object(run, st->port1), *p2 = find_object(run, st->port2);
+	struct scenario_result res = { 0 };
+	int r;
+
+	r = need_open(run, st, w, "");
+	if (r < 0)
+		return r;
+	r = command(run, st, w, json_pack("{s:s}", "cmd", "channel"), &res);
+	if (r < 0)
+		return r;
+	if (res.ok) {
+		struct object *ends[2] = { p1, p2 };
+
+		for (size_t i = 0; i < 2; i++) {
+			ends[i]->created = true;
+			ends[i]->id = res.port_ids[i];
+			ends[i]->owner = w;
+			ends[i]->has[w->index] |= HAS_HELD;
+		}
+		if (run->opt->verbose)
+			tap_comment(run->opt->tap, "%s is port %" PRIu64 ", %s is port %" PRIu64, p1->alias, p1->id,
+				    p2->alias, p2->id);
+	}
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+static int exec_buffer(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct object *o = find_object(run, st->buffer);
+	struct scenario_result res = { 0 };
+	int r;
+
+	/* Buffers belong to the process, but a window that failed to open
+	 * has no process worth talking to. */
+	r = need_open(run, st, w, "");
+	if (r < 0)
+		return r;
+	r = command(run, st, w, json_pack("{s:s, s:s, s:I, s:i}", "cmd", "buffer", "name", st->buffer,
+					  "size", (json_int_t)st->size, "fill", (int)st->fill), &res);
+	if (r < 0)
+		return r;
+	if (res.ok) {
+		o->created = true;
+		o->owner = w;
+		o->has[w->index] |= HAS_HELD | HAS_CURRENT;
+	}
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+static int exec_send(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct object *port = find_object(run, st->port), *peer = port->peer;
+	struct scenario_result res = { 0 };
+	json_t *cmd;
+	int r;
+
+	r = need_object(run, st, w, port);
+	if (r < 0)
+		return r;
+	cmd = json_pack("{s:s, s:I}", "cmd", "send", "port", (json_int_t)port->id);
+	if (!cmd)
+		return script_error(run, st, "out of memory");
+	r = add_data(run, st, w, cmd);
+	if (r >= 0)
+		r = add_transfer(run, st, w, cmd);
+	if (r < 0) {
+		json_decref(cmd);
+		return r;
+	}
+	r = command(run, st, w, cmd, &res);
+	if (r < 0)
+		return r;
+	if (res.ok) {
+		if (port->disentangled || port->owner != w || !peer->owner)
+			/* Posting on a closed (or dead) port transfers what it
+			 * carries to nobody. */
+			transferred(run, st, NULL, NULL);
+		else
+			/* The message waits in the peer until the peer is started
+			 * where it is (and moves with it until then). */
+			transferred(run, st, peer->owner,
+				    peer->has[peer->owner->index] & HAS_STARTED ? NULL : peer);
+	}
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+static int exec_close_port(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct object *port = find_object(run, st->port);
+	struct scenario_result res = { 0 };
+	int r;
+
+	r = need_object(run, st, w, port);
+	if (r < 0)
+		return r;
+	r = command(run, st, w, json_pack("{s:s, s:I}", "cmd", "port-close", "port", (json_int_t)port->id), &res);
+	if (r < 0)
+		return r;
+	if (res.ok && port->owner == w)
+		disentangle(port);
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+/* The next event of w on port_id (0: on the window; -1: on either)
+ * within timeout_ms (*ret NULL when none came). */
 static int next_event(struct run *run, const struct scenario_statement *st, struct window *w,
-		      int64_t timeout_ms, struct scenario_event **ret)
+		      int64_t port_id, int64_t timeout_ms, struct scenario_event **ret)
 {
 	int64_t deadline = proc_now_ms() + timeout_ms;
 	bool polled = false;
@@ -377,7 +743,8 @@ static int next_event(struct run *run, const struct scenario_statement *st, stru
 		int64_t left;
 		int r;
 
-		*ret = scenario_agent_pop_event(w->agent);
+		*ret = port_id < 0 ? scenario_agent_pop_event(w->agent)
+				   : scenario_agent_pop_event_on(w->agent, (uint64_t)port_id);
 		if (*ret)
 			return STEP_NEXT;
 		if (w->agent->gone)
@@ -402,16 +769,234 @@ static char *value_text(const cp_value *v, const char *fallback)
 	return s ? s : (fallback ? strdup(fallback) : NULL);
 }
 
+/* The port an expectation is about (port=), started in w if it is w's and
+ * not started yet: as setting onmessage does, which dispatches what waited
+ * in it.  *ret NULL without port=; *ret_failed when starting failed (a
+ * failed test point was printed). */
+static int expect_port(struct run *run, const struct scenario_statement *st, struct window *w,
+		       struct object **ret, bool *ret_failed)
+{
+	struct scenario_result res = { 0 };
+	struct object *o;
+	struct tap_diag diag;
+	int r;
+
+	*ret = NULL;
+	*ret_failed = false;
+	if (!st->port)
+		return STEP_NEXT;
+	o = find_object(run, st->port);
+	if (!o->created)
+		return script_error(run, st, "port '%s' does not exist: its channel statement (line %u) failed",
+				    o->alias, o->decl->line);
+	if (!(o->has[w->index] & HAS_HELD))
+		return script_error(run, st, "'%s' has never had port '%s'%s%s%s", w->decl->actor, o->alias,
+				    o->owner ? " (it is " : "", o->owner ? o->owner->decl->actor : "",
+				    o->owner ? "'s now)" : "");
+	if (o->owner == w && o->riding)
+		return script_error(run, st, "port '%s' is in a message that still waits in port '%s', which '%s' "
+				    "has not started: match that message with '%s expect message port=%s' first",
+				    o->alias, o->riding->alias, w->decl->actor, w->decl->actor, o->riding->alias);
+	*ret = o;
+	if (o->owner != w || (o->has[w->index] & HAS_STARTED))
+		return STEP_NEXT;
+	r = call_agent(run, st, w, json_pack("{s:s, s:I}", "cmd", "start", "port", (json_int_t)o->id), &res);
+	if (r < 0)
+		return r;
+	if (res.ok) {
+		o->has[w->index] |= HAS_STARTED;
+		for (size_t i = 0; i < run->object_count; i++)
+			if (run->objects[i].riding == o)
+				run->objects[i].riding = NULL;
+		scenario_result_deinit(&res);
+		return STEP_NEXT;
+	}
+	tap_diag_init(&diag);
+	tap_diag_string(&diag, 0, "statement", st->text);
+	tap_diag_string(&diag, 0, "expected", "the port can be listened to");
+	tap_diag_string(&diag, 0, "error", res.error);
+	tap_diag_string(&diag, 0, "message", res.message);
+	point(run, st, false, scenario_verb_name(st->verb), &diag);
+	tap_diag_deinit(&diag);
+	scenario_result_deinit(&res);
+	*ret_failed = true;
+	return STEP_NEXT;
+}
+
+/* The runner's side of {"$buffer":"B"} and {"$port":"P"} in an expected
+ * DATA: B's bytes as its buffer statement made them, and P as received
+ * data names ports (scenario_value_rewrite_ports()). */
+struct expected {
+	struct run *run;
+	/* The node made for each buffer, to find it in the expected value. */
+	struct { const char *name; cp_value *node; } *made;
+	size_t count;
+};
+
+static int expected_buffer(void *userdata, const char *name, cp_value **ret)
+{
+	struct expected *e = userdata;
+	struct object *o = find_object(e->run, name);
+	uint8_t *bytes;
+	size_t len = 0;
+	void *v;
+	int r;
+
+	if (!o)
+		return CP_ERR_TYPE;
+	v = realloc(e->made, (e->count + 1) * sizeof(*e->made));
+	if (!v)
+		return CP_ERR_NO_MEMORY;
+	e->made = v;
+	r = cp_value_new_array_buffer(NULL, o->decl->size, ret);
+	if (r < 0)
+		return r;
+	bytes = cp_value_array_buffer_data_mut(*ret, &len);
+	if (bytes && o->decl->fill)
+		memset(bytes, (int)o->decl->fill, len);
+	e->made[e->count].name = o->alias;
+	e->made[e->count++].node = *ret;
+	return 0;
+}
+
+static int expected_port(void *userdata, const char *name, cp_value **ret)
+{
+	struct expected *e = userdata;
+	struct object *o = find_object(e->run, name);
+	char desc[64];
+
+	if (!o)
+		return CP_ERR_TYPE;
+	/* A port that was never made matches nothing: id 0 is never a port. */
+	snprintf(desc, sizeof(desc), SCENARIO_PLACEHOLDER "port:#%" PRIu64, o->created ? o->id : 0);
+	return cp_value_new_host_object(desc, ret);
+}
+
+/* Binds the buffers that came to w with this event to their names in w's
+ * process: each is the node at the place where the expected DATA names it. */
+static int bind_buffers(struct run *run, const struct scenario_statement *st, struct window *w,
+			const struct scenario_event *ev, const cp_value *expected, const struct expected *e)
+{
+	struct scenario_result res = { 0 };
+	const cp_value **buffers = NULL;
+	size_t count = 0;
+	json_t *pairs = json_array(), *cmd;
+	int r;
+
+	if (!pairs || scenario_value_buffers(expected, &buffers, &count) < 0) {
+		json_decref(pairs);
+		return script_error(run, st, "out of memory");
+	}
+	for (size_t i = 0; i < e->count; i++) {
+		struct object *o = find_object(run, e->made[i].name);
+
+		if (o->owner != w || (o->has[w->index] & HAS_CURRENT))
+			continue;
+		for (size_t k = 0; k < count; k++)
+			if (buffers[k] == e->made[i].node)
+				json_array_append_new(pairs, json_pack("[s, I]", o->alias, (json_int_t)k));
+	}
+	free(buffers);
+	if (json_array_size(pairs) == 0) {
+		json_decref(pairs);
+		return STEP_NEXT;
+	}
+	cmd = json_pack("{s:s, s:I, s:O}", "cmd", "bind", "event", (json_int_t)ev->seq, "buffers", pairs);
+	r = call_agent(run, st, w, cmd, &res);
+	if (r < 0) {
+		json_decref(pairs);
+		return r;
+	}
+	if (!res.ok) {
+		json_decref(pairs);
+		r = script_error(run, st, "cannot name the buffers that came with this event: %s: %s", res.error,
+				 res.message);
+		scenario_result_deinit(&res);
+		return r;
+	}
+	for (size_t i = 0; i < json_array_size(pairs); i++) {
+		struct object *o = find_object(run, json_string_value(json_array_get(json_array_get(pairs, i), 0)));
+
+		o->has[w->index] |= HAS_HELD | HAS_CURRENT;
+		if (run->opt->verbose)
+			tap_comment(run->opt->tap, "%s: buffer %s is bound", w->decl->actor, o->alias);
+	}
+	json_decref(pairs);
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+/* Compares an event's data with the expected DATA; binds named buffers
+ * that came to w when they match. */
+static int check_data(struct run *run, const struct scenario_statement *st, struct window *w,
+		      const struct scenario_event *ev, bool *ret_equal)
+{
+	struct expected e = { .run = run };
+	const struct scenario_resolver resolver = {
+		.buffer = expected_buffer, .port = expected_port, .userdata = &e,
+	};
+	_cleanup_(freep) char *text = NULL;
+	const cp_value *expected = st->data;
+	cp_value *keeper = NULL, *resolved = NULL, *got = NULL;
+	int r = STEP_NEXT;
+
+	*ret_equal = false;
+	if (!ev->data_json)
+		return STEP_NEXT;           /* too large to be reported */
+	if (st->data_named) {
+		if (cp_value_new_array(&keeper) < 0 ||
+		    scenario_value_resolve(st->data, &resolver, keeper, &resolved, NULL) < 0) {
+			cp_value_free(keeper);
+			free(e.made);
+			return script_error(run, st, "cannot build the expected value (out of memory?)");
+		}
+		expected = resolved;
+	}
+	text = scenario_value_rewrite_ports(ev->data_json);
+	if (!text) {
+		cp_value_free(keeper);
+		free(e.made);
+		return script_error(run, st, "out of memory");
+	}
+	if (cp_value_from_json(text, strlen(text), NULL, &got) == 0)
+		*ret_equal = cp_value_equal(expected, got);
+	if (*ret_equal && st->data_named)
+		r = bind_buffers(run, st, w, ev, expected, &e);
+	cp_value_free(got);
+	cp_value_free(keeper);
+	free(e.made);
+	return r;
+}
+
 static void diag_event(struct run *run, struct tap_diag *diag, const struct scenario_event *ev)
 {
 	_cleanup_(freep) char *source = describe_source(run, ev->source_id, ev->source_name);
+	char buf[32], size[64];
 
 	tap_diag_section(diag, 0, "got");
 	tap_diag_string(diag, 2, "type", ev->messageerror ? "messageerror" : "message");
-	if (!ev->messageerror)
+	if (ev->data_too_large) {
+		snprintf(size, sizeof(size), "not shown: %zu bytes of JSON, over the limit", ev->data_too_large);
+		tap_diag_string(diag, 2, "data", size);
+	} else if (!ev->messageerror) {
 		tap_diag_json(diag, 2, "data", ev->data_json);
+	}
 	tap_diag_string(diag, 2, "origin", ev->origin);
 	tap_diag_string(diag, 2, "source", source);
+	if (ev->port_id)
+		tap_diag_string(diag, 2, "port", port_label(run, ev->port_id, buf, sizeof(buf)));
+	if (ev->port_count) {
+		_cleanup_(freep) char *list = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&list, &len);
+
+		if (f) {
+			for (size_t i = 0; i < ev->port_count; i++)
+				fprintf(f, "%s%s", i ? ", " : "", port_label(run, ev->ports[i], buf, sizeof(buf)));
+			fclose(f);
+		}
+		tap_diag_string(diag, 2, "ports", list);
+	}
 }
 
 static int exec_expect_event(struct run *run, const struct scenario_statement *st, struct window *w)
@@ -421,7 +1006,9 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	_cleanup_(freep) char *differs = NULL;
 	struct tap_diag diag;
 	struct window *sw = NULL;
+	struct object *port = NULL;
 	size_t differs_len = 0;
+	bool start_failed;
 	char within[32];
 	FILE *d;
 	int r;
@@ -435,7 +1022,10 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 		if (r < 0)
 			return r;
 	}
-	r = next_event(run, st, w, st->within_ms, &ev);
+	r = expect_port(run, st, w, &port, &start_failed);
+	if (r < 0 || start_failed)
+		return r;
+	r = next_event(run, st, w, port ? (int64_t)port->id : 0, st->within_ms, &ev);
 	if (r < 0)
 		return r;
 	d = open_memstream(&differs, &differs_len);
@@ -445,12 +1035,16 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 		if (ev->messageerror != want_error)
 			fputs(", type", d);
 		if (st->data && !ev->messageerror) {
-			cp_value *got = NULL;
+			bool equal;
 
-			if (cp_value_from_json(ev->data_json, strlen(ev->data_json), NULL, &got) < 0 ||
-			    !cp_value_equal(st->data, got))
+			r = check_data(run, st, w, ev, &equal);
+			if (r < 0) {
+				fclose(d);
+				scenario_event_free(ev);
+				return r;
+			}
+			if (!equal)
 				fputs(", data", d);
-			cp_value_free(got);
 		}
 		if (st->origin && strcmp(st->origin, ev->origin) != 0)
 			fputs(", origin", d);
@@ -459,6 +1053,8 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 		if (sw && (ev->source_id != sw->id ||
 			   (sw->decl->name && (!ev->source_name || strcmp(sw->decl->name, ev->source_name) != 0))))
 			fputs(", source", d);
+		if (st->ports_given && ev->port_count != st->ports)
+			fputs(", ports", d);
 		w->has_last_event = true;
 		w->last_source_id = ev->source_id;
 		free(w->last_origin);
@@ -468,10 +1064,14 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 			scenario_event_free(ev);
 			return script_error(run, st, "out of memory");
 		}
-		if (run->opt->verbose)
-			tap_comment(run->opt->tap, "%s got %s from source %" PRIu64 ", origin %s: %s",
-				    w->decl->actor, ev->messageerror ? "messageerror" : "message", ev->source_id,
-				    ev->origin, ev->data_json ? ev->data_json : "");
+		if (run->opt->verbose) {
+			char buf[32];
+
+			tap_comment(run->opt->tap, "%s got %s on %s from source %" PRIu64 ", origin %s, %zu ports: %s",
+				    w->decl->actor, ev->messageerror ? "messageerror" : "message",
+				    port_label(run, ev->port_id, buf, sizeof(buf)), ev->source_id, ev->origin,
+				    ev->port_count, ev->data_json ? ev->data_json : "");
+		}
 	} else {
 		fputs(", nothing arrived", d);
 	}
@@ -481,7 +1081,9 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	tap_diag_string(&diag, 0, "statement", st->text);
 	tap_diag_section(&diag, 0, "expected");
 	tap_diag_string(&diag, 2, "type", want_error ? "messageerror" : "message");
-	if (st->data) {
+	if (st->data && st->data_named) {
+		tap_diag_json(&diag, 2, "data", st->data_json);
+	} else if (st->data) {
 		_cleanup_(freep) char *text = value_text(st->data, st->data_json);
 
 		tap_diag_json(&diag, 2, "data", text);
@@ -494,6 +1096,14 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 		_cleanup_(freep) char *source = describe_source(run, sw->id, sw->decl->name);
 
 		tap_diag_string(&diag, 2, "source", source);
+	}
+	if (port)
+		tap_diag_string(&diag, 2, "port", port->alias);
+	if (st->ports_given) {
+		char n[16];
+
+		snprintf(n, sizeof(n), "%u", st->ports);
+		tap_diag_json(&diag, 2, "ports", n);
 	}
 	snprintf(within, sizeof(within), "%" PRId64 "ms", st->within_ms);
 	tap_diag_string(&diag, 2, "within", within);
@@ -512,17 +1122,23 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 {
 	int64_t deadline = proc_now_ms() + st->within_ms;
 	struct scenario_event *ev = NULL;
+	struct object *port = NULL;
 	struct tap_diag diag;
-	char within[32];
+	bool start_failed;
+	char within[64];
 	int r;
 
 	r = need_open(run, st, w, "");
 	if (r < 0)
 		return r;
+	r = expect_port(run, st, w, &port, &start_failed);
+	if (r < 0 || start_failed)
+		return r;
 	for (bool polled = false;;) {
 		int64_t left;
 
-		ev = scenario_agent_pop_event(w->agent);
+		/* Without port=: nothing on the window nor on any port. */
+		ev = port ? scenario_agent_pop_event_on(w->agent, port->id) : scenario_agent_pop_event(w->agent);
 		if (ev)
 			break;
 		if (w->agent->gone)
@@ -535,7 +1151,8 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 			return r;
 		polled = true;
 	}
-	snprintf(within, sizeof(within), "no event within %" PRId64 "ms", st->within_ms);
+	snprintf(within, sizeof(within), "no event%s%s within %" PRId64 "ms", port ? " on " : "",
+		 port ? port->alias : "", st->within_ms);
 	tap_diag_init(&diag);
 	tap_diag_string(&diag, 0, "statement", st->text);
 	tap_diag_string(&diag, 0, "expected", within);
@@ -544,6 +1161,39 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 	point(run, st, ev == NULL, scenario_verb_name(st->verb), &diag);
 	tap_diag_deinit(&diag);
 	scenario_event_free(ev);
+	return STEP_NEXT;
+}
+
+/* expect detached B (addition): B, in w's process, is detached. */
+static int exec_expect_detached(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct object *o = find_object(run, st->buffer);
+	struct scenario_result res = { 0 };
+	struct tap_diag diag;
+	char got[96];
+	int r;
+
+	/* The node w's process names B: the live one, or the one B left
+	 * behind (also when B came back and is not bound again yet). */
+	if (!o->created || !(o->has[w->index] & HAS_HELD))
+		return need_object(run, st, w, o);
+	r = call_agent(run, st, w, json_pack("{s:s, s:s}", "cmd", "detached", "name", o->alias), &res);
+	if (r < 0)
+		return r;
+	tap_diag_init(&diag);
+	tap_diag_string(&diag, 0, "statement", st->text);
+	tap_diag_string(&diag, 0, "expected", "detached (byteLength 0)");
+	if (res.ok) {
+		snprintf(got, sizeof(got), "%s (byteLength %" PRIu64 ")", res.detached ? "detached" : "not detached",
+			 res.byte_length);
+		tap_diag_string(&diag, 0, "got", got);
+	} else {
+		tap_diag_string(&diag, 0, "error", res.error);
+		tap_diag_string(&diag, 0, "message", res.message);
+	}
+	point(run, st, res.ok && res.detached && res.byte_length == 0, scenario_verb_name(st->verb), &diag);
+	tap_diag_deinit(&diag);
+	scenario_result_deinit(&res);
 	return STEP_NEXT;
 }
 
@@ -623,12 +1273,22 @@ static int exec_statement(struct run *run, const struct scenario_statement *st, 
 	case SCENARIO_KILL:
 		scenario_agent_kill(w->agent);
 		w->killed = true;
+		/* The broker closes the ports of a connection that goes away. */
+		for (size_t i = 0; i < run->object_count; i++)
+			if (run->objects[i].port && run->objects[i].owner == w)
+				disentangle(&run->objects[i]);
 		return STEP_NEXT;
-	case SCENARIO_RESTART_BROKER:
 	case SCENARIO_CHANNEL:
+		return exec_channel(run, st, w);
 	case SCENARIO_BUFFER:
+		return exec_buffer(run, st, w);
 	case SCENARIO_SEND:
+		return exec_send(run, st, w);
 	case SCENARIO_CLOSE_PORT:
+		return exec_close_port(run, st, w);
+	case SCENARIO_EXPECT_DETACHED:
+		return exec_expect_detached(run, st, w);
+	case SCENARIO_RESTART_BROKER:
 		break;
 	}
 	/* scenario_check_supported() keeps these from getting here. */
@@ -639,27 +1299,7 @@ int scenario_check_supported(const struct scenario *s, char *errbuf, size_t errl
 {
 	for (size_t i = 0; i < s->count; i++) {
 		const struct scenario_statement *st = &s->statements[i];
-		const char *what = NULL;
 
-		switch (st->verb) {
-		case SCENARIO_CHANNEL: case SCENARIO_BUFFER: case SCENARIO_SEND: case SCENARIO_CLOSE_PORT:
-			what = st->verb == SCENARIO_CLOSE_PORT ? "close PORT" : scenario_verb_name(st->verb);
-			break;
-		default:
-			if (st->transfer_count)
-				what = "transfer=";
-			else if (st->buffer_ref_count)
-				what = "$buffer";
-			else if (st->port)
-				what = "port=";
-			else if (st->ports_given)
-				what = "ports=";
-			break;
-		}
-		if (what) {
-			snprintf(errbuf, errlen, "%s:%u: '%s' is not supported yet (issue 5)", s->file, st->line, what);
-			return -ENOTSUP;
-		}
 		if (st->verb == SCENARIO_RESTART_BROKER) {
 			snprintf(errbuf, errlen, "%s:%u: 'restart broker' is not supported yet", s->file, st->line);
 			return -ENOTSUP;
@@ -689,16 +1329,46 @@ static void finish_windows(struct run *run)
 	}
 }
 
+/* One object per port and buffer alias, in the order they are declared. */
+static int init_objects(struct run *run)
+{
+	for (size_t i = 0; i < run->s->count; i++) {
+		const struct scenario_statement *st = &run->s->statements[i];
+		const char *aliases[2] = { st->port1, st->port2 };
+		size_t n = st->verb == SCENARIO_CHANNEL ? 2 : st->verb == SCENARIO_BUFFER ? 1 : 0;
+
+		if (st->verb == SCENARIO_BUFFER)
+			aliases[0] = st->buffer;
+		for (size_t k = 0; k < n; k++) {
+			struct object *o = &run->objects[run->object_count++];
+
+			*o = (struct object){ .decl = st, .alias = aliases[k], .port = n == 2 };
+			o->has = calloc(run->window_max + 1, sizeof(*o->has));
+			if (!o->has)
+				return -ENOMEM;
+		}
+		if (n == 2) {
+			run->objects[run->object_count - 2].peer = &run->objects[run->object_count - 1];
+			run->objects[run->object_count - 1].peer = &run->objects[run->object_count - 2];
+		}
+	}
+	return 0;
+}
+
 enum scenario_outcome scenario_run(const struct scenario *s, const struct scenario_run_options *opt)
 {
 	struct run run = { .s = s, .opt = opt };
-	size_t windows = 0, i;
+	size_t windows = 0, objects = 0, i;
 
-	for (i = 0; i < s->count; i++)
+	for (i = 0; i < s->count; i++) {
 		windows += s->statements[i].verb == SCENARIO_WINDOW;
+		objects += s->statements[i].verb == SCENARIO_CHANNEL ? 2 : s->statements[i].verb == SCENARIO_BUFFER;
+	}
+	run.window_max = windows;
 	run.windows = calloc(windows + 1, sizeof(*run.windows));
 	run.agents = calloc(windows + 1, sizeof(*run.agents));
-	if (!run.windows || !run.agents) {
+	run.objects = calloc(objects + 1, sizeof(*run.objects));
+	if (!run.windows || !run.agents || !run.objects || init_objects(&run) < 0) {
 		fprintf(stderr, "crosspost run: %s: out of memory\n", s->file);
 		run.outcome = SCENARIO_SCRIPT_ERROR;
 		goto out;
@@ -734,5 +1404,8 @@ out:
 	}
 	free(run.windows);
 	free(run.agents);
+	for (i = 0; i < run.object_count; i++)
+		free(run.objects[i].has);
+	free(run.objects);
 	return run.outcome;
 }

@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: MIT */
+/* value_transfer.c - postMessage's transfer list: checked before anything moves, sealed for sending, detached once sent. */
+#include <unistd.h>
+
+#include "client.h"
+#include "error.h"
+#include "transfer.h"
+#include "value_codec.h"
+#include "value_internal.h"
+
+/* HTML's StructuredSerializeWithTransfer throws DataCloneError for each of
+ * these, before serializing anything; so do we, and nothing has changed
+ * when we do.  (The port being posted on is refused by
+ * cp_port_post_message(), which knows it.) */
+static int add_buffer(ValueTransfer *moved, cp_value *buffer, size_t i)
+{
+	if (value_buffer_is_detached(buffer))
+		return error_set(CP_ERR_DATA_CLONE, "transfer[%zu] is a detached ArrayBuffer", i);
+	for (size_t k = 0; k < moved->n_buffers; k++)
+		if (moved->buffers[k] == buffer)
+			return error_set(CP_ERR_DATA_CLONE, "transfer[%zu] is an ArrayBuffer that is already in the list", i);
+	if (moved->n_buffers == FRAME_FDS_MAX)
+		return error_set(CP_ERR_DATA_CLONE, "more than %d ArrayBuffers in one transfer list", FRAME_FDS_MAX);
+	moved->buffers[moved->n_buffers++] = buffer;
+	return 0;
+}
+
+static int add_port(ValueTransfer *moved, cp_port *port, size_t i)
+{
+	if (port->state == CP_PORT_TRANSFERRED)
+		return error_set(CP_ERR_DATA_CLONE, "transfer[%zu] is a MessagePort that was already transferred", i);
+	if (port->state == CP_PORT_CLOSED)
+		return error_set(CP_ERR_DATA_CLONE, "transfer[%zu] is a closed MessagePort", i);
+	for (size_t k = 0; k < moved->n_ports; k++)
+		if (moved->ports[k] == port)
+			return error_set(CP_ERR_DATA_CLONE, "transfer[%zu] is a MessagePort that is already in the list", i);
+	if (moved->n_ports == FRAME_FDS_MAX)
+		return error_set(CP_ERR_DATA_CLONE, "more than %d MessagePorts in one transfer list", FRAME_FDS_MAX);
+	moved->ports[moved->n_ports++] = port;
+	return 0;
+}
+
+int value_encode_transfer(const cp_value *data, cp_value *const *transfer, size_t n_transfer,
+			  uint8_t **ret_bytes, size_t *ret_length, ValueTransfer *ret)
+{
+	ValueTransfer moved = { .n_buffers = 0 };
+	int r = 0;
+
+	if (n_transfer && !transfer)
+		return error_set(CP_ERR_TYPE, "transfer is NULL");
+	for (size_t i = 0; r == 0 && i < n_transfer; i++) {
+		cp_value *t = transfer[i];
+
+		if (!t)
+			return error_set(CP_ERR_TYPE, "transfer[%zu] is NULL", i);
+		if (t->type == CP_VALUE_ARRAY_BUFFER)
+			r = add_buffer(&moved, t, i);
+		else if (t->type == CP_VALUE_PORT)
+			r = add_port(&moved, t->u.port, i);
+		else
+			r = error_set(CP_ERR_DATA_CLONE, "transfer[%zu] (%s) cannot be transferred: only "
+				      "ArrayBuffers and MessagePorts can", i, cp_value_type_name(t));
+	}
+	if (r < 0)
+		return r;
+	r = value_encode_moving(data, &moved, ret_bytes, ret_length);
+	if (r == 0)
+		*ret = moved;
+	return r;
+}
+
+int value_transfer_seal(ValueTransfer *transfer, int *ret_fds)
+{
+	for (size_t i = 0; i < transfer->n_buffers; i++) {
+		int r = value_buffer_seal(transfer->buffers[i], &ret_fds[i]);
+
+		if (r < 0) {
+			while (i-- > 0)
+				close(ret_fds[i]);
+			return r;
+		}
+	}
+	return 0;
+}
+
+void value_transfer_finish(ValueTransfer *transfer, bool sent)
+{
+	if (!sent)
+		return;   /* a failed post transfers nothing */
+	for (size_t i = 0; i < transfer->n_buffers; i++)
+		value_buffer_detach(transfer->buffers[i]);
+	for (size_t i = 0; i < transfer->n_ports; i++) {
+		cp_port *port = transfer->ports[i];
+
+		/* The handle is dead.  Should the port come back to this
+		 * process it is a new MessagePort, not started: the old
+		 * callback (and its userdata) must not see its messages. */
+		port->state = CP_PORT_TRANSFERRED;
+		port->callback = NULL;
+		port->userdata = NULL;
+	}
+}
