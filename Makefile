@@ -16,7 +16,7 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fPIC \
-               -I. -Icommon -Iproto -Iclient -Iclient/cli -Itests/helpers -I$(BUILD)/gen -MMD -MP
+               -I. -Icommon -Iproto -Iclient -Iclient/cli -Itests/helpers -Ibench -I$(BUILD)/gen -MMD -MP
 ifeq ($(SANITIZE),1)
 BASE_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
@@ -39,6 +39,7 @@ CLI_SRC    := $(wildcard client/cli/*.c)
 TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_HELPER_SRC := $(wildcard tests/helpers/*.c)
 BENCH_SRC  := $(wildcard bench/bench_*.c)
+BENCH_HELPER_SRC := $(filter-out $(BENCH_SRC),$(wildcard bench/*.c))
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
@@ -48,6 +49,7 @@ CLI_OBJ    := $(call obj,$(CLI_SRC))
 # The CLI's modules without main(): unit tests link them too.
 CLI_MODULE_OBJ := $(filter-out $(BUILD)/obj/client/cli/main.o,$(CLI_OBJ))
 TEST_HELPER_OBJ := $(call obj,$(TEST_HELPER_SRC))
+BENCH_HELPER_OBJ := $(call obj,$(BENCH_HELPER_SRC))
 
 CROSSPOSTD := $(BUILD)/crosspostd
 CROSSPOST  := $(BUILD)/crosspost
@@ -99,7 +101,7 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(BROKER_OBJ) $(CLI_
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CHECK_LIBS) -lm
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_OBJ) $(COMMON_OBJ)
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_HELPER_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 

@@ -13,54 +13,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker_fixture.h"
 #include "crosspost.h"
 
-static char socket_path[256];
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int r)
-{
-	fprintf(stderr, "bench_messages: %s: %s: %s\n", what, cp_error_name(r), cp_last_error_message());
-	exit(1);
-}
-
-static pid_t start_broker(void)
-{
-	const char *bin = getenv("CROSSPOSTD");
-	char dir[] = "/tmp/cpbench.XXXXXX";
-	pid_t pid;
-
-	if (!mkdtemp(dir))
-		exit(1);
-	snprintf(socket_path, sizeof(socket_path), "%s/broker.sock", dir);
-	pid = fork();
-	if (pid == 0) {
-		execl(bin && *bin ? bin : "build/crosspostd", "crosspostd", "--foreground",
-		      "--log-level", "warning", "--socket", socket_path, (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 500; i++) {
-		struct sockaddr_un addr = { .sun_family = AF_UNIX };
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-		strcpy(addr.sun_path, socket_path);
-		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-			close(fd);
-			return pid;
-		}
-		close(fd);
-		usleep(10000);
-	}
-	fprintf(stderr, "bench_messages: the broker did not start\n");
-	exit(1);
-}
+static BenchBroker broker;
 
 struct counter {
 	long count;
@@ -87,8 +43,8 @@ static void one_way(const char *label, const char *json, long n)
 	pid_t child;
 	char go;
 
-	if ((r = cp_client_new(socket_path, &rc)) < 0 || (r = cp_window_open(rc, "https://sink.example/", "sink", &rw)) < 0)
-		die("receiver", r);
+	if ((r = cp_client_new(broker.socket_path, &rc)) < 0 || (r = cp_window_open(rc, "https://sink.example/", "sink", &rw)) < 0)
+		bench_die("bench_messages", "receiver", r);
 	cp_window_set_callback(rw, count_event, &counter);
 	if (pipe(sync_pipe) < 0)
 		exit(1);
@@ -99,27 +55,27 @@ static void one_way(const char *label, const char *json, long n)
 		cp_value *v = NULL;
 		uint64_t sink;
 
-		if ((r = cp_client_new(socket_path, &sc)) < 0 || (r = cp_window_open(sc, "https://source.example/", NULL, &sw)) < 0 ||
+		if ((r = cp_client_new(broker.socket_path, &sc)) < 0 || (r = cp_window_open(sc, "https://source.example/", NULL, &sw)) < 0 ||
 		    (r = cp_client_lookup(sc, "sink", &sink)) < 0 || (r = cp_value_from_json(json, strlen(json), NULL, &v)) < 0)
-			die("sender", r);
+			bench_die("bench_messages", "sender", r);
 		if (read(sync_pipe[0], &go, 1) != 1)
 			_exit(1);
 		for (long i = 0; i < n; i++)
 			if ((r = cp_post_message(sw, sink, v, "https://sink.example")) < 0)
-				die("post", r);
+				bench_die("bench_messages", "post", r);
 		if ((r = cp_client_sync(sc, -1)) < 0)
-			die("sync", r);
+			bench_die("bench_messages", "sync", r);
 		cp_value_free(v);
 		cp_client_free(sc);
 		_exit(0);
 	}
-	t0 = now_s();
+	t0 = bench_now();
 	if (write(sync_pipe[1], "g", 1) != 1)
 		exit(1);
 	while (counter.count < n)
 		if ((r = cp_client_wait(rc, 30000)) < 0)
-			die("wait", r);
-	t1 = now_s();
+			bench_die("bench_messages", "wait", r);
+	t1 = bench_now();
 	waitpid(child, NULL, 0);
 	printf("%-28s %8ld msgs %10.0f msg/s %9.1f MB/s (payload %zu B of JSON)\n", label, n,
 	       (double)n / (t1 - t0), (double)n * (double)strlen(json) / (t1 - t0) / 1e6, strlen(json));
@@ -157,30 +113,30 @@ static void round_trip(long n)
 		cp_client *ec = NULL;
 		cp_window *ew = NULL;
 
-		if ((r = cp_client_new(socket_path, &ec)) < 0 || (r = cp_window_open(ec, "https://echo.example/", "echo", &ew)) < 0)
-			die("echo", r);
+		if ((r = cp_client_new(broker.socket_path, &ec)) < 0 || (r = cp_window_open(ec, "https://echo.example/", "echo", &ew)) < 0)
+			bench_die("bench_messages", "echo", r);
 		cp_window_set_callback(ew, echo_back, NULL);
 		for (;;)
 			if (cp_client_wait(ec, -1) < 0)
 				_exit(0);
 	}
-	if ((r = cp_client_new(socket_path, &c)) < 0 || (r = cp_window_open(c, "https://ping.example/", NULL, &w)) < 0)
-		die("ping", r);
+	if ((r = cp_client_new(broker.socket_path, &c)) < 0 || (r = cp_window_open(c, "https://ping.example/", NULL, &w)) < 0)
+		bench_die("bench_messages", "ping", r);
 	cp_window_set_callback(w, count_event, &counter);
 	for (int tries = 0; (r = cp_client_lookup(c, "echo", &echo)) < 0 && tries < 500; tries++)
 		usleep(10000);
 	if (r < 0)
-		die("lookup echo", r);
+		bench_die("bench_messages", "lookup echo", r);
 	cp_value_from_json("{\"ping\":1}", 10, NULL, &v);
 	for (long i = 0; i < n; i++) {
-		double t0 = now_s();
+		double t0 = bench_now();
 
 		if ((r = cp_post_message(w, echo, v, "*")) < 0)
-			die("post", r);
+			bench_die("bench_messages", "post", r);
 		while (counter.count <= i)
 			if ((r = cp_client_wait(c, 10000)) < 0)
-				die("wait", r);
-		samples[i] = (now_s() - t0) * 1e6;
+				bench_die("bench_messages", "wait", r);
+		samples[i] = (bench_now() - t0) * 1e6;
 	}
 	qsort(samples, (size_t)n, sizeof(double), compare_double);
 	printf("%-28s %8ld trips  median %6.1f us   p99 %6.1f us\n", "round trip (ping/echo)", n,
@@ -195,13 +151,12 @@ static void round_trip(long n)
 int main(int argc, char **argv)
 {
 	long scale = argc > 1 ? atol(argv[1]) : 1;
-	pid_t broker;
 	char *big;
 
 	if (scale < 1)
 		scale = 1;
 	signal(SIGPIPE, SIG_IGN);
-	broker = start_broker();
+	bench_broker_start(&broker, "bench_messages");
 	one_way("small messages", "{\"seq\":1,\"kind\":\"tick\"}", 200000 * scale);
 	big = malloc(1024 * 1024 + 3);
 	memset(big + 1, 'x', 1024 * 1024);
@@ -211,10 +166,6 @@ int main(int argc, char **argv)
 	one_way("1 MiB string messages", big, 200 * scale);
 	free(big);
 	round_trip(20000 * scale);
-	kill(broker, SIGTERM);
-	waitpid(broker, NULL, 0);
-	unlink(socket_path);
-	*strrchr(socket_path, '/') = 0;
-	rmdir(socket_path);
+	bench_broker_stop(&broker);
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "broker_fixture.h"
 #include "crosspost.h"
 
 #define MIB (1024u * 1024u)
@@ -21,53 +22,7 @@
 #define SMALL_RUNS 1000
 #define PAGE 4096
 
-static char socket_path[256];
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static void die(const char *what, int r)
-{
-	fprintf(stderr, "bench_transfer: %s: %s: %s\n", what, cp_error_name(r), cp_last_error_message());
-	exit(1);
-}
-
-static pid_t start_broker(void)
-{
-	const char *bin = getenv("CROSSPOSTD");
-	char dir[] = "/tmp/cpbench.XXXXXX";
-	pid_t pid;
-
-	if (!mkdtemp(dir))
-		exit(1);
-	snprintf(socket_path, sizeof(socket_path), "%s/broker.sock", dir);
-	pid = fork();
-	if (pid == 0) {
-		execl(bin && *bin ? bin : "build/crosspostd", "crosspostd", "--foreground",
-		      "--log-level", "warning", "--socket", socket_path, (char *)NULL);
-		_exit(127);
-	}
-	/* Readiness: poll until the socket accepts (5 s cap). */
-	for (int i = 0; i < 500; i++) {
-		struct sockaddr_un addr = { .sun_family = AF_UNIX };
-		int fd = socket(AF_UNIX, SOCK_STREAM, 0);
-
-		strcpy(addr.sun_path, socket_path);
-		if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
-			close(fd);
-			return pid;
-		}
-		close(fd);
-		usleep(10000);
-	}
-	fprintf(stderr, "bench_transfer: the broker did not start\n");
-	exit(1);
-}
+static BenchBroker broker;
 
 /* ---- the receiver (a child process) ---- */
 
@@ -105,8 +60,8 @@ static void receiver_main(int ready_fd)
 	uint64_t id;
 	int r;
 
-	if ((r = cp_client_new(socket_path, &c)) < 0 || (r = cp_window_open(c, "https://rx.example/", NULL, &w)) < 0)
-		die("receiver", r);
+	if ((r = cp_client_new(broker.socket_path, &c)) < 0 || (r = cp_window_open(c, "https://rx.example/", NULL, &w)) < 0)
+		bench_die("bench_transfer", "receiver", r);
 	cp_window_set_callback(w, receive, NULL);
 	id = cp_window_id(w);
 	if (write(ready_fd, &id, sizeof(id)) != sizeof(id))
@@ -143,18 +98,18 @@ static double exchange(struct sender *s, const cp_value *data, cp_value **transf
 		       double *ret_post)
 {
 	long before = s->answers;
-	double t0 = now_s(), t1;
+	double t0 = bench_now(), t1;
 	int r = cp_post_message_with_transfer(s->window, s->target, data, "*", transfer, n_transfer);
 
 	if (r < 0)
-		die("post", r);
-	t1 = now_s();
+		bench_die("bench_transfer", "post", r);
+	t1 = bench_now();
 	while (s->answers == before)
 		if ((r = cp_client_wait(s->client, 60000)) < 0)
-			die("wait", r);
+			bench_die("bench_transfer", "wait", r);
 	if (ret_post)
 		*ret_post = t1 - t0;
-	return now_s() - t0;
+	return bench_now() - t0;
 }
 
 static int compare_double(const void *a, const void *b)
@@ -178,7 +133,7 @@ static cp_value *new_buffer(size_t len, bool fill)
 	int r = cp_value_new_array_buffer(NULL, len, &v);
 
 	if (r < 0)
-		die("buffer", r);
+		bench_die("bench_transfer", "buffer", r);
 	if (fill)
 		memset(cp_value_array_buffer_data_mut(v, NULL), 0x5a, len);
 	return v;
@@ -222,7 +177,7 @@ static void bench_copy(struct sender *s, size_t len, const char *label)
 	for (int i = 0; i < RUNS; i++) {
 		samples[i] = exchange(s, buf, NULL, 0, NULL);
 		if ((size_t)s->last_answer != len)
-			die("the receiver got another length", 0);
+			bench_die("bench_transfer", "the receiver got another length", 0);
 	}
 	printf("%-36s round trip median %9.3f ms  (%7.1f MB/s)\n", label, median(samples, RUNS) * 1e3,
 	       (double)len / median(samples, RUNS) / 1e6);
@@ -243,7 +198,7 @@ static void bench_transfer(struct sender *s, size_t len, bool fill, const char *
 		samples[i] = exchange(s, buf, &buf, 1, &posts[i]);
 		faults += minor_faults() - before;
 		if ((size_t)s->last_answer != len || !cp_value_array_buffer_is_detached(buf))
-			die("the buffer did not move", 0);
+			bench_die("bench_transfer", "the buffer did not move", 0);
 		cp_value_free(buf);
 	}
 	printf("%-36s round trip median %9.3f ms  (post call %.3f ms; sender page faults %.2f of %zu pages)\n",
@@ -255,10 +210,10 @@ int main(void)
 {
 	struct sender s = { 0 };
 	int ready[2], r;
-	pid_t broker, receiver;
+	pid_t receiver;
 
 	signal(SIGPIPE, SIG_IGN);
-	broker = start_broker();
+	bench_broker_start(&broker, "bench_transfer");
 	if (pipe(ready) < 0)
 		exit(1);
 	receiver = fork();
@@ -270,9 +225,9 @@ int main(void)
 	if (read(ready[0], &s.target, sizeof(s.target)) != sizeof(s.target))
 		exit(1);
 	close(ready[0]);
-	if ((r = cp_client_new(socket_path, &s.client)) < 0 ||
+	if ((r = cp_client_new(broker.socket_path, &s.client)) < 0 ||
 	    (r = cp_window_open(s.client, "https://tx.example/", NULL, &s.window)) < 0)
-		die("sender", r);
+		bench_die("bench_transfer", "sender", r);
 	cp_window_set_callback(s.window, on_answer, &s);
 
 	printf("round trip: post, then the receiver's small answer; %d runs each (%d for the small message)\n",
@@ -294,10 +249,6 @@ int main(void)
 	kill(receiver, SIGTERM);
 	waitpid(receiver, NULL, 0);
 	cp_client_free(s.client);
-	kill(broker, SIGTERM);
-	waitpid(broker, NULL, 0);
-	unlink(socket_path);
-	*strrchr(socket_path, '/') = 0;
-	rmdir(socket_path);
+	bench_broker_stop(&broker);
 	return 0;
 }
