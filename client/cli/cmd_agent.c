@@ -49,7 +49,17 @@ struct agent {
 	const char *alias;          /* for messages only */
 	struct scenario_link link;  /* to the runner */
 	bool link_broken;           /* the runner went away: exit */
+	const char *socket_path;
 	cp_client *client;          /* NULL when connecting failed */
+	/* Clients of brokers that were restarted: kept until exit, because
+	 * port handles and MessagePort values still point into them (dead:
+	 * using them fails with the library's NetworkError). */
+	cp_client **old_clients;
+	size_t old_client_count;
+	/* What "open" registered, for registering again after a restart: the
+	 * URL as navigation left it, the name and the flags. */
+	char *url, *name;
+	unsigned flags;
 	int connect_error;
 	char connect_message[256];
 	cp_window *window;          /* NULL before open and after close */
@@ -59,7 +69,9 @@ struct agent {
 	/* Every port handle this process has had (made or received), live or
 	 * not: the runner names ports by broker id. */
 	cp_port **ports;
+	unsigned *port_gens;        /* ports[i] came from client generation port_gens[i] */
 	size_t port_count;
+	unsigned generation;        /* reconnections so far */
 	struct named_buffer *buffers;
 	size_t buffer_count;
 	/* Named buffers, data that holds them, and MessagePort values: no graph
@@ -95,23 +107,33 @@ static void send_error(struct agent *a, int code, const char *message)
 static void note_port(struct agent *a, cp_port *port)
 {
 	cp_port **v;
+	unsigned *g;
 
 	for (size_t i = 0; i < a->port_count; i++)
 		if (a->ports[i] == port)
 			return;
 	v = realloc(a->ports, (a->port_count + 1) * sizeof(*v));
-	if (!v) {
+	if (v)
+		a->ports = v;
+	g = realloc(a->port_gens, (a->port_count + 1) * sizeof(*g));
+	if (g)
+		a->port_gens = g;
+	if (!v || !g) {
 		a->link_broken = true;   /* out of memory: nothing sensible to do */
 		return;
 	}
-	a->ports = v;
+	a->port_gens[a->port_count] = a->generation;
 	a->ports[a->port_count++] = port;
 }
 
-static cp_port *known_port(struct agent *a, uint64_t id)
+/* ref: the id as the runner names it (SCENARIO_PORT_GEN_SHIFT). */
+static cp_port *known_port(struct agent *a, uint64_t ref)
 {
+	uint64_t id = ref & ((UINT64_C(1) << SCENARIO_PORT_GEN_SHIFT) - 1);
+	unsigned gen = (unsigned)(ref >> SCENARIO_PORT_GEN_SHIFT);
+
 	for (size_t i = 0; i < a->port_count; i++)
-		if (cp_port_id(a->ports[i]) == id)
+		if (cp_port_id(a->ports[i]) == id && a->port_gens[i] == gen)
 			return a->ports[i];
 	return NULL;
 }
@@ -261,6 +283,11 @@ static void do_open(struct agent *a, json_t *cmd)
 		return;
 	}
 	cp_window_set_callback(a->window, on_event, a);
+	a->url = strdup(url);
+	a->name = name ? strdup(name) : NULL;
+	a->flags = flags;
+	if (!a->url || (name && !a->name))
+		a->link_broken = true;   /* out of memory: nothing sensible to do */
 	agent_send(a, json_pack("{s:s, s:b, s:I, s:s}", "kind", "result", "ok", 1,
 				"id", (json_int_t)cp_window_id(a->window),
 				"origin", cp_window_origin(a->window)));
@@ -341,15 +368,16 @@ static int fail_message(struct command *c, int code, const char *fmt, ...)
 
 /* The handle of port id, waiting (up to AGENT_PORT_WAIT_MS) for the event
  * that brings it when it has not arrived yet. */
-static int find_port(struct agent *a, uint64_t id, char *message, size_t size, cp_port **ret)
+static int find_port(struct agent *a, uint64_t ref, char *message, size_t size, cp_port **ret)
 {
 	int64_t deadline = proc_now_ms() + AGENT_PORT_WAIT_MS;
+	uint64_t id = ref & ((UINT64_C(1) << SCENARIO_PORT_GEN_SHIFT) - 1);
 
 	for (;;) {
 		int64_t left;
 		int r;
 
-		*ret = known_port(a, id);
+		*ret = known_port(a, ref);
 		if (*ret)
 			return 0;
 		left = deadline - proc_now_ms();
@@ -777,7 +805,70 @@ static void do_navigate(struct agent *a, json_t *cmd)
 		send_error(a, r, cp_last_error_message());
 		return;
 	}
+	free(a->url);
+	a->url = strdup(url);
+	if (!a->url)
+		a->link_broken = true;
 	send_ok(a);
+}
+
+static void dispatch_broker(struct agent *a);
+
+/* `restart broker`: the runner started a new broker on the same socket.
+ * Takes what the old connection still holds (events it delivered before
+ * it died), connects again and registers the window again with the same
+ * URL, name and flags; answers with the new id.  A window that was never
+ * opened, or was closed, only reconnects. */
+static void do_reconnect(struct agent *a)
+{
+	cp_client *client = NULL, **v;
+	cp_window *window = NULL;
+	int r;
+
+	if (a->client == NULL) {
+		send_ok(a);
+		return;
+	}
+	/* Notices the end of the old connection (and reports it as "lost"). */
+	for (int i = 0; !a->lost && i < 200; i++) {
+		struct pollfd pfd = { .fd = cp_client_fd(a->client), .events = POLLIN };
+
+		poll(&pfd, 1, 10);
+		dispatch_broker(a);
+	}
+	r = cp_client_new(a->socket_path, &client);
+	if (r < 0) {
+		send_error(a, r, cp_last_error_message());
+		return;
+	}
+	v = realloc(a->old_clients, (a->old_client_count + 1) * sizeof(*v));
+	if (!v) {
+		cp_client_free(client);
+		send_error(a, CP_ERR_NO_MEMORY, "out of memory");
+		return;
+	}
+	a->old_clients = v;
+	a->old_clients[a->old_client_count++] = a->client;
+	a->client = client;
+	a->lost = false;
+	a->generation++;
+	if (!a->window || a->closed) {
+		a->window = NULL;
+		send_ok(a);
+		return;
+	}
+	/* The old handle stays with the old client. */
+	a->window = NULL;
+	r = cp_window_open_with_flags(a->client, a->url, a->name, a->flags, &window);
+	if (r < 0) {
+		send_error(a, r, cp_last_error_message());
+		return;
+	}
+	a->window = window;
+	cp_window_set_callback(a->window, on_event, a);
+	agent_send(a, json_pack("{s:s, s:b, s:I, s:s}", "kind", "result", "ok", 1,
+				"id", (json_int_t)cp_window_id(a->window),
+				"origin", cp_window_origin(a->window)));
 }
 
 static void do_close(struct agent *a)
@@ -829,6 +920,8 @@ static void handle_command(struct agent *a, json_t *cmd)
 		do_bind(a, cmd);
 	else if (strcmp(name, "detached") == 0)
 		do_detached(a, cmd);
+	else if (strcmp(name, "reconnect") == 0)
+		do_reconnect(a);
 	else
 		send_error(a, CP_ERR_TYPE, "unknown command");
 }
@@ -934,6 +1027,7 @@ int cmd_agent(int argc, char **argv)
 		scenario_link_deinit(&a.link);
 		return 1;
 	}
+	a.socket_path = socket_path;
 	/* A failed connection is reported as the answer to "open", so the
 	 * runner handles it like any other failure of a window statement. */
 	a.connect_error = cp_client_new(socket_path, &a.client);
@@ -948,8 +1042,14 @@ int cmd_agent(int argc, char **argv)
 		free(a.buffers[i].name);
 	free(a.buffers);
 	free(a.ports);
+	free(a.port_gens);
 	/* Freeing the client closes the window at the broker. */
 	cp_client_free(a.client);
+	for (size_t i = 0; i < a.old_client_count; i++)
+		cp_client_free(a.old_clients[i]);
+	free(a.old_clients);
+	free(a.url);
+	free(a.name);
 	scenario_link_deinit(&a.link);
 	return 0;
 }

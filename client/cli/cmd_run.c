@@ -59,7 +59,7 @@ static void install_signal_handlers(void)
 
 /* Parses every file before anything starts; prints every file's first
  * problem.  Returns the number of files that failed. */
-static size_t load_all(char **files, size_t n, struct scenario **out)
+static size_t load_all(char **files, size_t n, bool external_broker, struct scenario **out)
 {
 	size_t bad = 0;
 
@@ -69,7 +69,7 @@ static size_t load_all(char **files, size_t n, struct scenario **out)
 		int r = scenario_load(files[i], &err, &out[i]);
 
 		if (r == 0)
-			r = scenario_check_supported(out[i], msg, sizeof(msg));
+			r = scenario_check_supported(out[i], external_broker, msg, sizeof(msg));
 		else if (err.line)
 			snprintf(msg, sizeof(msg), "%s:%u: %s", files[i], err.line, err.message);
 		else
@@ -102,6 +102,8 @@ static enum scenario_outcome run_file(const struct scenario *s, const char *sock
 			return SCENARIO_SCRIPT_ERROR;
 		}
 		opt.socket_path = scenario_broker_socket(broker);
+		opt.broker = broker;
+		opt.broker_program = broker_program;
 	}
 	outcome = scenario_run(s, &opt);
 	if (broker && scenario_broker_stop(broker, err, sizeof(err)) < 0) {
@@ -183,7 +185,7 @@ int cmd_run(int argc, char **argv)
 		goto out;
 	}
 	/* Syntax errors are reported before any process starts. */
-	if (load_all(argv + optind, nfiles, scripts) > 0)
+	if (load_all(argv + optind, nfiles, socket_path != NULL, scripts) > 0)
 		goto out;
 	if (socket_path && check_broker(socket_path) < 0)
 		goto out;

@@ -179,6 +179,7 @@ static int queue_event(struct scenario_agent *a, json_t *msg)
 		return 0;
 	}
 	ev->seq = (uint64_t)json_integer_value(json_object_get(msg, "seq"));
+	ev->generation = a->generation;
 	ev->messageerror = strcmp(type, "messageerror") == 0;
 	ev->data_json = dup_or_null(data);
 	ev->data_too_large = too_large > 0 ? (size_t)too_large : 0;

@@ -22,6 +22,8 @@
 struct scenario_event {
 	struct scenario_event *next;
 	uint64_t seq;               /* the agent's number for it (for "bind") */
+	unsigned generation;        /* the agent's broker generation when it
+	                             * arrived (ids are per broker) */
 	bool messageerror;          /* else a message event */
 	char *data_json;            /* tagged JSON text; NULL for messageerror, or
 	                             * when too large for the link */
@@ -56,6 +58,9 @@ struct scenario_agent {
 	char *broken;               /* why, when it broke the protocol */
 	char *lost;                 /* "NAME: message" when it reported losing the broker */
 	struct scenario_event *events, **events_tail;
+	/* How many `restart broker`s this agent has reconnected through: the
+	 * ids in its events are those of that broker. */
+	unsigned generation;
 	bool has_result;
 	struct scenario_result result;
 };

@@ -255,6 +255,48 @@ int scenario_broker_start(const char *program, bool verbose, struct scenario_bro
 	return 0;
 }
 
+int scenario_broker_restart(struct scenario_broker *b, const char *program, char *errbuf, size_t errlen)
+{
+	pid_t parent = getpid();
+	int r, status;
+
+	errbuf[0] = '\0';
+	if (b->pid > 0) {
+		r = proc_stop(b->pid, SIGKILL, SCENARIO_BROKER_STOP_MS, &status);
+		b->pid = 0;
+		if (r < 0) {
+			snprintf(errbuf, errlen, "killing crosspostd: %s", strerror(-r));
+			return r;
+		}
+	}
+	/* A killed broker cannot remove its socket: the new one must find the
+	 * path free. */
+	if (unlink(b->socket_path) < 0 && errno != ENOENT) {
+		r = -errno;
+		snprintf(errbuf, errlen, "cannot remove the old socket %s: %s", b->socket_path, strerror(-r));
+		return r;
+	}
+	fflush(NULL);
+	b->pid = fork();
+	if (b->pid < 0) {
+		r = -errno;
+		b->pid = 0;
+		snprintf(errbuf, errlen, "fork: %s", strerror(-r));
+		return r;
+	}
+	if (b->pid == 0)
+		exec_broker(program, b, parent);
+	r = wait_ready(b, errbuf, errlen);
+	if (r < 0) {
+		if (b->pid > 0)
+			proc_stop(b->pid, SIGTERM, SCENARIO_BROKER_STOP_MS, &status);
+		b->pid = 0;
+		append_log_tail(b, errbuf, errlen);
+		return r;
+	}
+	return 0;
+}
+
 int scenario_broker_stop(struct scenario_broker *broker, char *errbuf, size_t errlen)
 {
 	_cleanup_(broker_freep) struct scenario_broker *b = broker;
@@ -264,6 +306,11 @@ int scenario_broker_stop(struct scenario_broker *broker, char *errbuf, size_t er
 	errbuf[0] = '\0';
 	if (!b)
 		return 0;
+	if (b->pid <= 0) {
+		/* A restart that failed left no broker running. */
+		snprintf(errbuf, errlen, "crosspostd was not running (a restart failed)");
+		return -ECHILD;
+	}
 	r = proc_stop(b->pid, SIGTERM, SCENARIO_BROKER_STOP_MS, &status);
 	if (r < 0) {
 		snprintf(errbuf, errlen, "stopping crosspostd: %s", strerror(-r));

@@ -33,6 +33,14 @@ int scenario_broker_start(const char *program, bool verbose, struct scenario_bro
 /* The socket the broker listens on (borrowed). */
 const char *scenario_broker_socket(const struct scenario_broker *broker);
 
+/* `restart broker`: SIGKILLs the broker and reaps it, removes the socket it
+ * left behind, starts `program` again on the same socket (same folder, same
+ * log) and waits until it accepts connections, as scenario_broker_start()
+ * does.  On failure no broker is running (scenario_broker_stop() still
+ * removes the folder) and errbuf says why.  Errors: negative errno. */
+int scenario_broker_restart(struct scenario_broker *broker, const char *program, char *errbuf,
+			    size_t errlen);
+
 /* Stops the broker (SIGTERM; SIGKILL after SCENARIO_BROKER_STOP_MS), waits
  * for it and removes its folder, and frees broker.  Returns 0 when the
  * broker exited cleanly (status 0), or -ECHILD with errbuf describing how

@@ -27,6 +27,10 @@
  *                                             scenario_value_buffers() order) of
  *                                             event SEQ's data B
  *   {"cmd":"detached","name":B}               -> result "byteLength":N,"detached":BOOL
+ *   {"cmd":"reconnect"}                       `restart broker`: connect again and
+ *                                             register the window again (same URL,
+ *                                             name, flags) -> result "id","origin"
+ *                                             (none when no window is open)
  *   where TRANSFER is "transfer":[{"port":ID}|{"buffer":B}|{"window":ALIAS},...]
  *   and NAMED is "named":true,"portIds":{P:ID,...}: DATA holds placeholders
  *   (scenario_value.h) for buffers B (by name) and ports P (ids given).
@@ -44,6 +48,11 @@
  * that values JSON parsers normalise (-0, huge integers) arrive unchanged.
  * The runner closing its end tells the agent to close its window and exit.
  */
+
+/* In runner -> agent commands, a port ID carries above this bit the broker
+ * generation (`restart broker`s before it was made): ids start afresh at
+ * each broker, and a dead port of an earlier one keeps its handle. */
+#define SCENARIO_PORT_GEN_SHIFT 40
 
 /* One line may carry a whole message's DATA; beyond this the peer is
  * considered broken rather than the buffer grown without limit. */

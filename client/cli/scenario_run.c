@@ -24,11 +24,17 @@ struct window {
 	uint64_t id;                            /* broker-assigned, once open */
 	bool open;                              /* its window statement succeeded */
 	bool killed;                            /* by `kill` */
+	bool closed;                            /* by `close` */
+	/* Its id at each earlier broker (`restart broker`): old_ids[g] is the
+	 * id at generation g (0: it had none); id is the current broker's. */
+	uint64_t *old_ids;
+	size_t old_count;
 	bool dead_reported;                     /* its process died and we said so */
 	/* The last event matched by `expect message|messageerror`: what
 	 * `source` and `reply` refer to. */
 	bool has_last_event;
 	uint64_t last_source_id;
+	unsigned last_source_gen;               /* the broker generation of that id */
 	char *last_origin;
 	/* The window's latest statement that can fail, and its failure while
 	 * no `expect error` has consumed it. */
@@ -56,6 +62,8 @@ struct object {
 	bool port;
 	bool created;               /* its statement succeeded */
 	uint64_t id;                /* ports: the broker's id */
+	unsigned gen;               /* ports: the broker generation that made it
+	                             * (ids start afresh at each `restart broker`) */
 	struct object *peer;        /* ports: the other end of the channel */
 	bool disentangled;          /* ports: the channel was closed (close, or an
 	                             * owner died): nothing more is delivered */
@@ -77,6 +85,7 @@ struct run {
 	struct object *objects;                 /* every port and buffer alias */
 	size_t object_count;
 	enum scenario_outcome outcome;
+	unsigned generation;                    /* `restart broker`s so far */
 };
 
 /* A step's verdict: go on with the next statement, or stop the script
@@ -113,10 +122,20 @@ static struct window *find_window(struct run *run, const char *alias)
 	return NULL;
 }
 
-static struct window *find_window_by_id(struct run *run, uint64_t id)
+/* w's id at broker generation gen (0: it had none there). */
+static uint64_t window_id_at(const struct run *run, const struct window *w, unsigned gen)
 {
+	if (gen == run->generation)
+		return w->id;
+	return gen < w->old_count ? w->old_ids[gen] : 0;
+}
+
+static struct window *find_window_by_id_at(struct run *run, uint64_t id, unsigned gen)
+{
+	if (id == 0)
+		return NULL;
 	for (size_t i = 0; i < run->count; i++)
-		if (run->windows[i].open && run->windows[i].id == id)
+		if (run->windows[i].open && window_id_at(run, &run->windows[i], gen) == id)
 			return &run->windows[i];
 	return NULL;
 }
@@ -129,18 +148,27 @@ static struct object *find_object(struct run *run, const char *alias)
 	return NULL;
 }
 
-static struct object *find_port_by_id(struct run *run, uint64_t id)
+static struct object *find_port_by_id(struct run *run, uint64_t id, unsigned gen)
 {
 	for (size_t i = 0; i < run->object_count; i++)
-		if (run->objects[i].port && run->objects[i].created && run->objects[i].id == id)
+		if (run->objects[i].port && run->objects[i].created && run->objects[i].id == id &&
+		    run->objects[i].gen == gen)
 			return &run->objects[i];
 	return NULL;
 }
 
-/* "p2", or "port 7" for a port of no alias; "window" for id 0. */
-static const char *port_label(struct run *run, uint64_t id, char *buf, size_t size)
+/* How a command names port o to the window process: its id, and above
+ * SCENARIO_PORT_GEN_SHIFT the broker generation that made it, so that a
+ * dead port of an earlier broker is not mistaken for a new one. */
+static json_int_t port_ref(const struct object *o)
 {
-	struct object *o = find_port_by_id(run, id);
+	return (json_int_t)(o->id | (uint64_t)o->gen << SCENARIO_PORT_GEN_SHIFT);
+}
+
+/* "p2", or "port 7" for a port of no alias; "window" for id 0. */
+static const char *port_label(struct run *run, uint64_t id, unsigned gen, char *buf, size_t size)
+{
+	struct object *o = find_port_by_id(run, id, gen);
 
 	if (id == 0)
 		return "window";
@@ -159,7 +187,7 @@ static struct window *receiver_of(struct run *run, const struct scenario_stateme
 	case SCENARIO_TARGET_PARENT:
 		return find_window(run, st->target_alias);
 	case SCENARIO_TARGET_SOURCE:
-		return find_window_by_id(run, w->last_source_id);
+		return find_window_by_id_at(run, w->last_source_id, w->last_source_gen);
 	case SCENARIO_TARGET_NAME:
 		for (size_t i = run->count; i-- > 0;)
 			if (run->windows[i].open && !run->windows[i].killed && run->windows[i].decl->name &&
@@ -222,9 +250,9 @@ static void point(struct run *run, const struct scenario_statement *st, bool ok,
 }
 
 /* "b (window 3)", "window 7 (not in this script)", "null". */
-static char *describe_source(struct run *run, uint64_t id, const char *name)
+static char *describe_source(struct run *run, uint64_t id, unsigned gen, const char *name)
 {
-	struct window *w = find_window_by_id(run, id);
+	struct window *w = find_window_by_id_at(run, id, gen);
 	char *s = NULL;
 	int r;
 
@@ -410,18 +438,27 @@ static int exec_window(struct run *run, const struct scenario_statement *st)
 }
 
 /* `source`/`reply` need the last matched event; a null source is the
- * TypeError that event.source.postMessage() would throw. */
+ * TypeError that event.source.postMessage() would throw.  A source from
+ * before a `restart broker` names a window of the old broker: the post is
+ * dropped silently, as a post to a window that is gone.  *ret_done: the
+ * statement's outcome is recorded and nothing is to be sent. */
 static int need_source(struct run *run, const struct scenario_statement *st, struct window *w,
-		       bool *ret_null)
+		       bool *ret_done)
 {
-	*ret_null = false;
+	*ret_done = false;
 	if (!w->has_last_event)
 		return script_error(run, st, "'%s' has matched no event yet (with expect message), so it "
 				    "has no source to post to", w->decl->actor);
 	if (w->last_source_id == 0) {
-		*ret_null = true;
+		*ret_done = true;
 		record_outcome(run, w, st, "TypeError",
 			       "event.source is null: the last event came from a privileged window");
+	} else if (w->last_source_gen != run->generation) {
+		*ret_done = true;
+		record_outcome(run, w, st, NULL, NULL);
+		if (run->opt->verbose)
+			tap_comment(run->opt->tap, "%s: the source is a window of the broker before the "
+				    "restart: dropped", w->decl->actor);
 	}
 	return STEP_NEXT;
 }
@@ -480,7 +517,7 @@ static int add_data(struct run *run, const struct scenario_statement *st, struct
 		r = need_object(run, st, w, o);
 		if (r < 0)
 			return r;
-		if (json_object_set_new(ids, o->alias, json_integer((json_int_t)o->id)) < 0)
+		if (json_object_set_new(ids, o->alias, json_integer(port_ref(o))) < 0)
 			return script_error(run, st, "out of memory");
 	}
 	return STEP_NEXT;
@@ -508,7 +545,7 @@ static int add_transfer(struct run *run, const struct scenario_statement *st, st
 			r = need_object(run, st, w, o);
 			if (r < 0)
 				return r;
-			item = o->port ? json_pack("{s:I}", "port", (json_int_t)o->id)
+			item = o->port ? json_pack("{s:I}", "port", port_ref(o))
 				       : json_pack("{s:s}", "buffer", o->alias);
 		}
 		if (json_array_append_new(items, item) < 0)
@@ -564,6 +601,17 @@ static int exec_post(struct run *run, const struct scenario_statement *st, struc
 		if (r < 0) {
 			json_decref(cmd);
 			return r;
+		}
+		if (target->id == 0) {
+			/* Killed or closed before a `restart broker`: the new
+			 * broker never knew it.  Dropped silently, as the old
+			 * broker would have. */
+			json_decref(cmd);
+			record_outcome(run, w, st, NULL, NULL);
+			if (run->opt->verbose)
+				tap_comment(run->opt->tap, "%s is gone since the broker restarted: dropped",
+					    target->decl->actor);
+			return STEP_NEXT;
 		}
 		json_object_set_new(cmd, "target", json_integer((json_int_t)target->id));
 		break;
@@ -640,6 +688,7 @@ static int exec_channel(struct run *run, const struct scenario_statement *st, st
 		for (size_t i = 0; i < 2; i++) {
 			ends[i]->created = true;
 			ends[i]->id = res.port_ids[i];
+			ends[i]->gen = run->generation;
 			ends[i]->owner = w;
 			ends[i]->has[w->index] |= HAS_HELD;
 		}
@@ -685,7 +734,7 @@ static int exec_send(struct run *run, const struct scenario_statement *st, struc
 	r = need_object(run, st, w, port);
 	if (r < 0)
 		return r;
-	cmd = json_pack("{s:s, s:I}", "cmd", "send", "port", (json_int_t)port->id);
+	cmd = json_pack("{s:s, s:I}", "cmd", "send", "port", port_ref(port));
 	if (!cmd)
 		return script_error(run, st, "out of memory");
 	r = add_data(run, st, w, cmd);
@@ -722,7 +771,7 @@ static int exec_close_port(struct run *run, const struct scenario_statement *st,
 	r = need_object(run, st, w, port);
 	if (r < 0)
 		return r;
-	r = command(run, st, w, json_pack("{s:s, s:I}", "cmd", "port-close", "port", (json_int_t)port->id), &res);
+	r = command(run, st, w, json_pack("{s:s, s:I}", "cmd", "port-close", "port", port_ref(port)), &res);
 	if (r < 0)
 		return r;
 	if (res.ok && port->owner == w)
@@ -800,7 +849,7 @@ static int expect_port(struct run *run, const struct scenario_statement *st, str
 	*ret = o;
 	if (o->owner != w || (o->has[w->index] & HAS_STARTED))
 		return STEP_NEXT;
-	r = call_agent(run, st, w, json_pack("{s:s, s:I}", "cmd", "start", "port", (json_int_t)o->id), &res);
+	r = call_agent(run, st, w, json_pack("{s:s, s:I}", "cmd", "start", "port", port_ref(o)), &res);
 	if (r < 0)
 		return r;
 	if (res.ok) {
@@ -970,7 +1019,7 @@ static int check_data(struct run *run, const struct scenario_statement *st, stru
 
 static void diag_event(struct run *run, struct tap_diag *diag, const struct scenario_event *ev)
 {
-	_cleanup_(freep) char *source = describe_source(run, ev->source_id, ev->source_name);
+	_cleanup_(freep) char *source = describe_source(run, ev->source_id, ev->generation, ev->source_name);
 	char buf[32], size[64];
 
 	tap_diag_section(diag, 0, "got");
@@ -984,7 +1033,7 @@ static void diag_event(struct run *run, struct tap_diag *diag, const struct scen
 	tap_diag_string(diag, 2, "origin", ev->origin);
 	tap_diag_string(diag, 2, "source", source);
 	if (ev->port_id)
-		tap_diag_string(diag, 2, "port", port_label(run, ev->port_id, buf, sizeof(buf)));
+		tap_diag_string(diag, 2, "port", port_label(run, ev->port_id, ev->generation, buf, sizeof(buf)));
 	if (ev->port_count) {
 		_cleanup_(freep) char *list = NULL;
 		size_t len = 0;
@@ -992,7 +1041,7 @@ static void diag_event(struct run *run, struct tap_diag *diag, const struct scen
 
 		if (f) {
 			for (size_t i = 0; i < ev->port_count; i++)
-				fprintf(f, "%s%s", i ? ", " : "", port_label(run, ev->ports[i], buf, sizeof(buf)));
+				fprintf(f, "%s%s", i ? ", " : "", port_label(run, ev->ports[i], ev->generation, buf, sizeof(buf)));
 			fclose(f);
 		}
 		tap_diag_string(diag, 2, "ports", list);
@@ -1050,13 +1099,14 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 			fputs(", origin", d);
 		if (st->source_null && ev->source_id != 0)
 			fputs(", source", d);
-		if (sw && (ev->source_id != sw->id ||
+		if (sw && (ev->source_id != window_id_at(run, sw, ev->generation) ||
 			   (sw->decl->name && (!ev->source_name || strcmp(sw->decl->name, ev->source_name) != 0))))
 			fputs(", source", d);
 		if (st->ports_given && ev->port_count != st->ports)
 			fputs(", ports", d);
 		w->has_last_event = true;
 		w->last_source_id = ev->source_id;
+		w->last_source_gen = ev->generation;
 		free(w->last_origin);
 		w->last_origin = strdup(ev->origin);
 		if (!w->last_origin) {
@@ -1069,7 +1119,7 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 
 			tap_comment(run->opt->tap, "%s got %s on %s from source %" PRIu64 ", origin %s, %zu ports: %s",
 				    w->decl->actor, ev->messageerror ? "messageerror" : "message",
-				    port_label(run, ev->port_id, buf, sizeof(buf)), ev->source_id, ev->origin,
+				    port_label(run, ev->port_id, ev->generation, buf, sizeof(buf)), ev->source_id, ev->origin,
 				    ev->port_count, ev->data_json ? ev->data_json : "");
 		}
 	} else {
@@ -1093,7 +1143,7 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	if (st->source_null) {
 		tap_diag_string(&diag, 2, "source", "null");
 	} else if (sw) {
-		_cleanup_(freep) char *source = describe_source(run, sw->id, sw->decl->name);
+		_cleanup_(freep) char *source = describe_source(run, sw->id, run->generation, sw->decl->name);
 
 		tap_diag_string(&diag, 2, "source", source);
 	}
@@ -1239,6 +1289,83 @@ static int exec_sleep(struct run *run, const struct scenario_statement *st)
 	}
 }
 
+/* Remembers w's current id as its id at the current broker generation. */
+static int save_id(struct run *run, struct window *w)
+{
+	size_t need = (size_t)run->generation + 1;
+	uint64_t *v;
+
+	if (w->old_count < need) {
+		v = realloc(w->old_ids, need * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		memset(v + w->old_count, 0, (need - w->old_count) * sizeof(*v));
+		w->old_ids = v;
+		w->old_count = need;
+	}
+	w->old_ids[run->generation] = w->id;
+	return 0;
+}
+
+/* `restart broker`: SIGKILL the private broker, start a new one on the same
+ * socket, and have every window process reconnect and register its window
+ * again (same URL after navigation, name and flags); its new id replaces
+ * the old one.  Ports die with the old broker. */
+static int exec_restart(struct run *run, const struct scenario_statement *st)
+{
+	char err[2048];
+	int r;
+
+	if (!run->opt->broker)
+		return script_error(run, st, "'restart broker' needs a private broker: the broker at "
+				    "--socket is not this run's to restart");
+	for (size_t i = 0; i < run->count; i++)
+		if (save_id(run, &run->windows[i]) < 0)
+			return script_error(run, st, "out of memory");
+	r = scenario_broker_restart(run->opt->broker, run->opt->broker_program, err, sizeof(err));
+	if (r < 0)
+		return script_error(run, st, "cannot restart the broker: %s", err);
+	run->generation++;
+	/* The broker held the channels: every port is dead now. */
+	for (size_t i = 0; i < run->object_count; i++)
+		if (run->objects[i].port && run->objects[i].created)
+			disentangle(&run->objects[i]);
+	for (size_t i = 0; i < run->count; i++) {
+		struct window *w = &run->windows[i];
+		struct scenario_result res = { 0 };
+		struct tap_diag diag;
+
+		w->id = 0;
+		if (w->killed || w->dead_reported)
+			continue;
+		r = call_agent(run, st, w, json_pack("{s:s}", "cmd", "reconnect"), &res);
+		if (r < 0)
+			return r;
+		w->agent->generation = run->generation;
+		free(w->agent->lost);
+		w->agent->lost = NULL;
+		if (res.ok) {
+			w->id = res.id;
+			if (run->opt->verbose && w->id)
+				tap_comment(run->opt->tap, "%s is window %" PRIu64 " after the restart, origin %s",
+					    w->decl->actor, w->id, res.origin ? res.origin : "?");
+			scenario_result_deinit(&res);
+			continue;
+		}
+		tap_diag_init(&diag);
+		tap_diag_string(&diag, 0, "statement", st->text);
+		tap_diag_string(&diag, 0, "window", w->decl->actor);
+		tap_diag_string(&diag, 0, "expected", "the window registers again with the new broker");
+		tap_diag_string(&diag, 0, "error", res.error ? res.error : "?");
+		tap_diag_string(&diag, 0, "message", res.message ? res.message : "");
+		point(run, st, false, "window re-registers", &diag);
+		tap_diag_deinit(&diag);
+		scenario_result_deinit(&res);
+		return STEP_STOP;
+	}
+	return STEP_NEXT;
+}
+
 static int exec_statement(struct run *run, const struct scenario_statement *st, struct window *w)
 {
 	int r;
@@ -1267,7 +1394,11 @@ static int exec_statement(struct run *run, const struct scenario_statement *st, 
 		r = need_open(run, st, w, "");
 		if (r < 0)
 			return r;
-		return command(run, st, w, json_pack("{s:s}", "cmd", "close"), NULL);
+		/* The window process counts it closed even when it failed. */
+		r = command(run, st, w, json_pack("{s:s}", "cmd", "close"), NULL);
+		if (r >= 0)
+			w->closed = true;
+		return r;
 	case SCENARIO_SLEEP:
 		return exec_sleep(run, st);
 	case SCENARIO_KILL:
@@ -1289,19 +1420,19 @@ static int exec_statement(struct run *run, const struct scenario_statement *st, 
 	case SCENARIO_EXPECT_DETACHED:
 		return exec_expect_detached(run, st, w);
 	case SCENARIO_RESTART_BROKER:
-		break;
+		return exec_restart(run, st);
 	}
-	/* scenario_check_supported() keeps these from getting here. */
-	return script_error(run, st, "'%s' is not supported yet", scenario_verb_name(st->verb));
+	return script_error(run, st, "'%s' is not supported", scenario_verb_name(st->verb));
 }
 
-int scenario_check_supported(const struct scenario *s, char *errbuf, size_t errlen)
+int scenario_check_supported(const struct scenario *s, bool external_broker, char *errbuf, size_t errlen)
 {
 	for (size_t i = 0; i < s->count; i++) {
 		const struct scenario_statement *st = &s->statements[i];
 
-		if (st->verb == SCENARIO_RESTART_BROKER) {
-			snprintf(errbuf, errlen, "%s:%u: 'restart broker' is not supported yet", s->file, st->line);
+		if (st->verb == SCENARIO_RESTART_BROKER && external_broker) {
+			snprintf(errbuf, errlen, "%s:%u: 'restart broker' needs a private broker: the broker at "
+				 "--socket is not this run's to restart", s->file, st->line);
 			return -ENOTSUP;
 		}
 	}
@@ -1399,6 +1530,7 @@ out:
 	for (i = 0; i < run.count; i++) {
 		scenario_agent_free(run.windows[i].agent);
 		free(run.windows[i].last_origin);
+		free(run.windows[i].old_ids);
 		free(run.windows[i].fail_error);
 		free(run.windows[i].fail_message);
 	}

@@ -8,6 +8,7 @@
 #include <stddef.h>
 
 #include "scenario.h"
+#include "scenario_broker.h"
 #include "scenario_tap.h"
 
 /* Outcomes, worst last; they are also `crosspost run`'s exit statuses. */
@@ -20,15 +21,21 @@ enum scenario_outcome {
 struct scenario_run_options {
 	const char *self_exe;       /* this program, started as `agent` for each window */
 	const char *socket_path;    /* the broker */
+	/* The private broker (for `restart broker`), and the crosspostd to
+	 * start again; NULL when --socket names an external broker. */
+	struct scenario_broker *broker;
+	const char *broker_program;
 	bool verbose;               /* statements and events as TAP comments */
 	struct scenario_tap *tap;
 	/* Set by a signal handler: the run stops at the next chance. */
 	volatile sig_atomic_t *interrupted;
 };
 
-/* Statements and options this build parses but cannot execute yet.  Returns
- * 0, or -ENOTSUP with errbuf naming FILE:LINE and what is missing. */
-int scenario_check_supported(const struct scenario *scenario, char *errbuf, size_t errlen);
+/* Statements the script cannot run with in this setting: `restart broker`
+ * needs a private broker (external_broker: --socket was given).  Returns 0,
+ * or -ENOTSUP with errbuf naming FILE:LINE and what is wrong. */
+int scenario_check_supported(const struct scenario *scenario, bool external_broker, char *errbuf,
+			     size_t errlen);
 
 /* Runs every statement in order, one agent process per window, reporting
  * one test point per expectation (and per statement that failed with no
