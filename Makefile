@@ -2,7 +2,8 @@
 # crosspost build.  `make demo` and `make check` are the front door (README).
 #
 # Layout (one-way layering):  common/ -> proto/ -> broker/ (core, then main.c)
-#                                              \-> client/ (libcrosspost) -> client/cli/
+#                                              \-> value/ -> client/ (libcrosspost)
+#                                                             -> runner/, cli/ (crosspost)
 # BUILD selects the output folder; SANITIZE=1 builds with ASan + UBSan.
 
 BUILD    ?= build
@@ -16,7 +17,7 @@ DEPS_STAMP := $(BUILD)/.deps-installed
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fPIC \
-               -I. -Icommon -Iproto -Iclient -Iclient/cli -Itests/helpers -Ibench -I$(BUILD)/gen -MMD -MP
+               -I. -Icommon -Iproto -Ivalue -Iclient -Irunner -Icli -Itests/helpers -Ibench -I$(BUILD)/gen -MMD -MP
 ifeq ($(SANITIZE),1)
 BASE_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
@@ -34,8 +35,8 @@ GEN_OBJ   := $(GEN_C:.c=.o)
 
 COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
 BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
-LIB_SRC    := $(wildcard client/*.c)
-CLI_SRC    := $(wildcard client/cli/*.c)
+LIB_SRC    := $(wildcard value/*.c) $(wildcard client/*.c)
+CLI_SRC    := $(wildcard runner/*.c) $(wildcard cli/*.c)
 TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_HELPER_SRC := $(wildcard tests/helpers/*.c)
 BENCH_SRC  := $(wildcard bench/bench_*.c)
@@ -47,7 +48,7 @@ BROKER_OBJ := $(call obj,$(BROKER_SRC))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
 # The CLI's modules without main(): unit tests link them too.
-CLI_MODULE_OBJ := $(filter-out $(BUILD)/obj/client/cli/main.o,$(CLI_OBJ))
+CLI_MODULE_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 TEST_HELPER_OBJ := $(call obj,$(TEST_HELPER_SRC))
 BENCH_HELPER_OBJ := $(call obj,$(BENCH_HELPER_SRC))
 

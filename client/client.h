@@ -134,6 +134,10 @@ int client_port_moved(cp_client *client, uint64_t id);
  * anything moves. */
 struct ValueTransfer;
 int transfer_check_owner(const struct ValueTransfer *moved, const cp_client *client);
+/* value_transfer_finish(), and when sent, the ports marked transferred,
+ * their callbacks cleared (a port that comes back is a new port, not
+ * started). */
+void transfer_finish(struct ValueTransfer *moved, bool sent);
 /* True when the port may be transferred or posted on. */
 bool port_is_open(const cp_port *port);
 cp_port *port_free(cp_port *port);

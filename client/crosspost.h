@@ -63,7 +63,7 @@ const char *cp_last_error_message(void);
 /* ---------------------------------------------------------------------- */
 /* Values: structured-clone data                                          */
 /* ---------------------------------------------------------------------- */
-/* BEGIN values (owned by client/value*.c; see docs/values.md) */
+/* BEGIN values (owned by value/value*.c; see docs/values.md) */
 
 /* A value graph.  Container nodes (arrays, objects, maps, sets, ...) hold
  * references to other nodes; a node may be referenced from several places

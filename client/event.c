@@ -8,7 +8,7 @@
 #include "client.h"
 #include "error.h"
 #include "target_origin.h"
-#include "transfer.h"
+#include "value_transfer.h"
 #include "value_codec.h"
 
 struct cp_event {

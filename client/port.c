@@ -10,7 +10,7 @@
 #include "client.h"
 #include "error.h"
 #include "stream.h"
-#include "transfer.h"
+#include "value_transfer.h"
 
 cp_port *port_free(cp_port *port)
 {
@@ -58,6 +58,23 @@ int transfer_check_owner(const ValueTransfer *moved, const cp_client *client)
 			return error_set(CP_ERR_DATA_CLONE, "port %llu belongs to another connection",
 					 (unsigned long long)moved->ports[i]->id);
 	return 0;
+}
+
+void transfer_finish(ValueTransfer *moved, bool sent)
+{
+	value_transfer_finish(moved, sent);
+	if (!sent)
+		return;
+	for (size_t i = 0; i < moved->n_ports; i++) {
+		cp_port *port = moved->ports[i];
+
+		/* The handle is dead.  Should the port come back to this
+		 * process it is a new MessagePort, not started: the old
+		 * callback (and its userdata) must not see its messages. */
+		port->state = CP_PORT_TRANSFERRED;
+		port->callback = NULL;
+		port->userdata = NULL;
+	}
 }
 
 bool port_is_open(const cp_port *port)
@@ -270,7 +287,7 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 		free(bytes);
 		for (size_t i = 0; i < moved.n_ports; i++)
 			cp_port_close(moved.ports[i]);
-		value_transfer_finish(&moved, true);
+		transfer_finish(&moved, true);
 		return 0;
 	}
 	r = value_transfer_seal(&moved, fds);
@@ -287,6 +304,6 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	header.body_case = CROSSPOST__HEADER__BODY_PORT_POST;
 	header.port_post = &post;
 	r = client_send_message(c, &header, bytes, length, fds, moved.n_buffers, true);
-	value_transfer_finish(&moved, r == 0);
+	transfer_finish(&moved, r == 0);
 	return r;
 }

@@ -8,7 +8,7 @@
 #include "client.h"
 #include "error.h"
 #include "target_origin.h"
-#include "transfer.h"
+#include "value_transfer.h"
 #include "value_codec.h"
 
 /* The sender must be usable: a window of a live connection, in this process. */
@@ -104,7 +104,7 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 	for (size_t i = 0; i < moved.n_ports; i++)
 		port_ids[i] = moved.ports[i]->id;
 	r = post_send(from, target, bytes, length, target_origin, fds, moved.n_buffers, port_ids, moved.n_ports);
-	value_transfer_finish(&moved, r == 0);
+	transfer_finish(&moved, r == 0);
 	return r;
 }
 

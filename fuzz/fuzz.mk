@@ -6,7 +6,7 @@
 #   make -f fuzz/fuzz.mk run                 run each for FUZZ_SECONDS (default 60) in turn
 #   make -f fuzz/fuzz.mk run FUZZ_SEED_DIR=d also read seed inputs from d
 #   make -f fuzz/fuzz.mk clean
-# Each harness links all of common/, proto/, client/ (not client/cli/) and
+# Each harness links all of common/, proto/, value/, client/ and
 # the protoc-c output, built with ASan, UBSan and libFuzzer's coverage.
 # See docs/fuzzing.md.
 
@@ -23,7 +23,7 @@ SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-om
 # not stop fuzzing of code that build already holds to -Werror.
 CFLAGS_FUZZ := -std=c11 -D_GNU_SOURCE -g -O1 $(SAN) -fsanitize=fuzzer-no-link \
 	       -Wall -Wextra -Wno-unused-parameter \
-	       -I$(FUZZ_BUILD)/gen -I. -Icommon -Iproto -Iclient \
+	       -I$(FUZZ_BUILD)/gen -I. -Icommon -Iproto -Ivalue -Iclient \
 	       $(shell pkg-config --cflags $(PKGS))
 LIBS_FUZZ := $(shell pkg-config --libs $(PKGS)) -lm
 
@@ -31,7 +31,7 @@ PROTOS   := $(wildcard proto/*.proto)
 GEN_C    := $(patsubst proto/%.proto,$(FUZZ_BUILD)/gen/proto/%.pb-c.c,$(PROTOS))
 GEN_OBJ  := $(patsubst %.c,%.o,$(GEN_C))
 GEN_STAMP := $(FUZZ_BUILD)/gen/.stamp
-LIB_SRC  := $(wildcard common/*.c) $(wildcard proto/*.c) $(wildcard client/*.c)
+LIB_SRC  := $(wildcard common/*.c) $(wildcard proto/*.c) $(wildcard value/*.c) $(wildcard client/*.c)
 LIB_OBJ  := $(patsubst %.c,$(FUZZ_BUILD)/obj/%.o,$(LIB_SRC))
 # An archive, so each harness pulls in only the objects it uses.
 LIB_A    := $(FUZZ_BUILD)/libfuzzdeps.a

@@ -10,7 +10,7 @@
 
 #include "client.h"
 #include "crosspost.h"
-#include "transfer.h"
+#include "value_transfer.h"
 #include "value_codec.h"
 #include "value_internal.h"
 #include "value_walk.h"

@@ -19,7 +19,7 @@
 #include "crosspost.h"
 #include "proto/value.pb-c.h"
 #include "scenario_corrupt.h"
-#include "transfer.h"
+#include "value_transfer.h"
 #include "value_codec.h"
 #include "value_internal.h"
 
@@ -1158,7 +1158,7 @@ START_TEST(test_reachability_any_order)
 }
 END_TEST
 
-/* `post-corrupt` (client/cli/scenario_corrupt.c): each kind of corruption,
+/* `post-corrupt` (runner/scenario_corrupt.c): each kind of corruption,
  * applied to the valid encoding of values of one or many nodes, fails to
  * decode, and for the reason its name gives. */
 START_TEST(test_scenario_corruptions)
@@ -1826,7 +1826,7 @@ START_TEST(test_transfer_ports)
 	ck_assert_int_eq(value_decode(bytes, len, &out), CP_ERR_DATA);
 	ck_assert_int_eq(value_decode_transfer(bytes, len, NULL, 0, received, 1, &out), CP_ERR_DATA);
 	ck_assert_ptr_null(out);
-	value_transfer_finish(&moved, true);
+	transfer_finish(&moved, true);
 	ck_assert_int_eq(cp_port_get_state(p1), CP_PORT_TRANSFERRED);
 	ck_assert_int_eq(cp_port_get_state(p2), CP_PORT_TRANSFERRED);
 	free(bytes);

@@ -6,7 +6,7 @@
 
 #include "crosspost.h"
 #include "error.h"
-#include "transfer.h"
+#include "value_transfer.h"
 #include "value_codec.h"
 #include "value_internal.h"
 #include "value_walk.h"

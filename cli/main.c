@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "runner.h"
 
 static const struct {
 	const char *name;

@@ -15,7 +15,7 @@ int value_encode(const cp_value *value, uint8_t **ret_bytes, size_t *ret_len);
 
 struct ValueTransfer;
 /* value_encode() of a post's data with its transfer list (checked by
- * value_encode_transfer(), client/transfer.h): the list's ArrayBuffers and
+ * value_encode_transfer(), value/value_transfer.h): the list's ArrayBuffers and
  * ports are written as their index in it.  A port that is not in it, and
  * a detached buffer, fail with CP_ERR_DATA_CLONE (also without a list:
  * moved NULL). */

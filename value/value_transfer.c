@@ -2,9 +2,8 @@
 /* value_transfer.c - postMessage's transfer list: checked before anything moves, sealed for sending, detached once sent. */
 #include <unistd.h>
 
-#include "client.h"
 #include "error.h"
-#include "transfer.h"
+#include "value_transfer.h"
 #include "value_codec.h"
 #include "value_internal.h"
 
@@ -27,9 +26,11 @@ static int add_buffer(ValueTransfer *moved, cp_value *buffer, size_t i)
 
 static int add_port(ValueTransfer *moved, cp_port *port, size_t i)
 {
-	if (port->state == CP_PORT_TRANSFERRED)
+	/* Through the public accessor: ports are the client's, the value
+	 * library only carries them. */
+	if (cp_port_get_state(port) == CP_PORT_TRANSFERRED)
 		return error_set(CP_ERR_DATA_CLONE, "transfer[%zu] is a MessagePort that was already transferred", i);
-	if (port->state == CP_PORT_CLOSED)
+	if (cp_port_get_state(port) == CP_PORT_CLOSED)
 		return error_set(CP_ERR_DATA_CLONE, "transfer[%zu] is a closed MessagePort", i);
 	for (size_t k = 0; k < moved->n_ports; k++)
 		if (moved->ports[k] == port)
@@ -89,14 +90,4 @@ void value_transfer_finish(ValueTransfer *transfer, bool sent)
 		return;   /* a failed post transfers nothing */
 	for (size_t i = 0; i < transfer->n_buffers; i++)
 		value_buffer_detach(transfer->buffers[i]);
-	for (size_t i = 0; i < transfer->n_ports; i++) {
-		cp_port *port = transfer->ports[i];
-
-		/* The handle is dead.  Should the port come back to this
-		 * process it is a new MessagePort, not started: the old
-		 * callback (and its userdata) must not see its messages. */
-		port->state = CP_PORT_TRANSFERRED;
-		port->callback = NULL;
-		port->userdata = NULL;
-	}
 }

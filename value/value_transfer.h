@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* transfer.h - postMessage's transfer list: moving ArrayBuffers (sealed
+/* value_transfer.h - postMessage's transfer list: moving ArrayBuffers (sealed
  * memfds) and MessagePorts with a message (internal). */
 #ifndef CP_TRANSFER_H
 #define CP_TRANSFER_H
@@ -40,9 +40,8 @@ int value_encode_transfer(const cp_value *data, cp_value *const *transfer, size_
 int value_transfer_seal(ValueTransfer *transfer, int *ret_fds);
 
 /* After the send: when sent, detach the buffers (byteLength 0; their
- * bytes are unmapped) and mark the ports transferred, their callbacks
- * cleared (a port that comes back is a new port, not started); otherwise
- * leave everything usable.  (value_transfer.c) */
+ * bytes are unmapped); otherwise leave them usable.  The ports are the
+ * client's to mark (client.h: transfer_finish()).  (value_transfer.c) */
 void value_transfer_finish(ValueTransfer *transfer, bool sent);
 
 /* value_decode() for a message that came with transferred buffers (fds,

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "commands.h"
+#include "runner.h"
 #include "crosspost.h"
 #include "scenario.h"
 #include "scenario_broker.h"

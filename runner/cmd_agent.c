@@ -11,7 +11,7 @@
 #include <jansson.h>
 
 #include "client.h"
-#include "commands.h"
+#include "runner.h"
 #include "crosspost.h"
 #include "scenario_corrupt.h"
 #include "scenario_link.h"

@@ -4,17 +4,14 @@
  * Each takes the arguments after the program name (argv[0] is the command's
  * own name) and returns the process exit status: 0 success, 1 failure
  * (message on stderr), 2 usage error.  Options common to all commands
- * (--socket PATH, --help) are parsed by each command; cli_socket_path()
- * applies the default. */
+ * (--socket PATH, --help) are parsed by each command. */
 #ifndef CP_CLI_COMMANDS_H
 #define CP_CLI_COMMANDS_H
 
 int cmd_listen(int argc, char **argv);
 int cmd_post(int argc, char **argv);
 int cmd_list(int argc, char **argv);
-int cmd_run(int argc, char **argv);
 int cmd_origin(int argc, char **argv);
-/* Hidden: the per-window process the scenario runner starts. */
-int cmd_agent(int argc, char **argv);
+/* `run` and the hidden `agent` are the scenario runner's: runner/runner.h. */
 
 #endif
