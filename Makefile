@@ -8,15 +8,27 @@
 
 BUILD    ?= build
 SANITIZE ?= 0
+# V=1 shows whole command lines; by default one short line per file.
+V        ?= 0
+JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 CC       ?= cc
 
 PKGS := libevent libprotobuf-c jansson libidn2
-DEPS_STAMP := $(BUILD)/.deps-installed
+# The version is written once, in the public header.
+VERSION := $(shell sed -n 's/^\#define CP_VERSION_[A-Z]* \([0-9]*\)$$/\1/p' client/crosspost.h | paste -sd.)
+
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @printf '  %-5s %s\n' '$(1)' '$(2)'
+endif
 
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
-BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fPIC \
+BASE_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O2 -fPIC -DCP_BUILD_VERSION='"$(VERSION)"' \
                -I. -Icommon -Iproto -Ivalue -Iclient -Irunner -Icli -Itests/helpers -Ibench -I$(BUILD)/gen -MMD -MP
 ifeq ($(SANITIZE),1)
 BASE_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -37,6 +49,7 @@ COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
 BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 LIB_SRC    := $(wildcard value/*.c) $(wildcard client/*.c)
 CLI_SRC    := $(wildcard runner/*.c) $(wildcard cli/*.c)
+EXAMPLE_SRC := $(wildcard examples/*.c)
 TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_HELPER_SRC := $(wildcard tests/helpers/*.c)
 BENCH_SRC  := $(wildcard bench/bench_*.c)
@@ -57,6 +70,7 @@ CROSSPOST  := $(BUILD)/crosspost
 LIBA       := $(BUILD)/libcrosspost.a
 LIBSO      := $(BUILD)/libcrosspost.so
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+EXAMPLES   := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps check test demo bench fuzz install clean
@@ -65,10 +79,10 @@ BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 .DEFAULT_GOAL := all
 
 all: deps
-	@$(MAKE) --no-print-directory build-all
+	@$(MAKE) --no-print-directory -j$(JOBS) build-all
 
 .PHONY: build-all
-build-all: $(CROSSPOSTD) $(CROSSPOST) $(LIBA) $(LIBSO) $(TESTS)
+build-all: $(CROSSPOSTD) $(CROSSPOST) $(LIBA) $(LIBSO) $(TESTS) $(EXAMPLES)
 
 deps:
 	@sh scripts/install-deps.sh
@@ -76,54 +90,71 @@ deps:
 # --- generated protobuf-c code (compiled without -Werror: not our code) ---
 $(BUILD)/gen/proto/%.pb-c.c $(BUILD)/gen/proto/%.pb-c.h: proto/%.proto
 	@mkdir -p $(BUILD)/gen
-	protoc-c --c_out=$(BUILD)/gen $<
+	$(call say,PROTO,$<)
+	$(Q)protoc-c --c_out=$(BUILD)/gen $<
 
 $(GEN_OBJ): %.o: %.c
-	$(CC) $(filter-out -Werror,$(CFLAGS_ALL)) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(filter-out -Werror,$(CFLAGS_ALL)) -c $< -o $@
 
 $(BUILD)/obj/%.o: %.c | $(GEN_H)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) $(WARN) -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c $< -o $@
 
 # --- products ---
 $(LIBA): $(LIB_OBJ) $(COMMON_OBJ)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(LIBSO): $(LIB_OBJ) $(COMMON_OBJ) client/libcrosspost.map
-	$(CC) -shared -Wl,-soname,libcrosspost.so.0 -Wl,--version-script=client/libcrosspost.map -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libcrosspost.so.0 -Wl,--version-script=client/libcrosspost.map -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
 $(CROSSPOSTD): $(BUILD)/obj/broker/main.o $(BROKER_OBJ) $(COMMON_OBJ)
-	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
 
 $(CROSSPOST): $(CLI_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
-	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(BROKER_OBJ) $(CLI_MODULE_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CHECK_LIBS) -lm
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CHECK_LIBS) -lm
+
+# Examples use the public header only, as a program of the user's would.
+$(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_HELPER_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
 # --- the front door ---
-# The suite runs twice: as built, then under AddressSanitizer + UBSan.
+# The suite runs twice: as built, then under AddressSanitizer + UBSan; both
+# passes always run, and the last line sums them up.
 check: deps
-	@$(MAKE) --no-print-directory build-all
-	@sh tests/run.sh $(BUILD)
-	@$(MAKE) --no-print-directory BUILD=build-asan SANITIZE=1 build-all
-	@sh tests/run.sh build-asan
+	@$(MAKE) --no-print-directory -j$(JOBS) build-all
+	@sh tests/run.sh $(BUILD) || true
+	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-asan SANITIZE=1 build-all
+	@sh tests/run.sh build-asan || true
+	@sh tests/summary.sh plain=$(BUILD) asan+ubsan=build-asan
 
 # Runs the suite against one build without the sanitizer pass.
 test: all
 	@sh tests/run.sh $(BUILD)
 
 demo: deps
-	@$(MAKE) --no-print-directory build-all
+	@$(MAKE) --no-print-directory -j$(JOBS) build-all
 	@sh scripts/demo.sh $(BUILD)
 
 bench: deps
-	@$(MAKE) --no-print-directory build-all $(BENCHES)
+	@$(MAKE) --no-print-directory -j$(JOBS) build-all $(BENCHES)
 	@sh bench/run.sh $(BUILD)
 
 # libFuzzer targets (clang): build-fuzz/fuzz_*; see docs/fuzzing.md.
@@ -131,14 +162,14 @@ fuzz: deps
 	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libcrosspost.so.0
-	ln -sf libcrosspost.so.0 $(DESTDIR)$(PREFIX)/lib/libcrosspost.so
-	install -m 0644 client/crosspost.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|g' crosspost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/crosspost.pc
+	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(DESTDIR)$(PREFIX)/bin/
+	$(Q)install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
+	$(Q)install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libcrosspost.so.0
+	$(Q)ln -sf libcrosspost.so.0 $(DESTDIR)$(PREFIX)/lib/libcrosspost.so
+	$(Q)install -m 0644 client/crosspost.h $(DESTDIR)$(PREFIX)/include/
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' crosspost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/crosspost.pc
 
 clean:
 	rm -rf build build-asan build-fuzz

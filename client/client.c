@@ -357,6 +357,15 @@ static int handshake(cp_client *c)
 	return 0;
 }
 
+#define CP_STRINGIFY_(x) #x
+#define CP_STRINGIFY(x) CP_STRINGIFY_(x)
+
+const char *cp_version(void)
+{
+	return CP_STRINGIFY(CP_VERSION_MAJOR) "." CP_STRINGIFY(CP_VERSION_MINOR) "."
+	       CP_STRINGIFY(CP_VERSION_PATCH);
+}
+
 char *cp_default_socket_path(void)
 {
 	return socket_path_default();

@@ -34,6 +34,21 @@ extern "C" {
 #endif
 
 /* ---------------------------------------------------------------------- */
+/* Version                                                                 */
+/* ---------------------------------------------------------------------- */
+
+/* The version of this header.  These three lines are the one place the
+ * version is written: the build reads them for the library, both programs'
+ * --version and crosspost.pc. */
+#define CP_VERSION_MAJOR 0
+#define CP_VERSION_MINOR 2
+#define CP_VERSION_PATCH 0
+
+/* The version of the library actually linked, "MAJOR.MINOR.PATCH" (static);
+ * compare with the CP_VERSION_* macros of the header compiled against. */
+const char *cp_version(void);
+
+/* ---------------------------------------------------------------------- */
 /* Errors                                                                  */
 /* ---------------------------------------------------------------------- */
 
@@ -317,7 +332,7 @@ struct cp_port *cp_value_port(const cp_value *value);
 
 /* -- whole values ---------------------------------------------------- */
 
-/* Tagged JSON (see docs/values.md and ../shared/design/scenario-format.md)
+/* Tagged JSON (see docs/values.md)
  * to a value.  Parses one JSON value starting at text[0]; trailing white
  * space is allowed, anything else after the value is an error unless
  * ret_end is non-NULL, in which case *ret_end receives the offset just past

@@ -12,13 +12,13 @@
  * Every entry of urltestdata.json with an "origin" key must parse (against
  * its base) to an origin serializing to exactly that; every entry with
  * "failure": true must fail.  Other entries say nothing about origins and
- * are skipped.  The file is found in $CROSSPOST_CONFORMANCE_DIR (tests/run.sh
- * sets it), else ../shared/conformance from the repository root, which is
- * where tests run.  Strings go through the C API with their lengths: some
+ * are skipped.  The file is found in $CROSSPOST_CONFORMANCE_DIR, else in
+ * tests/data/ of the repository (tests run from its root; tests/data/README.md
+ * says where the copy comes from).  Strings go through the C API with their lengths: some
  * inputs hold U+0000.
  */
 
-#define DEFAULT_CONFORMANCE_DIR "../shared/conformance"
+#define DEFAULT_CONFORMANCE_DIR "tests/data"
 
 /* Prints s with anything outside printable ASCII escaped, so failures with
  * control characters or NULs stay readable on one line. */

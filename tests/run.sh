@@ -10,8 +10,9 @@ set -u
 BUILD=${1:-build}
 top=$(cd "$(dirname "$0")/.." && pwd)
 BUILD=$(cd "$top/$BUILD" 2>/dev/null && pwd || echo "$BUILD")
+rm -f "$BUILD/test-results"
 export CROSSPOST="$BUILD/crosspost" CROSSPOSTD="$BUILD/crosspostd"
-export CROSSPOST_CONFORMANCE_DIR="${CROSSPOST_CONFORMANCE_DIR:-$top/../shared/conformance}"
+export CROSSPOST_CONFORMANCE_DIR="${CROSSPOST_CONFORMANCE_DIR:-$top/tests/data}"
 export CK_DEFAULT_TIMEOUT="${CK_DEFAULT_TIMEOUT:-60}"
 # Tests start private brokers on sockets under their own temp folders; keep
 # the user's own broker out of reach.
@@ -72,4 +73,6 @@ done
 
 [ -n "$failures" ] && echo "failed:$failures"
 echo "$passed passed, $failed failed"
+# For the summary line of `make check` (tests/summary.sh).
+echo "$passed $failed" >"$BUILD/test-results"
 [ "$failed" -eq 0 ]

@@ -1,0 +1,32 @@
+# SPDX-License-Identifier: MIT
+# scripts/install-deps.sh installs everything the build links: every
+# pkg-config module the Makefile (and crosspost.pc) names comes from a
+# package the script lists, and every library `pkg-config --static --libs`
+# names resolves to a file (its -dev package is there).
+set -eu
+. "$(dirname "$0")/../helpers/cli-lib.sh"
+
+listed=$(sed -n 's/^PKGS="\(.*\)"$/\1/p' scripts/install-deps.sh)
+[ -n "$listed" ] && pass "install-deps.sh lists its packages" || fail "cannot read PKGS from install-deps.sh"
+modules=$(sed -n 's/^PKGS *:= *//p' Makefile)
+pc_modules=$(sed -n 's/^Requires.private: *//p' crosspost.pc.in)
+expect_eq "crosspost.pc requires what the Makefile builds with" "$pc_modules" "$modules"
+for m in $modules check; do
+	pc="$(pkg-config --variable=pcfiledir "$m" 2>/dev/null)/$m.pc"
+	if [ ! -f "$pc" ]; then fail "pkg-config module $m is not installed"; continue; fi
+	owner=$(dpkg -S "$pc" 2>/dev/null | head -n 1 | cut -d: -f1)
+	case " $listed " in
+	*" $owner "*) pass "module $m comes from $owner, which install-deps.sh installs" ;;
+	*) fail "module $m comes from package '$owner', which install-deps.sh does not list" ;;
+	esac
+done
+# shellcheck disable=SC2046
+for lib in $(pkg-config --static --libs $modules | tr ' ' '\n' | sed -n 's/^-l//p'); do
+	found=""
+	for ext in so a; do
+		f=$(cc -print-file-name="lib$lib.$ext")
+		[ "$f" != "lib$lib.$ext" ] && [ -e "$f" ] && found=$f && break
+	done
+	[ -n "$found" ] && pass "pkg-config --static names -l$lib: $found" || fail "pkg-config --static names -l$lib, but no lib$lib.so or .a is installed"
+done
+finish
