@@ -74,8 +74,8 @@ EXAMPLES   := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 
 .PHONY: all deps check test demo bench fuzz install clean
-# Generated sources are kept (make would delete them as intermediates).
-.SECONDARY: $(GEN_C) $(GEN_H)
+# Intermediates (generated sources, objects of tests and examples) are kept.
+.SECONDARY:
 .DEFAULT_GOAL := all
 
 all: deps
