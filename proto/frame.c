@@ -184,6 +184,8 @@ const char *frame_kind_name(Crosspost__Header__BodyCase kind)
 	case CROSSPOST__HEADER__BODY_PORT_MOVED: return "port-moved";
 	case CROSSPOST__HEADER__BODY_PORT_RETURN: return "port-return";
 	case CROSSPOST__HEADER__BODY_PORT_RELEASED: return "port-released";
+	case CROSSPOST__HEADER__BODY_GET_STATS: return "get-stats";
+	case CROSSPOST__HEADER__BODY_STATS: return "stats";
 	default: return "unknown";
 	}
 }
