@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* scenario.h - parses scenario scripts (../shared/design/scenario-format.md) into statements. */
+/* scenario.h - parses scenario scripts (docs/scenarios.md) into statements. */
 #ifndef CP_SCENARIO_H
 #define CP_SCENARIO_H
 
@@ -15,7 +15,7 @@
 #define SCENARIO_DURATION_MAX_MS (3600 * 1000)
 /* The largest buffer a script may create (`buffer B SIZE`). */
 #define SCENARIO_SIZE_MAX (1ULL << 30)
-/* Defaults of `within=` (scenario-format.md). */
+/* Defaults of `within=` (docs/scenarios.md). */
 #define SCENARIO_WITHIN_MESSAGE_MS 1000
 #define SCENARIO_WITHIN_NOTHING_MS 200
 
