@@ -73,8 +73,8 @@ static void one_way(const char *label, const char *json, long n)
 	if (write(sync_pipe[1], "g", 1) != 1)
 		exit(1);
 	while (counter.count < n)
-		if ((r = cp_client_wait(rc, 30000)) < 0)
-			bench_die("bench_messages", "wait", r);
+		if ((r = cp_client_wait(rc, 30000)) <= 0)
+			bench_die("bench_messages", "wait", r ? r : CP_ERR_TIMEOUT);
 	t1 = bench_now();
 	waitpid(child, NULL, 0);
 	printf("%-28s %8ld msgs %10.0f msg/s %9.1f MB/s (payload %zu B of JSON)\n", label, n,
@@ -134,8 +134,8 @@ static void round_trip(long n)
 		if ((r = cp_post_message(w, echo, v, "*")) < 0)
 			bench_die("bench_messages", "post", r);
 		while (counter.count <= i)
-			if ((r = cp_client_wait(c, 10000)) < 0)
-				bench_die("bench_messages", "wait", r);
+			if ((r = cp_client_wait(c, 10000)) <= 0)
+				bench_die("bench_messages", "wait", r ? r : CP_ERR_TIMEOUT);
 		samples[i] = (bench_now() - t0) * 1e6;
 	}
 	qsort(samples, (size_t)n, sizeof(double), compare_double);

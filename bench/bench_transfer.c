@@ -105,8 +105,8 @@ static double exchange(struct sender *s, const cp_value *data, cp_value **transf
 		bench_die("bench_transfer", "post", r);
 	t1 = bench_now();
 	while (s->answers == before)
-		if ((r = cp_client_wait(s->client, 60000)) < 0)
-			bench_die("bench_transfer", "wait", r);
+		if ((r = cp_client_wait(s->client, 60000)) <= 0)
+			bench_die("bench_transfer", "wait", r ? r : CP_ERR_TIMEOUT);
 	if (ret_post)
 		*ret_post = t1 - t0;
 	return bench_now() - t0;

@@ -2,7 +2,7 @@
 /*
  * client.h - libcrosspost internals shared by its modules:
  *   client.c  connection, handshake, blocking request/reply
- *   window.c  windows: open, close, navigate, lookup, list
+ *   window.c  windows: open, close, navigate, lookup (and wait), list
  *   post.c    cp_post_message: check targetOrigin, serialize, frame, queue
  *   event.c   receiving: event frames to cp_event, callbacks
  *   loop.c    integration: fd + dispatch, blocking wait, libevent adapter
@@ -104,8 +104,12 @@ int event_queue_push(EventQueue *queue, Frame *frame);
 Frame *event_queue_pop(EventQueue *queue);
 void event_queue_clear(EventQueue *queue);
 bool event_queue_empty(const EventQueue *queue);
-/* Runs callbacks for queued events; returns how many were dispatched. */
-int client_dispatch_events(cp_client *client);
+/* Runs callbacks for queued events; returns how many were dispatched.
+ * *ret_kept (when not NULL) gets how many newly received events were kept
+ * in the backlog of a window or port that has no callback yet; events
+ * dropped, or kept only to be handed back for a moved port, count in
+ * neither. */
+int client_dispatch_events(cp_client *client, int *ret_kept);
 /* True when some queued event could be dispatched now. */
 bool client_has_dispatchable(const cp_client *client);
 
@@ -146,7 +150,15 @@ cp_port *port_free(cp_port *port);
 cp_window *client_find_window(const cp_client *client, uint64_t id);
 cp_window *window_free(cp_window *window);
 
-/* loop.c: tells an attached libevent loop that work is waiting. */
+/* loop.c */
+/* Tells an attached libevent loop that work is waiting. */
 void loop_kick(cp_client *client);
+/* CLOCK_MONOTONIC in milliseconds. */
+int64_t loop_now_ms(void);
+/* Blocks until deadline (loop_now_ms() time), reading (not dispatching)
+ * whatever arrives meanwhile and writing pending output, as blocking
+ * requests do: events are queued, PortMoved is answered.  Returns 0 once
+ * the deadline passed, or CP_ERR_NETWORK. */
+int loop_idle_until(cp_client *client, int64_t deadline);
 
 #endif

@@ -432,6 +432,31 @@ cp_client *cp_window_client(const cp_window *window);
  * Errors: CP_ERR_NOT_FOUND, CP_ERR_NETWORK. */
 int cp_client_lookup(cp_client *client, const char *name, uint64_t *ret_id);
 
+/* Waits until a live window is named name, and stores its id in *ret_id:
+ * two processes can start in any order, the one that posts waiting for the
+ * other's window, with no side channel.  Returns at once when the window
+ * already exists.  timeout_ms < 0: no limit; 0: look once.
+ *
+ * How: the library looks the name up (as cp_client_lookup()) until it is
+ * found, pausing between lookups for 1 ms, then 2, 4, ... up to 50 ms,
+ * so a window that appears is found within about 50 ms, and a long wait
+ * costs the broker at most 20 lookups a second.  (The broker has no
+ * "wait for a name" request yet; this would become one without changing
+ * the call.)  The deadline is checked between lookups: a call may return
+ * up to one round trip to the broker after timeout_ms.
+ *
+ * Like every blocking call, it never runs callbacks: events that arrive
+ * meanwhile are read and queued, not lost, and dispatched by the next
+ * cp_client_dispatch() or cp_client_wait().  A window that appears and
+ * closes again between two lookups may be missed.
+ *
+ * Errors: CP_ERR_TIMEOUT (no such window within timeout_ms), CP_ERR_TYPE
+ * (client, name or ret_id NULL, or name empty: no window has the empty
+ * name), CP_ERR_NETWORK, and any other error of cp_client_lookup() but
+ * CP_ERR_NOT_FOUND. */
+int cp_client_wait_for_window(cp_client *client, const char *name, int timeout_ms,
+			      uint64_t *ret_id);
+
 /* One live window, as listed by the broker. */
 typedef struct cp_window_info {
 	uint64_t id;
@@ -486,8 +511,9 @@ typedef enum cp_event_type {
  * everything borrowed from it are valid only during the call. */
 typedef void (*cp_event_callback)(cp_window *window, const cp_event *ev, void *userdata);
 
-/* Sets the callback for events delivered to window (NULL: events are
- * discarded).  Events already received are kept until a callback is set. */
+/* Sets the callback for events delivered to window.  While a window has
+ * no callback (NULL, the default), its events are kept, in order, and
+ * dispatched once one is set. */
 void cp_window_set_callback(cp_window *window, cp_event_callback cb, void *userdata);
 
 cp_event_type cp_event_get_type(const cp_event *ev);
@@ -579,7 +605,10 @@ int cp_client_fd(const cp_client *client);
 
 /* Reads whatever the broker sent without blocking, flushes pending output,
  * and runs callbacks for every complete event (including events buffered by
- * an earlier blocking call).  Returns the number of events dispatched.
+ * an earlier blocking call).  Returns the number of events dispatched
+ * (callbacks run; events kept for a window or port without a callback are
+ * not counted here).  Events that arrived before the connection broke are
+ * dispatched first; the call after reports the error.
  * Errors: CP_ERR_NETWORK (the broker closed the connection). */
 int cp_client_dispatch(cp_client *client);
 
@@ -588,9 +617,26 @@ int cp_client_dispatch(cp_client *client);
  * (then also watch the fd for writability). */
 bool cp_client_has_pending(const cp_client *client);
 
-/* Blocks until at least one event was dispatched or timeout_ms passed
- * (timeout_ms < 0: no limit).  Returns the number of events dispatched.
- * Errors: CP_ERR_TIMEOUT, CP_ERR_NETWORK. */
+/* Dispatches as cp_client_dispatch() does, blocking until at least one
+ * event was received for this client's windows and ports, or timeout_ms
+ * passed (timeout_ms < 0: no limit; 0: one pass without blocking).
+ * Returns:
+ *   > 0  the number of events received: dispatched to a callback, plus
+ *        those kept, not dispatched, for a window or a port that has no
+ *        callback yet.  A kept event counts once, when it arrives; setting
+ *        a callback later dispatches it, and the call that does counts it
+ *        again, as dispatched.
+ *     0  timeout_ms passed and nothing was received (never when
+ *        timeout_ms < 0).  Not an error: no error message is recorded.
+ *   < 0  an error: CP_ERR_NETWORK (the connection is lost; events that
+ *        arrived before were dispatched first), CP_ERR_TYPE (client NULL).
+ * Events the library drops do not count and do not end the wait: for a
+ * window closed meanwhile, for a window that navigated to an origin the
+ * message was not meant for, for a closed port.  A signal does not end the
+ * wait either.  So a loop needs no error-code comparison:
+ *     while (!done)
+ *             if ((r = cp_client_wait(client, 1000)) < 0)
+ *                     return r;       (0: a second passed; look at the clock) */
 int cp_client_wait(cp_client *client, int timeout_ms);
 
 struct event_base;

@@ -123,18 +123,28 @@ static void deliver(cp_window *w, cp_port *port, Frame *frame)
 	frame_free(frame);
 }
 
-/* Queues a frame until a callback is set (a port not yet started). */
-static int keep(EventQueue *backlog, Frame *frame)
+/* What became of one routed event. */
+typedef enum RouteResult {
+	ROUTE_DROPPED,      /* window closed, port closed or gone, navigated away */
+	ROUTE_DISPATCHED,   /* a callback ran */
+	ROUTE_KEPT,         /* queued for a window or port that has no callback yet */
+	ROUTE_HANDED_BACK,  /* queued for a port transferred away (PortMoved) */
+} RouteResult;
+
+/* Queues a frame in a backlog; one that cannot be queued is dropped. */
+static RouteResult keep(EventQueue *backlog, Frame *frame, RouteResult result)
 {
-	if (event_queue_push(backlog, frame) < 0)
+	if (event_queue_push(backlog, frame) < 0) {
 		frame_free(frame);
-	return 0;
+		return ROUTE_DROPPED;
+	}
+	return result;
 }
 
 /* Routes one frame to its window or port: dispatched, kept in a backlog,
  * or dropped (window closed, port closed or gone, or a window navigated to
- * an origin the message was not meant for).  Returns 1 when a callback ran. */
-static int route_event(cp_client *c, Frame *frame)
+ * an origin the message was not meant for). */
+static RouteResult route_event(cp_client *c, Frame *frame)
 {
 	const Crosspost__Event *ev = frame->header->event;
 	cp_window *w;
@@ -144,26 +154,28 @@ static int route_event(cp_client *c, Frame *frame)
 		port = client_find_port(c, ev->target_port_id);
 		if (!port || port->state == CP_PORT_CLOSED) {
 			frame_free(frame);
-			return 0;
+			return ROUTE_DROPPED;
 		}
 		/* A port transferred away (maybe by a callback of this very
 		 * dispatch) still gets the messages that reached us first: they
 		 * wait in its backlog until PortMoved hands them to its new
 		 * owner (client_port_moved()). */
-		if (!port->callback || port->state == CP_PORT_TRANSFERRED)
-			return keep(&port->backlog, frame);
+		if (port->state == CP_PORT_TRANSFERRED)
+			return keep(&port->backlog, frame, ROUTE_HANDED_BACK);
+		if (!port->callback)
+			return keep(&port->backlog, frame, ROUTE_KEPT);
 		deliver(NULL, port, frame);
-		return 1;
+		return ROUTE_DISPATCHED;
 	}
 	w = client_find_window(c, ev->target_window_id);
 	if (!w || !still_allowed(w, ev)) {
 		frame_free(frame);
-		return 0;
+		return ROUTE_DROPPED;
 	}
 	if (!w->callback)
-		return keep(&w->backlog, frame);
+		return keep(&w->backlog, frame, ROUTE_KEPT);
 	deliver(w, NULL, frame);
-	return 1;
+	return ROUTE_DISPATCHED;
 }
 
 /* The first started window or port with a backlog, as its queue. */
@@ -178,19 +190,28 @@ static EventQueue *next_backlog(cp_client *c)
 	return NULL;
 }
 
-int client_dispatch_events(cp_client *c)
+int client_dispatch_events(cp_client *c, int *ret_kept)
 {
-	int dispatched = 0;
+	int dispatched = 0, kept = 0;
 	Frame *frame;
 
 	/* Windows and ports that got a callback since: their backlog first, in
 	 * order.  A callback may close windows and ports, so the lists are
 	 * searched afresh each time (backlogs are rare: only before a
-	 * callback is set). */
+	 * callback is set).  An event taken from a backlog was counted as
+	 * kept when it arrived; should it be kept again (a callback cleared
+	 * meanwhile), it is not counted twice. */
 	for (EventQueue *backlog; (backlog = next_backlog(c));)
-		dispatched += route_event(c, event_queue_pop(backlog));
-	while ((frame = event_queue_pop(&c->events)))
-		dispatched += route_event(c, frame);
+		dispatched += route_event(c, event_queue_pop(backlog)) == ROUTE_DISPATCHED;
+	while ((frame = event_queue_pop(&c->events))) {
+		switch (route_event(c, frame)) {
+		case ROUTE_DISPATCHED: dispatched++; break;
+		case ROUTE_KEPT: kept++; break;
+		default: break;
+		}
+	}
+	if (ret_kept)
+		*ret_kept = kept;
 	return dispatched;
 }
 

@@ -25,27 +25,38 @@ bool cp_client_has_pending(const cp_client *c)
 	       evbuffer_get_length(stream_output(c->stream)) > 0;
 }
 
-int cp_client_dispatch(cp_client *c)
+/* One non-blocking pass: write, read, run callbacks.  Returns the number
+ * of events dispatched, with *ret_kept the number newly kept for a window
+ * or port without a callback; an error only when neither happened (events
+ * that arrived before the connection broke are delivered first, and the
+ * next call reports the error). */
+static int dispatch_once(cp_client *c, int *ret_kept)
 {
 	int r, dispatched;
 
-	if (!c)
-		return error_set(CP_ERR_TYPE, "cp_client_dispatch: client is NULL");
 	r = client_flush(c, false);
 	if (r == 0)
 		r = client_read_available(c);
-	/* Events that arrived before the connection broke are still delivered. */
-	dispatched = client_dispatch_events(c);
+	dispatched = client_dispatch_events(c, ret_kept);
 	/* Callbacks may have posted, and reading may have queued port
 	 * hand-backs: send what we can without blocking. */
 	if (!c->broken)
 		client_flush(c, false);
-	if (dispatched > 0)
+	if (dispatched > 0 || *ret_kept > 0)
 		return dispatched;
 	return r < 0 ? r : 0;
 }
 
-static int64_t now_ms(void)
+int cp_client_dispatch(cp_client *c)
+{
+	int kept = 0;
+
+	if (!c)
+		return error_set(CP_ERR_TYPE, "cp_client_dispatch: client is NULL");
+	return dispatch_once(c, &kept);
+}
+
+int64_t loop_now_ms(void)
 {
 	struct timespec ts;
 
@@ -53,30 +64,67 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Waits for the socket (and for writability while output is pending),
+ * until deadline (< 0: no limit).  Returns poll()'s revents, 0 when the
+ * time ran out or a signal came, or CP_ERR_NETWORK. */
+static int poll_socket(cp_client *c, int64_t deadline)
+{
+	struct pollfd pfd = { .fd = stream_fd(c->stream), .events = POLLIN };
+	int timeout = -1;
+
+	if (evbuffer_get_length(stream_output(c->stream)) > 0)
+		pfd.events |= POLLOUT;
+	if (deadline >= 0) {
+		int64_t left = deadline - loop_now_ms();
+
+		timeout = left > 0 ? (int)left : 0;
+	}
+	if (poll(&pfd, 1, timeout) < 0) {
+		if (errno == EINTR)
+			return 0;
+		return client_fail(c, "poll: %s", strerror(errno));
+	}
+	return pfd.revents;
+}
+
 int cp_client_wait(cp_client *c, int timeout_ms)
 {
-	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
+	int64_t deadline = timeout_ms < 0 ? -1 : loop_now_ms() + timeout_ms;
 
 	if (!c)
 		return error_set(CP_ERR_TYPE, "cp_client_wait: client is NULL");
 	for (;;) {
-		struct pollfd pfd = { .fd = stream_fd(c->stream), .events = POLLIN };
-		int r = cp_client_dispatch(c), timeout = -1;
+		int kept = 0, r = dispatch_once(c, &kept);
 
-		if (r != 0)
+		if (r < 0)
 			return r;
-		if (evbuffer_get_length(stream_output(c->stream)) > 0)
-			pfd.events |= POLLOUT;
-		if (deadline >= 0) {
-			int64_t left = deadline - now_ms();
-
-			if (left <= 0)
-				return error_set(CP_ERR_TIMEOUT, "no event within %d ms", timeout_ms);
-			timeout = (int)left;
-		}
-		if (poll(&pfd, 1, timeout) < 0 && errno != EINTR)
-			return client_fail(c, "poll: %s", strerror(errno));
+		/* Kept events count: the caller has something to look at (a
+		 * callback to set), and must not take them for a timeout. */
+		if (r + kept > 0)
+			return r + kept;
+		if (deadline >= 0 && loop_now_ms() >= deadline)
+			return 0;
+		r = poll_socket(c, deadline);
+		if (r < 0)
+			return r;
 	}
+}
+
+int loop_idle_until(cp_client *c, int64_t deadline)
+{
+	while (loop_now_ms() < deadline) {
+		int revents = poll_socket(c, deadline), r = 0;
+
+		if (revents < 0)
+			return revents;
+		if (revents & POLLOUT)
+			r = client_flush(c, false);
+		if (r == 0 && (revents & (POLLIN | POLLHUP | POLLERR)))
+			r = client_read_available(c);
+		if (r < 0)
+			return r;
+	}
+	return 0;
 }
 
 static void on_libevent_ready(evutil_socket_t fd, short what, void *userdata)

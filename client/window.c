@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* window.c - windows: open, close, navigate; finding other windows. */
+/* window.c - windows: open, close, navigate; finding other windows, and
+ * waiting for one to appear. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -212,6 +213,53 @@ int cp_client_lookup(cp_client *c, const char *name, uint64_t *ret_id)
 	*ret_id = reply->header->found->window_id;
 	frame_free(reply);
 	return 0;
+}
+
+/* The pause between two lookups while waiting for a name: it starts at
+ * 1 ms, so that a window opened at about the same time is found at once,
+ * and doubles up to 50 ms, so that a long wait costs the broker at most
+ * 20 lookups a second.  (A broker-side wait, answered when the name is
+ * registered, would need neither; see cp_client_wait_for_window().) */
+#define WAIT_FOR_WINDOW_FIRST_PAUSE_MS 1
+#define WAIT_FOR_WINDOW_MAX_PAUSE_MS 50
+
+int cp_client_wait_for_window(cp_client *c, const char *name, int timeout_ms, uint64_t *ret_id)
+{
+	int64_t deadline, pause = WAIT_FOR_WINDOW_FIRST_PAUSE_MS;
+	int r;
+
+	if (!c || !name || !*name || !ret_id)
+		return error_set(CP_ERR_TYPE,
+				 "cp_client_wait_for_window: client, a non-empty name and ret_id are required");
+	deadline = timeout_ms < 0 ? -1 : loop_now_ms() + timeout_ms;
+	for (;;) {
+		int64_t now, until;
+
+		/* A lookup is never cut short by the deadline: it is one round
+		 * trip, bounded like every other request.  Its argument checks
+		 * are this call's too. */
+		r = cp_client_lookup(c, name, ret_id);
+		if (r != CP_ERR_NOT_FOUND)
+			break;
+		now = loop_now_ms();
+		if (deadline >= 0 && now >= deadline) {
+			r = error_set(CP_ERR_TIMEOUT, "no window named '%s' appeared within %d ms", name,
+				      timeout_ms);
+			break;
+		}
+		until = now + pause;
+		if (deadline >= 0 && until > deadline)
+			until = deadline;
+		/* Events that arrive meanwhile are read and queued, not
+		 * dispatched, as in every blocking call. */
+		r = loop_idle_until(c, until);
+		if (r < 0)
+			break;
+		if (pause < WAIT_FOR_WINDOW_MAX_PAUSE_MS)
+			pause = pause * 2 < WAIT_FOR_WINDOW_MAX_PAUSE_MS ? pause * 2 : WAIT_FOR_WINDOW_MAX_PAUSE_MS;
+	}
+	loop_kick(c);
+	return r;
 }
 
 void cp_window_info_free(cp_window_info *infos, size_t count)

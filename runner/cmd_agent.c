@@ -384,7 +384,7 @@ static int find_port(struct agent *a, uint64_t ref, char *message, size_t size, 
 		if (left <= 0)
 			break;
 		r = cp_client_wait(a->client, (int)left);
-		if (r < 0 && r != CP_ERR_TIMEOUT) {
+		if (r < 0) {
 			snprintf(message, size, "waiting for port %" PRIu64 " to arrive: %s", id,
 				 cp_last_error_message());
 			return r;

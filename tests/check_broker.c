@@ -95,7 +95,7 @@ START_TEST(target_origin_mismatch_is_not_delivered_and_sender_not_told)
 	 * were dropped, not delayed. */
 	ck_assert_uint_eq(test_inbox_wait(cb, &ib, 1, 5000), 1);
 	ck_assert_str_eq(ib.json[0], "\"marker\"");
-	ck_assert_int_eq(cp_client_wait(cb, 100), CP_ERR_TIMEOUT);
+	ck_assert_int_eq(cp_client_wait(cb, 100), 0);
 	ck_assert_int_eq(test_broker_log_count(&broker, "targetOrigin does not match"), 3);
 	test_inbox_clear(&ib);
 	cp_client_free(ca);
@@ -470,7 +470,7 @@ START_TEST(events_before_a_callback_is_set_are_kept)
 
 	post(a, cp_window_id(b), "\"early\"", "*");
 	ck_assert_int_eq(cp_client_sync(ca, 5000), 0);
-	ck_assert_int_eq(cp_client_wait(cb, 200), CP_ERR_TIMEOUT);   /* read, kept */
+	ck_assert_int_eq(cp_client_wait(cb, 5000), 1);   /* read, kept: counted */
 	cp_window_set_callback(b, test_inbox_callback, &ib);
 	ck_assert_uint_eq(test_inbox_wait(cb, &ib, 1, 5000), 1);
 	ck_assert_str_eq(ib.json[0], "\"early\"");
@@ -662,7 +662,7 @@ START_TEST(corrupt_payload_is_a_messageerror_and_the_receiver_goes_on)
 		ck_assert_str_eq(ib.origin[2 * i + 1], "https://raw.example:8443");
 		ck_assert_uint_eq(ib.source[2 * i + 1], a);
 	}
-	ck_assert_int_eq(cp_client_wait(cb, 100), CP_ERR_TIMEOUT);
+	ck_assert_int_eq(cp_client_wait(cb, 100), 0);
 	free(bytes);
 	cp_value_free(good);
 	test_inbox_clear(&ib);

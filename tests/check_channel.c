@@ -95,7 +95,7 @@ START_TEST(messages_wait_until_the_port_is_started)
 	for (int i = 0; i < 3; i++)
 		port_post(p1, i == 0 ? "0" : i == 1 ? "1" : "2");
 	ck_assert_int_eq(cp_client_sync(c, 5000), 0);
-	ck_assert_int_eq(cp_client_wait(c, 100), CP_ERR_TIMEOUT);   /* queued, not dispatched */
+	ck_assert_int_eq(cp_client_wait(c, 5000), 3);   /* received and kept, not dispatched */
 	cp_port_set_callback(p2, on_port_event, &in);                /* implicit start */
 	wait_for(c, &in, 3);
 	ck_assert_str_eq(in.json[0], "0");
@@ -121,7 +121,7 @@ START_TEST(closing_one_side_stops_delivery)
 	port_post(p2, "\"from a closed port\"");                /* does nothing */
 	port_post(p1, "\"to a closed port\"");                  /* dropped */
 	ck_assert_int_eq(cp_client_sync(c, 5000), 0);
-	ck_assert_int_eq(cp_client_wait(c, 200), CP_ERR_TIMEOUT);
+	ck_assert_int_eq(cp_client_wait(c, 200), 0);
 	ck_assert_uint_eq(in.count, 0);
 	cp_client_free(c);
 }

@@ -533,7 +533,7 @@ static int relay_main(int ready_fd)
 	close(ready_fd);
 	while (!r.quit && !r.failed) {
 		rc = cp_client_wait(r.client, 1000);
-		if (rc < 0 && rc != CP_ERR_TIMEOUT) {
+		if (rc < 0) {
 			relay_fail(&r, "wait", rc);
 			break;
 		}
@@ -711,7 +711,7 @@ START_TEST(closing_the_peer_closes_the_port_and_drops_with_descriptors)
 	must(cp_port_post_message(theirs, data, &buf, 1), "post to a closed peer");
 	ck_assert(cp_value_array_buffer_is_detached(buf));
 	must(cp_client_sync(cb, 5000), "sync");
-	ck_assert_int_eq(cp_client_wait(ca, 200), CP_ERR_TIMEOUT);
+	ck_assert_int_eq(cp_client_wait(ca, 200), 0);
 	ck_assert_uint_eq(at_p1.count, 0);
 	snprintf(needle, sizeof(needle), "port %llu closed", (unsigned long long)cp_port_id(p1));
 	ck_assert_int_eq(test_broker_log_count(&broker, needle), 1);
@@ -788,7 +788,7 @@ START_TEST(target_origin_mismatch_drops_the_buffers_and_ports_with_no_leak)
 	ck_assert(cp_value_array_buffer_is_detached(small));
 	ck_assert_int_eq(cp_port_get_state(p2), CP_PORT_TRANSFERRED);
 	must(cp_client_sync(ca, 5000), "sync");
-	ck_assert_int_eq(cp_client_wait(cb, 200), CP_ERR_TIMEOUT);
+	ck_assert_int_eq(cp_client_wait(cb, 200), 0);
 	ck_assert_uint_eq(in.count, 0);
 	ck_assert_int_eq(test_broker_log_count(&broker, "targetOrigin does not match"), 1);
 	snprintf(needle, sizeof(needle), "port %llu closed", (unsigned long long)cp_port_id(p2));

@@ -415,7 +415,7 @@ size_t test_inbox_wait(cp_client *client, TestInbox *inbox, size_t n, int timeou
 		if (left <= 0)
 			break;
 		r = cp_client_wait(client, (int)left);
-		if (r < 0 && r != CP_ERR_TIMEOUT)
+		if (r < 0)
 			break;
 	}
 	return inbox->count;
