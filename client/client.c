@@ -92,6 +92,16 @@ out:
 	return r;
 }
 
+int client_check_size(const char *what, const char *s, size_t max, const char *limit_name)
+{
+	size_t len = strlen(s);
+
+	if (len <= max)
+		return 0;
+	return error_set(CP_ERR_RANGE, "the %s is %zu bytes; the limit is %zu bytes (%s)", what, len, max,
+			 limit_name);
+}
+
 uint32_t client_next_serial(cp_client *c)
 {
 	if (++c->next_serial == 0)

@@ -72,6 +72,10 @@ struct cp_client {
 };
 
 /* client.c */
+/* CP_ERR_RANGE when s is longer than max bytes, with a message naming
+ * what s is and the limit: "the URL is 70000 bytes; the limit is 8192
+ * bytes (CP_URL_MAX)".  0 otherwise. */
+int client_check_size(const char *what, const char *s, size_t max, const char *limit_name);
 /* The next request serial (never 0). */
 uint32_t client_next_serial(cp_client *client);
 /* Sends a request and waits for the frame answering it: 0 with *ret_reply

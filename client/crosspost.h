@@ -65,6 +65,8 @@ enum {
 	CP_ERR_CONSTRAINT = -9,        /* ConstraintError: a window name already in use */
 	CP_ERR_NO_MEMORY = -10,        /* QuotaExceededError: out of memory or over a size limit */
 	CP_ERR_DATA = -11,             /* DataError: a payload that cannot be deserialized */
+	CP_ERR_RANGE = -12,            /* RangeError: an argument over a documented size limit
+	                                * (CP_URL_MAX, CP_NAME_MAX, CP_TARGET_ORIGIN_MAX) */
 };
 
 /* The DOMException-style name of a CP_ERR_* code ("SyntaxError", ...);
@@ -74,6 +76,17 @@ const char *cp_error_name(int code);
 /* The message of the last failed call in this thread (borrowed, thread-local,
  * overwritten by the next failure); "" when none. */
 const char *cp_last_error_message(void);
+
+/* Size limits, in bytes (the terminating NUL not counted), on the strings
+ * that travel in a frame's header.  An argument over one fails with
+ * CP_ERR_RANGE before anything is sent, and the message names the limit.
+ * Together they keep every header the broker builds (an event carries the
+ * sender's origin, its name and the targetOrigin) within the protocol's
+ * 64 KiB header limit. */
+#define CP_URL_MAX 8192            /* a window's URL, and the serialized origin of it
+                                    * (RFC 9110 asks for at least 8000 octets) */
+#define CP_NAME_MAX 1024           /* a window's name */
+#define CP_TARGET_ORIGIN_MAX 8192  /* a targetOrigin, and the serialized origin it names */
 
 /* ---------------------------------------------------------------------- */
 /* Values: structured-clone data                                          */
@@ -395,7 +408,8 @@ char *cp_default_socket_path(void);
  * has confirmed, so a message posted to the window afterwards is never
  * lost.  The handle belongs to the client; cp_window_close() releases it
  * early.  Errors: CP_ERR_SYNTAX (url does not parse), CP_ERR_CONSTRAINT
- * (name taken), CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+ * (name taken), CP_ERR_RANGE (url or its origin over CP_URL_MAX, name over
+ * CP_NAME_MAX), CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
 int cp_window_open(cp_client *client, const char *url, const char *name, cp_window **ret);
 
 /* Flags for cp_window_open_with_flags(). */
@@ -413,7 +427,8 @@ int cp_window_close(cp_window *window);
 
 /* Navigates the window to url: from now on its origin is url's origin, and
  * messages not yet dispatched to it are checked against the new origin.
- * Errors: CP_ERR_SYNTAX, CP_ERR_NETWORK. */
+ * Errors: CP_ERR_SYNTAX, CP_ERR_RANGE (as for cp_window_open()),
+ * CP_ERR_NETWORK. */
 int cp_window_navigate(cp_window *window, const char *url);
 
 /* The broker-assigned id (never 0, never reused while the broker runs). */
@@ -429,8 +444,15 @@ const char *cp_window_origin(const cp_window *window);
 cp_client *cp_window_client(const cp_window *window);
 
 /* Looks up a live window by name; *ret_id receives its id.
- * Errors: CP_ERR_NOT_FOUND, CP_ERR_NETWORK. */
+ * Errors: CP_ERR_NOT_FOUND, CP_ERR_RANGE (name over CP_NAME_MAX),
+ * CP_ERR_NETWORK. */
 int cp_client_lookup(cp_client *client, const char *name, uint64_t *ret_id);
+
+/* The same, also giving the window's current serialized origin ("null"
+ * when opaque) in *ret_origin, malloc'd: the caller frees it.  What a
+ * targetOrigin must match if the window does not navigate first.
+ * Errors: as cp_client_lookup(), and CP_ERR_NO_MEMORY. */
+int cp_client_lookup_window(cp_client *client, const char *name, uint64_t *ret_id, char **ret_origin);
 
 /* Waits until a live window is named name, and stores its id in *ret_id:
  * two processes can start in any order, the one that posts waiting for the
@@ -486,8 +508,9 @@ void cp_window_info_free(cp_window_info *infos, size_t count);
  * flow control (a receiver is not reading), and events arriving meanwhile
  * are kept for the next dispatch.  Errors the broker finds (a target id
  * that never existed) are reported by the next cp_client_sync().
- * Errors: CP_ERR_SYNTAX (targetOrigin does not parse), CP_ERR_DATA_CLONE,
- * CP_ERR_INVALID_STATE (from is closed), CP_ERR_NETWORK. */
+ * Errors: CP_ERR_SYNTAX (targetOrigin does not parse), CP_ERR_RANGE
+ * (targetOrigin, or the origin it names, over CP_TARGET_ORIGIN_MAX),
+ * CP_ERR_DATA_CLONE, CP_ERR_INVALID_STATE (from is closed), CP_ERR_NETWORK. */
 int cp_post_message(cp_window *from, uint64_t target, const cp_value *data,
 		    const char *target_origin);
 

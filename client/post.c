@@ -16,6 +16,9 @@ static int sender_check(cp_window *from, const char *target_origin)
 {
 	if (!from || !target_origin)
 		return error_set(CP_ERR_TYPE, "cp_post_message: from, data and target_origin are required");
+	/* Checked before anything parses it or a frame carries it. */
+	if (client_check_size("targetOrigin", target_origin, CP_TARGET_ORIGIN_MAX, "CP_TARGET_ORIGIN_MAX") < 0)
+		return CP_ERR_RANGE;
 	if (from->client->pid != getpid())
 		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
 	if (from->client->broken)
@@ -36,8 +39,10 @@ static int target_origin_check(cp_window *from, const char *target_origin)
 		return error_set(CP_ERR_SYNTAX, "invalid targetOrigin '%s': %s", target_origin, reason);
 	if (r < 0)
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	r = client_check_size("targetOrigin's serialized origin", target_origin_serialization(&parsed),
+			      CP_TARGET_ORIGIN_MAX, "CP_TARGET_ORIGIN_MAX");
 	target_origin_deinit(&parsed);
-	return 0;
+	return r;
 }
 
 /* Frames a Post around bytes (taken) with fds (taken) and ports, and writes it. */

@@ -7,6 +7,13 @@
 
 #include "client.h"
 #include "error.h"
+#include "frame_limits.h"
+
+/* The public limits are the wire's. */
+_Static_assert(CP_URL_MAX == FRAME_URL_MAX, "CP_URL_MAX is FRAME_URL_MAX");
+_Static_assert(CP_NAME_MAX == FRAME_NAME_MAX, "CP_NAME_MAX is FRAME_NAME_MAX");
+_Static_assert(CP_TARGET_ORIGIN_MAX == FRAME_TARGET_ORIGIN_MAX,
+	       "CP_TARGET_ORIGIN_MAX is FRAME_TARGET_ORIGIN_MAX");
 
 /* Requests for the broker itself answer quickly; this bounds a hung one. */
 #define CLIENT_REQUEST_TIMEOUT_MS 30000
@@ -32,16 +39,29 @@ cp_window *client_find_window(const cp_client *c, uint64_t id)
 	return NULL;
 }
 
-/* The URL's origin, parsed as the broker will; SyntaxError if it fails. */
+/* The URL's origin, parsed as the broker will; SyntaxError if it fails,
+ * RangeError if the URL or its origin is over the limit (the origin can be
+ * the longer: IDNA turns a few bytes of Unicode into xn-- labels). */
 static int parse_url_origin(const char *url, Origin **ret)
 {
 	const char *reason = "?";
-	int r = origin_from_url(url, strlen(url), NULL, 0, ret, &reason);
+	Origin *origin = NULL;
+	int r;
 
+	r = client_check_size("URL", url, CP_URL_MAX, "CP_URL_MAX");
+	if (r < 0)
+		return r;
+	r = origin_from_url(url, strlen(url), NULL, 0, &origin, &reason);
 	if (r == -EINVAL)
 		return error_set(CP_ERR_SYNTAX, "invalid URL '%s': %s", url, reason);
 	if (r < 0)
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	r = client_check_size("URL's serialized origin", origin_serialization(origin), CP_URL_MAX, "CP_URL_MAX");
+	if (r < 0) {
+		origin_free(origin);
+		return r;
+	}
+	*ret = origin;
 	return 0;
 }
 
@@ -58,6 +78,8 @@ int cp_window_open_with_flags(cp_client *c, const char *url, const char *name, u
 		return error_set(CP_ERR_TYPE, "cp_window_open: client, url and ret are required");
 	if (flags & ~(unsigned)CP_WINDOW_PRIVILEGED)
 		return error_set(CP_ERR_TYPE, "cp_window_open: unknown flags 0x%x", flags);
+	if (name && (r = client_check_size("window name", name, CP_NAME_MAX, "CP_NAME_MAX")) < 0)
+		return r;
 	w = calloc(1, sizeof(*w));
 	if (!w)
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
@@ -192,13 +214,22 @@ cp_client *cp_window_client(const cp_window *w) { return w->client; }
 
 int cp_client_lookup(cp_client *c, const char *name, uint64_t *ret_id)
 {
+	return cp_client_lookup_window(c, name, ret_id, NULL);
+}
+
+int cp_client_lookup_window(cp_client *c, const char *name, uint64_t *ret_id, char **ret_origin)
+{
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Lookup lookup = CROSSPOST__LOOKUP__INIT;
 	Frame *reply = NULL;
+	char *origin = NULL;
 	int r;
 
 	if (!c || !name || !ret_id)
 		return error_set(CP_ERR_TYPE, "cp_client_lookup: client, name and ret_id are required");
+	r = client_check_size("window name", name, CP_NAME_MAX, "CP_NAME_MAX");
+	if (r < 0)
+		return r;
 	lookup.name = (char *)name;
 	header.body_case = CROSSPOST__HEADER__BODY_LOOKUP;
 	header.lookup = &lookup;
@@ -209,6 +240,14 @@ int cp_client_lookup(cp_client *c, const char *name, uint64_t *ret_id)
 		frame_free(reply);
 		return client_fail(c, "the broker answered lookup with a %s frame",
 				   frame_kind_name(reply->header->body_case));
+	}
+	if (ret_origin) {
+		origin = strdup(reply->header->found->origin);
+		if (!origin) {
+			frame_free(reply);
+			return error_set(CP_ERR_NO_MEMORY, "out of memory");
+		}
+		*ret_origin = origin;
 	}
 	*ret_id = reply->header->found->window_id;
 	frame_free(reply);
