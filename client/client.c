@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -324,6 +325,9 @@ static int connect_socket(const char *path, int *ret_fd)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int fd;
 
+	/* An empty path would connect to the abstract socket of NUL bytes. */
+	if (!*path)
+		return error_set(CP_ERR_TYPE, "the socket path is empty");
 	if (strlen(path) >= sizeof(addr.sun_path))
 		return error_set(CP_ERR_TYPE, "socket path too long: %s", path);
 	strcpy(addr.sun_path, path);
@@ -332,8 +336,13 @@ static int connect_socket(const char *path, int *ret_fd)
 		return error_set(CP_ERR_NETWORK, "socket: %s", strerror(errno));
 	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
 		int err = errno;
+		struct stat st;
 
 		close(fd);
+		/* Connecting to a regular file or a folder is refused like a
+		 * stale socket is; "start a broker" would be the wrong advice. */
+		if ((err == ECONNREFUSED || err == ENOTSOCK) && stat(path, &st) == 0 && !S_ISSOCK(st.st_mode))
+			return error_set(CP_ERR_NETWORK, "%s is not a socket", path);
 		return error_set(CP_ERR_NETWORK, "no broker at %s: %s%s", path, strerror(err),
 				 err == ENOENT || err == ECONNREFUSED ?
 				 " (start one with `crosspostd`)" : "");
