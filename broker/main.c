@@ -19,19 +19,35 @@
 #include "log.h"
 #include "socket_path.h"
 
+/* The Makefile passes the version written in client/crosspost.h, which
+ * the broker does not include. */
+#ifndef CP_BUILD_VERSION
+#error "CP_BUILD_VERSION must be defined (the Makefile derives it from client/crosspost.h)"
+#endif
+
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: crosspostd [OPTIONS]\n"
 		"The crosspost broker: routes postMessage between windows of client processes.\n\n"
-		"  -s, --socket PATH      listen on PATH (default: $CROSSPOST_SOCKET, else\n"
-		"                         $XDG_RUNTIME_DIR/crosspost/broker.sock, else\n"
-		"                         /tmp/crosspost-$UID/broker.sock)\n"
+		"  -s, --socket PATH      listen on PATH (default: $CROSSPOST_SOCKET if set and\n"
+		"                         not empty, else $XDG_RUNTIME_DIR/crosspost/broker.sock,\n"
+		"                         else /tmp/crosspost-$UID/broker.sock)\n"
 		"  -f, --foreground       stay in the foreground (default: detach once listening)\n"
+		"  -p, --pidfile FILE     write the broker's pid to FILE once it listens (after\n"
+		"                         detaching); removed when the broker stops cleanly\n"
+		"  -L, --log-file FILE    append the log to FILE instead of stderr, from the\n"
+		"                         moment the broker listens (errors before that still\n"
+		"                         go to stderr)\n"
 		"  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 		"  -v, --verbose          same as --log-level debug\n"
+		"  -V, --version          print the version\n"
 		"  -h, --help             show this help\n\n"
-		"Logs go to stderr.  SIGINT and SIGTERM stop the broker and remove the socket.\n");
+		"Logs go to stderr, or to --log-file.  A detached broker keeps the stderr it was\n"
+		"started with: when that is a terminal, log lines are lost once the terminal\n"
+		"closes, so redirect it (2>>FILE) or pass --log-file FILE.\n"
+		"SIGINT and SIGTERM stop the broker and remove the socket (and the pidfile):\n"
+		"  crosspostd --pidfile /tmp/cp.pid --log-file /tmp/cp.log && kill $(cat /tmp/cp.pid)\n");
 }
 
 /* Connects to path: true when a live broker answers there. */
@@ -54,6 +70,7 @@ static bool socket_is_live(const char *path)
 static int listen_on(const char *path)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	struct stat st;
 	mode_t old_mask;
 	int fd, r;
 
@@ -67,7 +84,13 @@ static int listen_on(const char *path)
 		log_error("cannot create the folder of %s: %s", path, strerror(-r));
 		return -1;
 	}
-	if (access(path, F_OK) == 0) {
+	if (lstat(path, &st) == 0) {
+		/* Only a socket is ours to replace: --socket naming a file by
+		 * mistake must not delete it. */
+		if (!S_ISSOCK(st.st_mode)) {
+			log_error("%s exists and is not a socket: not replacing it", path);
+			return -1;
+		}
 		if (socket_is_live(path)) {
 			log_error("a broker is already running on %s", path);
 			return -1;
@@ -99,7 +122,24 @@ static void on_signal(evutil_socket_t sig, short what, void *userdata)
 	event_base_loopbreak(userdata);
 }
 
-static int detach(void)
+/* Writes pid and closes pid_fd.  Returns 0, or -1 with the reason logged. */
+static int pidfile_write(int pid_fd, const char *pidfile, pid_t pid)
+{
+	char text[32];
+	int n = snprintf(text, sizeof(text), "%d\n", (int)pid);
+	bool ok = write(pid_fd, text, (size_t)n) == n;
+
+	if (close(pid_fd) < 0)
+		ok = false;
+	if (!ok)
+		log_error("cannot write the pidfile %s: %s", pidfile, strerror(errno));
+	return ok ? 0 : -1;
+}
+
+/* Forks into the background.  The parent writes the child's pid to
+ * pid_fd (when >= 0) before it exits, so that once `crosspostd` returns,
+ * both the socket and the pidfile are there. */
+static int detach(const char *path, int pid_fd, const char *pidfile)
 {
 	pid_t pid = fork();
 	int null_fd;
@@ -108,8 +148,17 @@ static int detach(void)
 		log_error("fork: %s", strerror(errno));
 		return -1;
 	}
-	if (pid > 0)
+	if (pid > 0) {
+		if (pid_fd >= 0 && pidfile_write(pid_fd, pidfile, pid) < 0) {
+			kill(pid, SIGKILL);
+			unlink(path);
+			unlink(pidfile);
+			_exit(1);
+		}
 		_exit(0);    /* the socket is listening already: clients may connect */
+	}
+	if (pid_fd >= 0)
+		close(pid_fd);
 	setsid();
 	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null_fd >= 0) {
@@ -127,6 +176,9 @@ int main(int argc, char **argv)
 		{ "foreground", no_argument, NULL, 'f' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "pidfile", required_argument, NULL, 'p' },
+		{ "log-file", required_argument, NULL, 'L' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -134,16 +186,36 @@ int main(int argc, char **argv)
 	struct event_base *base = NULL;
 	Broker *broker = NULL;
 	char *path = NULL;
+	const char *socket_arg = NULL, *pidfile = NULL, *log_file = NULL;
 	bool foreground = false;
-	int opt, fd, status = 1;
+	int opt, fd, pid_fd = -1, log_fd = -1, status = 1;
 
 	log_set_ident("crosspostd");
-	while ((opt = getopt_long(argc, argv, "s:fl:vh", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:fl:vp:L:Vh", options, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			free(path);
-			path = strdup(optarg);
+			/* An empty path would bind the abstract socket of NUL bytes. */
+			if (!*optarg) {
+				fprintf(stderr, "crosspostd: --socket needs a path, not an empty string\n");
+				return 2;
+			}
+			socket_arg = optarg;
 			break;
+		case 'p':
+		case 'L':
+			if (!*optarg) {
+				fprintf(stderr, "crosspostd: --%s needs a file name, not an empty string\n",
+					opt == 'p' ? "pidfile" : "log-file");
+				return 2;
+			}
+			if (opt == 'p')
+				pidfile = optarg;
+			else
+				log_file = optarg;
+			break;
+		case 'V':
+			printf("crosspostd %s\n", CP_BUILD_VERSION);
+			return fflush(stdout) == 0 ? 0 : 1;
 		case 'f':
 			foreground = true;
 			break;
@@ -173,18 +245,49 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (!path)
-		path = socket_path_default();
+	path = socket_arg ? strdup(socket_arg) : socket_path_default();
 	if (!path) {
 		log_error("out of memory");
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	/* Opened before anything else, so that a bad name is reported on the
+	 * terminal; used from the moment the broker listens. */
+	if (log_file) {
+		log_fd = open(log_file, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (log_fd < 0) {
+			log_error("cannot open the log file %s: %s", log_file, strerror(errno));
+			goto out;
+		}
+	}
 	fd = listen_on(path);
 	if (fd < 0)
 		goto out;
-	if (!foreground && detach() < 0)
+	/* Only now: a broker refused because another one runs must not
+	 * overwrite that one's pidfile. */
+	if (pidfile) {
+		pid_fd = open(pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (pid_fd < 0) {
+			log_error("cannot open the pidfile %s: %s", pidfile, strerror(errno));
+			pidfile = NULL;
+			goto out_unlink;
+		}
+	}
+	if (log_fd >= 0) {
+		dup2(log_fd, STDERR_FILENO);
+		close(log_fd);
+		log_fd = -1;
+	}
+	if (!foreground && detach(path, pid_fd, pidfile) < 0)
 		goto out_unlink;
+	if (foreground && pid_fd >= 0) {
+		int r = pidfile_write(pid_fd, pidfile, getpid());
+
+		pid_fd = -1;
+		if (r < 0)
+			goto out_unlink;
+	}
+	pid_fd = -1;    /* written and closed, by the parent when detached */
 	base = event_base_new();
 	if (!base || broker_new(&broker, base, fd) < 0) {
 		log_error("out of memory");
@@ -205,7 +308,13 @@ int main(int argc, char **argv)
 	status = 0;
 out_unlink:
 	unlink(path);
+	if (pidfile)
+		unlink(pidfile);
 out:
+	if (pid_fd >= 0)
+		close(pid_fd);
+	if (log_fd >= 0)
+		close(log_fd);
 	if (sigint)
 		event_free(sigint);
 	if (sigterm)

@@ -49,6 +49,41 @@ i=0; while [ -e "$T/daemon.sock" ] && [ $i -lt 500 ]; do i=$((i + 1)); sleep 0.0
 ) | tee "$T/xdg.out"
 grep -q FAIL "$T/xdg.out" && FAILURES=$((FAILURES + 1))
 
+# --pidfile and --log-file, detached: both are there when crosspostd returns.
+capture "$CROSSPOSTD" --socket "$T/p.sock" --pidfile "$T/p.pid" --log-file "$T/p.log" --log-level debug
+expect_eq "detaching with --pidfile returns 0" "$RC" "0"
+pid=$(cat "$T/p.pid" 2>/dev/null || true)
+kill -0 "$pid" 2>/dev/null && pass "the pidfile names the live broker" || fail "pidfile [$pid] names no live process"
+capture "$CROSSPOST" list --socket "$T/p.sock"
+expect_eq "the detached broker answers" "$RC" "0"
+expect_contains "--log-file gets the log, with the same pid" "$(cat "$T/p.log")" "listening on $T/p.sock (pid $pid)"
+capture "$CROSSPOSTD" --socket "$T/p.sock" --pidfile "$T/p.pid"
+expect_eq "a second broker on the socket exits 1" "$RC" "1"
+expect_eq "and leaves the first one's pidfile alone" "$(cat "$T/p.pid")" "$pid"
+kill -TERM "$pid" 2>/dev/null || fail "cannot signal the broker named by the pidfile"
+i=0; while [ -e "$T/p.pid" ] && [ $i -lt 500 ]; do i=$((i + 1)); sleep 0.01; done
+[ ! -e "$T/p.pid" ] && pass "SIGTERM removes the pidfile" || fail "pidfile left behind"
+[ ! -e "$T/p.sock" ] && pass "and the socket" || fail "socket left behind"
+expect_contains "the log file says it stopped" "$(cat "$T/p.log")" "received SIGTERM, stopping"
+# In the foreground, the pidfile is the process's own pid.
+"$CROSSPOSTD" --foreground --socket "$T/f.sock" --pidfile "$T/f.pid" 2>>"$T/broker.log" &
+BROKER_PID=$!
+BG_PIDS="$BG_PIDS $BROKER_PID"
+wait_for_broker "$T/f.sock"
+expect_eq "foreground pidfile" "$(cat "$T/f.pid")" "$BROKER_PID"
+kill -INT "$BROKER_PID"; wait "$BROKER_PID" && rc=0 || rc=$?
+expect_eq "foreground broker with --pidfile stops cleanly" "$rc:$([ -e "$T/f.pid" ] && echo left || echo removed)" "0:removed"
+capture "$CROSSPOSTD" --help
+expect_contains "--help says where a detached broker's log goes" "$OUT" "A detached broker keeps the stderr it was"
+expect_contains "--help documents --log-file" "$OUT" "--log-file FILE"
+
+# --socket naming a file that is not a socket: refused, the file kept.
+echo "my notes" >"$T/notes.txt"
+capture timeout 10 "$CROSSPOSTD" --foreground --socket "$T/notes.txt"
+expect_eq "a regular file as --socket: crosspostd exits 1" "$RC" "1"
+expect_contains "a regular file as --socket: explained" "$ERR" "$T/notes.txt exists and is not a socket: not replacing it"
+expect_eq "the file is kept" "$(cat "$T/notes.txt")" "my notes"
+
 capture "$CROSSPOSTD" --no-such-option
 expect_eq "unknown option exits 2" "$RC" "2"
 capture "$CROSSPOSTD" --log-level loud
