@@ -14,7 +14,7 @@ const char *policy_verdict_name(PolicyVerdict verdict)
 {
 	switch (verdict) {
 	case POLICY_DELIVER: return "deliver";
-	case POLICY_E_ORIGIN_MISMATCH: return "targetOrigin does not match the target's origin";
+	case POLICY_E_ORIGIN_MISMATCH: return "does not match the target's origin";
 	}
 	return "unknown";
 }

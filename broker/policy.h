@@ -18,7 +18,8 @@ typedef enum PolicyVerdict {
  * origin with targetOrigin. */
 PolicyVerdict policy_check(const Window *target, const TargetOrigin *target_origin);
 
-/* A short reason for logs; static. */
+/* The reason for logs, static: it completes "targetOrigin 'T' REASON 'O'",
+ * with O the target's origin (broker/router.c). */
 const char *policy_verdict_name(PolicyVerdict verdict);
 
 #endif

@@ -78,10 +78,10 @@ void router_post(Connection *sender, Frame *frame)
 	if (verdict != POLICY_DELIVER) {
 		b->stats.dropped_origin_mismatch++;
 		dropped = true;
-		log_debug("dropped: window %llu (%s) -> window %llu (%s): %s '%s'",
+		log_debug("dropped: window %llu (%s) -> window %llu: targetOrigin '%s' %s '%s'",
 			  (unsigned long long)from->id, origin_serialization(from->origin),
-			  (unsigned long long)to->id, origin_serialization(to->origin),
-			  policy_verdict_name(verdict), target_origin_serialization(&target_origin));
+			  (unsigned long long)to->id, target_origin_serialization(&target_origin),
+			  policy_verdict_name(verdict), origin_serialization(to->origin));
 		goto out;
 	}
 

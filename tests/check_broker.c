@@ -96,7 +96,7 @@ START_TEST(target_origin_mismatch_is_not_delivered_and_sender_not_told)
 	ck_assert_uint_eq(test_inbox_wait(cb, &ib, 1, 5000), 1);
 	ck_assert_str_eq(ib.json[0], "\"marker\"");
 	ck_assert_int_eq(cp_client_wait(cb, 100), 0);
-	ck_assert_int_eq(test_broker_log_count(&broker, "targetOrigin does not match"), 3);
+	ck_assert_int_eq(test_broker_log_count(&broker, "does not match the target's origin"), 3);
 	test_inbox_clear(&ib);
 	cp_client_free(ca);
 	cp_client_free(cb);

@@ -104,7 +104,7 @@ START_TEST(dropped_messages_close_their_descriptors)
 	raw_post_with_fds(raw, a, cp_window_id(b), "https://other.example", 2);
 	raw_post_with_fds(raw, a, gone_id, "*", 2);
 	sync_raw(raw);
-	ck_assert_int_eq(test_broker_log_count(&broker, "targetOrigin does not match"), 1);
+	ck_assert_int_eq(test_broker_log_count(&broker, "does not match the target's origin"), 1);
 	ck_assert_int_eq(test_broker_log_count(&broker, "the target has closed"), 1);
 	close(raw);
 	cp_client_free(cb);

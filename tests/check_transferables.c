@@ -790,7 +790,7 @@ START_TEST(target_origin_mismatch_drops_the_buffers_and_ports_with_no_leak)
 	must(cp_client_sync(ca, 5000), "sync");
 	ck_assert_int_eq(cp_client_wait(cb, 200), 0);
 	ck_assert_uint_eq(in.count, 0);
-	ck_assert_int_eq(test_broker_log_count(&broker, "targetOrigin does not match"), 1);
+	ck_assert_int_eq(test_broker_log_count(&broker, "does not match the target's origin"), 1);
 	snprintf(needle, sizeof(needle), "port %llu closed", (unsigned long long)cp_port_id(p2));
 	ck_assert_int_eq(test_broker_log_count(&broker, needle), 1);
 	cp_value_free(data);
