@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* cli.c - durations, counts, connecting, errors and event lines for the CLI. */
+/* cli.c - durations, counts, --socket, connecting, errors and event lines for the CLI. */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -23,7 +23,7 @@ int64_t cli_parse_duration(const char *text)
 		return -1;
 	if (strcmp(end, "ms") == 0)
 		scale = 1.0;
-	else if (strcmp(end, "s") == 0 || *end == '\0')
+	else if (strcmp(end, "s") == 0)
 		scale = 1000.0;
 	else if (strcmp(end, "m") == 0 || strcmp(end, "min") == 0)
 		scale = 60000.0;
@@ -33,6 +33,27 @@ int64_t cli_parse_duration(const char *text)
 	if (value < 0 || value > 1e15)
 		return -1;
 	return (int64_t)llround(value);
+}
+
+void cli_print_bad_duration(const char *command, const char *option, const char *text)
+{
+	char *end = NULL;
+
+	strtod(text, &end);
+	if (*text >= '0' && *text <= '9' && end && *end == '\0')
+		fprintf(stderr, "crosspost %s: %s needs a unit: %sms or %ss, not '%s'\n", command, option,
+			text, text, text);
+	else
+		fprintf(stderr, "crosspost %s: %s needs a duration like 250ms, 2s or 1m, not '%s'\n", command,
+			option, text);
+}
+
+int cli_check_socket_option(const char *command, const char *path)
+{
+	if (!path || *path)
+		return 0;
+	fprintf(stderr, "crosspost %s: --socket needs a path, not an empty string\n", command);
+	return 2;
 }
 
 int64_t cli_parse_count(const char *text, int64_t max)

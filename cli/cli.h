@@ -9,9 +9,19 @@
 
 #include "crosspost.h"
 
-/* Parses "250ms", "2s", "1.5s", "3m"; a bare number is seconds.
- * Returns milliseconds, or -1 when text is not a duration. */
+/* Parses "250ms", "2s", "1.5s", "3m" or "3min".  The unit is required, as
+ * in the scenario language: a bare "1500" could mean either.  Returns
+ * milliseconds, or -1 when text is not a duration. */
 int64_t cli_parse_duration(const char *text);
+
+/* Prints why text is not a duration for option (e.g. "--timeout"), with a
+ * hint when only the unit is missing. */
+void cli_print_bad_duration(const char *command, const char *option, const char *text);
+
+/* An empty --socket would name an abstract socket of NUL bytes: a usage
+ * error.  Returns 0 when path is NULL (not given) or not empty; else
+ * prints why and returns 2 (the exit status). */
+int cli_check_socket_option(const char *command, const char *path);
 
 /* Parses a non-negative decimal integer no larger than max; -1 otherwise. */
 int64_t cli_parse_count(const char *text, int64_t max);

@@ -3,6 +3,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <jansson.h>
 
@@ -14,7 +15,9 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: crosspost list [--json] [--socket PATH]\n"
 		"Lists the broker's live windows: id, name, origin, pid of the process that\n"
-		"registered it, and URL; a table by default, a JSON array with --json.\n");
+		"registered it, and URL; a table by default (columns as wide as their\n"
+		"content), a JSON array of {\"id\",\"name\",\"origin\",\"url\",\"pid\"} objects\n"
+		"with --json (name is null for a window without one).\n");
 }
 
 static int print_json(const cp_window_info *infos, size_t n)
@@ -39,6 +42,35 @@ static int print_json(const cp_window_info *infos, size_t n)
 	puts(text);
 	free(text);
 	return 0;
+}
+
+static int max_int(int a, int b)
+{
+	return a > b ? a : b;
+}
+
+/* A table whose columns are as wide as their widest cell (in bytes: a
+ * name in a wide script may look narrower than it is), so that any name,
+ * origin or URL keeps the columns after it aligned.  URL comes last: it
+ * needs no padding. */
+static void print_table(const cp_window_info *infos, size_t n)
+{
+	int w_id = (int)strlen("ID"), w_name = (int)strlen("NAME"), w_origin = (int)strlen("ORIGIN");
+	int w_pid = (int)strlen("PID");
+	char number[24];
+
+	for (size_t i = 0; i < n; i++) {
+		w_id = max_int(w_id, snprintf(number, sizeof(number), "%llu", (unsigned long long)infos[i].id));
+		w_name = max_int(w_name, infos[i].name ? (int)strlen(infos[i].name) : 1);
+		w_origin = max_int(w_origin, (int)strlen(infos[i].origin));
+		w_pid = max_int(w_pid, snprintf(number, sizeof(number), "%d", (int)infos[i].pid));
+	}
+	printf("%-*s  %-*s  %-*s  %-*s  %s\n", w_id, "ID", w_name, "NAME", w_origin, "ORIGIN", w_pid, "PID",
+	       "URL");
+	for (size_t i = 0; i < n; i++)
+		printf("%-*llu  %-*s  %-*s  %-*d  %s\n", w_id, (unsigned long long)infos[i].id, w_name,
+		       infos[i].name ? infos[i].name : "-", w_origin, infos[i].origin, w_pid, (int)infos[i].pid,
+		       infos[i].url);
 }
 
 int cmd_list(int argc, char **argv)
@@ -69,6 +101,8 @@ int cmd_list(int argc, char **argv)
 		fprintf(stderr, "crosspost list: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
+	if (cli_check_socket_option("list", socket_path))
+		return 2;
 	client = cli_connect("list", socket_path);
 	if (!client)
 		return 1;
@@ -83,11 +117,7 @@ int cmd_list(int argc, char **argv)
 			goto out;
 		}
 	} else {
-		printf("%-6s %-16s %-32s %-8s %s\n", "ID", "NAME", "ORIGIN", "PID", "URL");
-		for (size_t i = 0; i < n; i++)
-			printf("%-6llu %-16s %-32s %-8d %s\n", (unsigned long long)infos[i].id,
-			       infos[i].name ? infos[i].name : "-", infos[i].origin, (int)infos[i].pid,
-			       infos[i].url);
+		print_table(infos, n);
 	}
 	status = 0;
 out:

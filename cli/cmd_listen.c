@@ -2,6 +2,7 @@
 /* cmd_listen.c - `crosspost listen`: a window that prints what it receives. */
 #include <getopt.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,8 +22,9 @@ static void usage(FILE *out)
 		"\"source\":{\"id\":N,\"name\":\"...\"}} (source is null for privileged senders).\n\n"
 		"  --name NAME        the window's name (how `crosspost post --to` finds it)\n"
 		"  --count N          exit 0 after N events (default: run until interrupted)\n"
-		"  --timeout DURATION exit 1 if the events have not all arrived by then\n"
-		"                     (250ms, 2s, 1m)\n"
+		"  --timeout DURATION stop listening after DURATION (250ms, 2s, 1m: the unit is\n"
+		"                     required).  Without --count that is the normal end (exit\n"
+		"                     0); with --count N, exit 1 if fewer than N events came\n"
 		"  --ready-fd FD      once registered, write \"ready\\n\" to FD and close it\n"
 		"  --privileged       an extension-like window: its own posts carry source null\n\n"
 		"Once the window is registered, a line \"crosspost listen: ready: window ID ORIGIN\"\n"
@@ -38,7 +40,8 @@ static void on_interrupt(int sig)
 }
 
 struct listen_state {
-	int64_t remaining;   /* -1: no limit */
+	int64_t expected;    /* --count N, or -1: no limit */
+	int64_t received;
 	int failure;
 };
 
@@ -47,12 +50,16 @@ static void on_event(cp_window *window, const cp_event *ev, void *userdata)
 	struct listen_state *state = userdata;
 
 	(void)window;
-	if (state->remaining == 0)
+	if (state->expected >= 0 && state->received >= state->expected)
 		return;
 	if (cli_print_event(stdout, ev) < 0)
 		state->failure = 1;
-	if (state->remaining > 0)
-		state->remaining--;
+	state->received++;
+}
+
+static bool listen_done(const struct listen_state *state)
+{
+	return state->failure || (state->expected >= 0 && state->received >= state->expected);
 }
 
 static int64_t now_ms(void)
@@ -75,7 +82,7 @@ int cmd_listen(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
-	struct listen_state state = { .remaining = -1 };
+	struct listen_state state = { .expected = -1 };
 	const char *name = NULL, *socket_path = NULL;
 	int64_t timeout_ms = -1, deadline = -1, ready_fd = -1;
 	unsigned flags = 0;
@@ -90,8 +97,8 @@ int cmd_listen(int argc, char **argv)
 		case 's': socket_path = optarg; break;
 		case 'p': flags |= CP_WINDOW_PRIVILEGED; break;
 		case 'c':
-			state.remaining = cli_parse_count(optarg, INT32_MAX);
-			if (state.remaining < 1) {
+			state.expected = cli_parse_count(optarg, INT32_MAX);
+			if (state.expected < 1) {
 				fprintf(stderr, "crosspost listen: --count needs a positive number, not '%s'\n", optarg);
 				return 2;
 			}
@@ -99,7 +106,7 @@ int cmd_listen(int argc, char **argv)
 		case 't':
 			timeout_ms = cli_parse_duration(optarg);
 			if (timeout_ms < 0) {
-				fprintf(stderr, "crosspost listen: --timeout needs a duration like 250ms or 2s, not '%s'\n", optarg);
+				cli_print_bad_duration("listen", "--timeout", optarg);
 				return 2;
 			}
 			break;
@@ -118,11 +125,17 @@ int cmd_listen(int argc, char **argv)
 			return 2;
 		}
 	}
+	if (argc - optind > 1) {
+		fprintf(stderr, "crosspost listen: unexpected argument '%s' (after the URL)\n", argv[optind + 1]);
+		return 2;
+	}
 	if (argc - optind != 1) {
 		fprintf(stderr, "crosspost listen: expected one URL\n");
 		usage(stderr);
 		return 2;
 	}
+	if (cli_check_socket_option("listen", socket_path))
+		return 2;
 	client = cli_connect("listen", socket_path);
 	if (!client)
 		return 1;
@@ -145,27 +158,33 @@ int cmd_listen(int argc, char **argv)
 	}
 	if (timeout_ms >= 0)
 		deadline = now_ms() + timeout_ms;
-	while (state.remaining != 0 && !interrupted && !state.failure) {
+	while (!listen_done(&state) && !interrupted) {
 		int wait_ms = -1;
 
 		if (deadline >= 0) {
 			wait_ms = (int)(deadline - now_ms());
-			if (wait_ms <= 0) {
-				fprintf(stderr, "crosspost listen: timed out with %lld event(s) still expected\n",
-					(long long)state.remaining);
-				goto out;
-			}
+			if (wait_ms <= 0)
+				break;
 		}
 		/* Wake up now and then to notice signals promptly. */
 		if (wait_ms < 0 || wait_ms > 200)
 			wait_ms = 200;
+		/* 0 when wait_ms passed: the deadline is checked above. */
 		r = cp_client_wait(client, wait_ms);
-		if (r < 0 && r != CP_ERR_TIMEOUT) {
+		if (r < 0) {
 			cli_print_error("listen", r);
 			goto out;
 		}
 	}
-	status = state.failure ? 1 : 0;
+	if (state.failure)
+		goto out;
+	/* Without --count, the timeout is how listening ends. */
+	if (!interrupted && state.expected >= 0 && state.received < state.expected) {
+		fprintf(stderr, "crosspost listen: timed out: %lld of %lld event%s arrived\n",
+			(long long)state.received, (long long)state.expected, state.expected == 1 ? "" : "s");
+		goto out;
+	}
+	status = 0;
 out:
 	cp_client_free(client);
 	return status;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "origin.h"
 
@@ -55,6 +56,9 @@ int cmd_origin(int argc, char **argv)
 			unicode = true;
 			break;
 		case 's':
+			/* Unused, but an empty path is as wrong here as anywhere. */
+			if (cli_check_socket_option("origin", optarg))
+				return 2;
 			break;
 		case 'h':
 			usage(stdout);

@@ -5,7 +5,21 @@
 #include <string.h>
 
 #include "commands.h"
+#include "crosspost.h"
 #include "runner.h"
+
+/* `crosspost version` and `crosspost --version`: the library's version,
+ * which is the CLI's (both come from client/crosspost.h). */
+static int cmd_version(int argc, char **argv)
+{
+	(void)argv;
+	if (argc > 1) {
+		fprintf(stderr, "crosspost version: unexpected argument '%s'\n", argv[1]);
+		return 2;
+	}
+	printf("crosspost %s\n", cp_version());
+	return fflush(stdout) == 0 ? 0 : 1;
+}
 
 static const struct {
 	const char *name;
@@ -17,6 +31,7 @@ static const struct {
 	{ "list", cmd_list, "list the broker's live windows" },
 	{ "run", cmd_run, "run scenario files against a broker (TAP output)" },
 	{ "origin", cmd_origin, "print the origin of a URL, as the URL Standard computes it" },
+	{ "version", cmd_version, "print the version (also: crosspost --version)" },
 	{ "agent", cmd_agent, NULL },   /* internal: one window of `run` */
 };
 
@@ -29,8 +44,9 @@ static void usage(FILE *out)
 		if (commands[i].summary)
 			fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
 	fprintf(out, "\nEvery command takes --socket PATH (default: $CROSSPOST_SOCKET, else\n"
-		     "$XDG_RUNTIME_DIR/crosspost/broker.sock, else /tmp/crosspost-$UID/broker.sock)\n"
-		     "and --help.  Run `crosspost COMMAND --help` for details.\n");
+		     "$XDG_RUNTIME_DIR/crosspost/broker.sock, else /tmp/crosspost-$UID/broker.sock;\n"
+		     "an empty variable counts as unset, an empty PATH is an error) and --help.\n"
+		     "Run `crosspost COMMAND --help` for details.\n");
 }
 
 int main(int argc, char **argv)
@@ -44,6 +60,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
+	if (strcmp(argv[1], "--version") == 0)
+		return cmd_version(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
 		if (strcmp(argv[1], commands[i].name) == 0)
 			return commands[i].run(argc - 1, argv + 1);

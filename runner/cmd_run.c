@@ -123,9 +123,9 @@ static int check_broker(const char *socket_path)
 	cp_client *client = NULL;
 	int r = cp_client_new(socket_path, &client);
 
+	/* The library's message names the path already. */
 	if (r < 0) {
-		fprintf(stderr, "crosspost run: no broker at %s: %s: %s\n", socket_path, cp_error_name(r),
-			cp_last_error_message());
+		fprintf(stderr, "crosspost run: %s: %s\n", cp_error_name(r), cp_last_error_message());
 		return -1;
 	}
 	cp_client_free(client);
@@ -166,6 +166,11 @@ int cmd_run(int argc, char **argv)
 			fprintf(stderr, "crosspost run: unknown option '%s'\n%s", argv[optind - 1], TRY_HELP);
 			return 2;
 		}
+	}
+	/* An empty path would be an abstract socket of NUL bytes. */
+	if (socket_path && !*socket_path) {
+		fprintf(stderr, "crosspost run: --socket needs a path, not an empty string\n%s", TRY_HELP);
+		return 2;
 	}
 	nfiles = (size_t)(argc - optind);
 	if (nfiles == 0) {

@@ -57,7 +57,18 @@ expect_contains "default targetOrigin is /" "$(cat "$T/c.out")" '"data":"same or
 
 capture "$CROSSPOST" listen https://x.example --count 1 --timeout 200ms
 expect_eq "listen --timeout expiring exits 1" "$RC" "1"
-expect_contains "timeout explained" "$ERR" "timed out"
+expect_contains "timeout explained" "$ERR" "crosspost listen: timed out: 0 of 1 event arrived"
+# Without --count, the timeout is how listening ends.
+capture "$CROSSPOST" listen https://x.example --timeout 200ms
+expect_eq "listen --timeout without --count exits 0" "$RC" "0"
+expect_eq "listen --timeout without --count: stderr is the ready line" "$(grep -vc '^crosspost listen: ready: window ' "$T/err" || true)" "0"
+expect_eq "listen --timeout without --count: nothing on stdout" "$OUT" ""
+listen_bg "$T/three.out" https://three.example --name three --count 3 --timeout 3s
+capture "$CROSSPOST" post https://three.example --to three '"one of three"'
+wait "$LISTEN_PID" && rc=0 || rc=$?
+expect_eq "listen --count 3 with one event exits 1 at the timeout" "$rc" "1"
+expect_contains "listen says how many of N arrived" "$(cat "$T/three.out.err")" "crosspost listen: timed out: 1 of 3 events arrived"
+expect_contains "the event that came is printed" "$(cat "$T/three.out")" '"data":"one of three"'
 capture "$CROSSPOST" listen https://x.example --count zero
 expect_eq "bad --count exits 2" "$RC" "2"
 capture "$CROSSPOST" listen https://x.example --timeout soon
@@ -73,6 +84,63 @@ for cmd in listen post list run origin; do
 done
 capture "$CROSSPOST" --help
 expect_eq "crosspost --help exits 0" "$RC" "0"
+# Size limits: RangeError, naming the limit and its value.
+long=$(printf '%9000s' '' | tr ' ' a)
+capture "$CROSSPOST" listen "https://a.example/$long" --timeout 100ms
+expect_eq "URL over CP_URL_MAX exits 1" "$RC" "1"
+expect_eq "URL over CP_URL_MAX explained" "$ERR" \
+	"crosspost listen: RangeError: the URL is 9018 bytes; the limit is 8192 bytes (CP_URL_MAX)"
+capture "$CROSSPOST" listen "https://a.example/$(printf '%8174s' '' | tr ' ' a)" --timeout 100ms
+expect_eq "a URL of exactly CP_URL_MAX bytes is fine" "$RC" "0"
+capture "$CROSSPOST" listen https://a.example --name "$(printf '%1025s' '' | tr ' ' n)" --timeout 100ms
+expect_eq "name over CP_NAME_MAX exits 1" "$RC" "1"
+expect_contains "name over CP_NAME_MAX explained" "$ERR" \
+	"RangeError: the window name is 1025 bytes; the limit is 1024 bytes (CP_NAME_MAX)"
+capture "$CROSSPOST" post https://a.example --to "$(printf '%70000s' '' | tr ' ' n)" '1'
+expect_contains "post --to over CP_NAME_MAX is a RangeError" "$ERR" \
+	"crosspost post: RangeError: the window name is 70000 bytes; the limit is 1024 bytes (CP_NAME_MAX)"
+capture "$CROSSPOST" post https://a.example --to-id 1 --target-origin "https://b.example/$long" '1'
+expect_eq "targetOrigin over CP_TARGET_ORIGIN_MAX exits 1" "$RC" "1"
+expect_eq "targetOrigin over CP_TARGET_ORIGIN_MAX explained" "$ERR" \
+	"crosspost post: RangeError: the targetOrigin is 9018 bytes; the limit is 8192 bytes (CP_TARGET_ORIGIN_MAX)"
+
+# post warns when the target's origin shows the message will be dropped.
+listen_bg "$T/w.out" https://w.example/inbox --name w --count 3 --timeout 20s
+wid=$(sed -n 's/^crosspost listen: ready: window \([0-9]*\) .*/\1/p' "$T/w.out.err")
+capture "$CROSSPOST" post https://a.example --to w '"default /"'
+expect_eq "default / to another origin still exits 0" "$RC" "0"
+expect_eq "default / to another origin warns" "$ERR" \
+	'crosspost post: warning: the default targetOrigin "/" is https://a.example, but window w is https://w.example: the message will be dropped (pass --target-origin)'
+capture "$CROSSPOST" post https://a.example --to-id "$wid" --target-origin https://evil.example '"explicit"'
+expect_eq "explicit mismatch exits 0" "$RC" "0"
+expect_eq "explicit mismatch warns, by id" "$ERR" \
+	"crosspost post: warning: targetOrigin 'https://evil.example' does not match window $wid's origin https://w.example: the message will be dropped"
+capture "$CROSSPOST" post file:///tmp/x --to w '"opaque"'
+expect_contains "an opaque sender's default / warns" "$ERR" \
+	"the default targetOrigin \"/\" is this window's own opaque origin, which window w does not have"
+for t in '*' https://w.example/any/path; do
+	capture "$CROSSPOST" post https://a.example --to w --target-origin "$t" '"quiet"'
+	expect_eq "no warning for a matching targetOrigin $t" "$RC:$ERR" "0:"
+done
+capture "$CROSSPOST" post https://w.example/other --to w '"same origin, last"'
+expect_eq "no warning for default / to the same origin" "$RC:$ERR" "0:"
+wait "$LISTEN_PID" && rc=0 || rc=$?
+expect_eq "w got the three matching messages only" "$rc:$(grep -c '"data":"quiet"' "$T/w.out")" "0:2"
+expect_contains "the same-origin one last" "$(sed -n 3p "$T/w.out")" '"data":"same origin, last","origin":"https://w.example"'
+# The broker's debug line names targetOrigin and the target's origin, each labelled.
+expect_contains "broker log: drop explained" "$(cat "$T/broker.log")" \
+	"(https://a.example) -> window $wid: targetOrigin 'https://evil.example' does not match the target's origin 'https://w.example'"
+
+# list: columns as wide as their content.
+listen_bg "$T/n.out" https://names.example --name a-window-name-longer-than-sixteen --count 1 --timeout 20s
+capture "$CROSSPOST" list
+expect_contains "list shows the long name" "$OUT" "a-window-name-longer-than-sixteen"
+expect_eq "list columns stay aligned" "$(printf '%s\n' "$OUT" | awk '
+	NR == 1 { o = index($0, "ORIGIN"); p = index($0, "PID"); u = index($0, "URL"); next }
+	substr($0, o, 4) != "http" || substr($0, p - 1, 1) != " " || substr($0, u, 4) != "http" { bad = 1 }
+	END { print bad ? "misaligned" : "aligned" }')" "aligned"
+kill "$LISTEN_PID" 2>/dev/null || true
+
 capture "$CROSSPOST" list --socket "$T/nothing-here.sock"
 expect_eq "--socket is honoured" "$RC" "1"
 expect_contains "--socket path in the message" "$ERR" "$T/nothing-here.sock"
