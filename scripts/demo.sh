@@ -19,6 +19,30 @@ trap cleanup EXIT INT TERM
 
 say() { printf '\n\033[1m%s\033[0m\n' "$*"; }
 
+# Prints its arguments as one command line a shell reads back as the same
+# words: a word of safe characters as it is, any other in single quotes,
+# each ' inside it written '\'' (pure sh: newlines survive too).
+shell_quote() {
+	sep=""
+	for arg in "$@"; do
+		case "$arg" in
+		"" | *[!A-Za-z0-9_@%+=:,./-]*)
+			quoted="" rest="$arg"
+			while :; do
+				case "$rest" in
+				*"'"*) quoted="$quoted${rest%%"'"*}'\\''"; rest=${rest#*"'"} ;;
+				*) quoted="$quoted$rest"; break ;;
+				esac
+			done
+			printf "%s'%s'" "$sep" "$quoted" ;;
+		*)
+			printf '%s%s' "$sep" "$arg" ;;
+		esac
+		sep=" "
+	done
+	printf '\n'
+}
+
 say "1. Start a private broker on $CROSSPOST_SOCKET"
 "$CROSSPOSTD" --foreground --log-level debug 2>"$dir/broker.log" &
 pids="$pids $!"
@@ -41,13 +65,15 @@ listen() { # alias url name count
 say "2. Two window processes listen: b at https://b.example, c at http://c.example:8080"
 listen b "https://b.example/inbox" b 2
 listen c "http://c.example:8080/app" c 2
+printf '$ '; shell_quote crosspost list
 "$CROSSPOST" list
 
 say "3. A third process, window a at https://a.example:8443, posts:"
-run() { echo "\$ crosspost $*"; "$CROSSPOST" "$@" && echo "  -> exit 0" || echo "  -> exit $?"; }
+run() { printf '$ '; shell_quote crosspost "$@"; "$CROSSPOST" "$@" && echo "  -> exit 0" || echo "  -> exit $?"; }
 run post https://a.example:8443/page --name a --to b --target-origin https://b.example '{"greeting":"hello b","n":1}'
 run post https://a.example:8443/page --name a --to b --target-origin https://evil.example '{"secret":"must not arrive"}'
-echo "  (targetOrigin https://evil.example does not match b's origin: dropped, sender not told)"
+echo "  (the broker drops it without telling the sender, as a browser does; the CLI warns"
+echo "   because it can see that b's origin does not match)"
 run post https://a.example:8443/page --name a --to c --target-origin '*' '["to c", true, null, 2.5]'
 run post https://a.example:8443/page --name a --to c --target-origin 'not a url' '"never sent"'
 echo "  (an invalid targetOrigin is a SyntaxError, before anything is sent)"
