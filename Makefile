@@ -81,8 +81,9 @@ BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-all
 
-.PHONY: build-all
-build-all: $(CROSSPOSTD) $(CROSSPOST) $(LIBA) $(LIBSO) $(TESTS) $(EXAMPLES)
+.PHONY: build-all build-products
+build-products: $(CROSSPOSTD) $(CROSSPOST) $(LIBA) $(LIBSO)
+build-all: build-products $(TESTS) $(EXAMPLES)
 
 deps:
 	@sh scripts/install-deps.sh
@@ -161,7 +162,9 @@ bench: deps
 fuzz: deps
 	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk
 
-install: all
+# Installs what a user runs and links: nothing else needs to build for it.
+install: deps
+	@$(MAKE) --no-print-directory -j$(JOBS) build-products
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig
 	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(DESTDIR)$(PREFIX)/bin/

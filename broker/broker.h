@@ -1,60 +1,84 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * broker.h - the broker's core: accepts connections on a listening socket
- * and owns the window registry.  It never parses argv or reads the
- * environment; broker/main.c does that and hands it a socket.
+ * (within the connection limits), and owns the window registry, the port
+ * table and the per-uid accounts.  It never parses argv or reads the
+ * environment; broker/main.c does that and hands it a socket and limits.
  */
 #ifndef CP_BROKER_H
 #define CP_BROKER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+
+#include "limits.h"
 
 struct event_base;
 struct event;
+typedef struct AccountTable AccountTable;
 typedef struct Registry Registry;
 typedef struct PortTable PortTable;
 typedef struct Connection Connection;
 
-/* A connection whose output queue holds more than this many bytes stops the
- * senders feeding it: they are not read from again until the queue is back
- * under BROKER_OUTPUT_LOW_DEFAULT.  Together with FRAME_PAYLOAD_MAX this
- * bounds the broker's memory per receiver (docs/architecture.md). */
-#define BROKER_OUTPUT_HIGH_DEFAULT (8u * 1024u * 1024u)
-#define BROKER_OUTPUT_LOW_DEFAULT (2u * 1024u * 1024u)
-
-/* Counters, for logs and tests. */
+/* Counters, for Stats and the shutdown log line. */
 typedef struct BrokerStats {
 	uint64_t messages_delivered;       /* events queued for a receiver */
 	uint64_t dropped_origin_mismatch;  /* targetOrigin did not match */
 	uint64_t dropped_target_closed;    /* posted to a window that has closed */
-	uint64_t senders_paused;           /* flow-control pauses */
+	uint64_t senders_paused;           /* a sender stopped: too much parked at slow receivers */
 	uint64_t connections_rejected;     /* closed for breaking the protocol */
+	uint64_t quota_rejects;            /* refused for a limit: connections, windows, ports, sizes */
+	uint64_t accept_failures;          /* accept() failed (descriptors exhausted) */
 } BrokerStats;
 
 typedef struct Broker {
 	struct event_base *base;
+	BrokerLimits limits;
 	int listen_fd;
-	struct event *accept_event;
+	/* Kept open so that at EMFILE one descriptor can be freed to accept
+	 * and close the waiting connection (the libuv trick): otherwise the
+	 * listening socket stays readable and the loop spins. */
+	int reserve_fd;
+	struct event *accept_event, *accept_retry;
+	bool accepting;
+	uint32_t accept_backoff_ms;
+	uint64_t accept_failures_logged;   /* accept_failures when last logged */
 	Registry *registry;
 	PortTable *ports;
+	AccountTable *accounts;
 	Connection *connections;     /* live */
+	uint32_t n_connections;
+	Connection *pending, *pending_tail;   /* not greeted yet, oldest first */
+	uint32_t n_pending;
+	struct event *handshake_timer;
 	Connection *dirty;           /* with output to flush at the end of this turn */
 	Connection *graveyard;       /* closed, freed by reap_event */
 	struct event *reap_event;
 	uint64_t next_connection_id;
-	size_t output_high, output_low;
+	uint64_t started_ms;
 	BrokerStats stats;
 } Broker;
 
 /* Starts serving listen_fd (a listening Unix stream socket; the broker owns
- * it from now on) on base.  Returns 0 or -ENOMEM. */
-int broker_new(Broker **ret, struct event_base *base, int listen_fd);
+ * it from now on) on base with the given limits (copied).  Returns 0 or
+ * -ENOMEM. */
+int broker_new(Broker **ret, struct event_base *base, int listen_fd, const BrokerLimits *limits);
 /* Closes every connection and the listening socket. */
 Broker *broker_free(Broker *broker);
 
 /* Writes queued output of every connection touched during this turn: one
  * sendmsg per receiver per turn rather than one per message. */
 void broker_flush(Broker *broker);
+
+/* A connection said Hello (or went away before): it no longer counts
+ * against the pending limit. */
+void broker_connection_greeted(Broker *broker, Connection *connection);
+/* A connection went away: accepting may resume. */
+void broker_connection_gone(Broker *broker, Connection *connection);
+
+/* Milliseconds on the monotonic clock. */
+uint64_t broker_now_ms(void);
 
 #endif

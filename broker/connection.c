@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* connection.c - a client connection: read, parse, dispatch, queue, write. */
+/* connection.c - a client connection: read, parse, dispatch, write; pausing and accounting. */
+#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <event2/buffer.h>
 #include <event2/event.h>
 
+#include "account.h"
 #include "broker.h"
 #include "cleanup.h"
 #include "connection.h"
@@ -17,16 +19,21 @@
 #include "frame.h"
 #include "log.h"
 #include "ports.h"
+#include "queue.h"
 #include "registry.h"
 #include "stream.h"
 
 /* 16 reads of 64 KiB: 1 MiB per client per loop turn at most. */
 #define CONNECTION_READS_PER_TURN 16
+/* A frame bigger than this is admitted against its uid's budget before
+ * the broker buffers it (charge before allocate, as dbus-broker's
+ * iqueue_set_target): a declared length pins no memory by itself. */
+#define CONNECTION_RESERVE_MIN (1024u * 1024u)
 
 static void on_readable(evutil_socket_t fd, short what, void *userdata);
 static void on_writable(evutil_socket_t fd, short what, void *userdata);
 
-int connection_new(Broker *broker, int fd, Connection **ret)
+int connection_new(Broker *broker, int fd, pid_t pid, uid_t uid, gid_t gid, Connection **ret)
 {
 	Connection *c = calloc(1, sizeof(*c));
 
@@ -35,17 +42,24 @@ int connection_new(Broker *broker, int fd, Connection **ret)
 		return -ENOMEM;
 	}
 	c->broker = broker;
+	c->pid = pid;
+	c->uid = uid;
+	c->gid = gid;
+	c->parked_tail = &c->parked;
 	if (stream_new(&c->stream, fd) < 0) {
 		close(fd);
 		free(c);
 		return -ENOMEM;
 	}
+	c->account = account_ref(broker->accounts, uid);
 	c->read_event = event_new(broker->base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	c->write_event = event_new(broker->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
-	if (!c->read_event || !c->write_event || event_add(c->read_event, NULL) < 0) {
+	if (!c->account || !c->read_event || !c->write_event || event_add(c->read_event, NULL) < 0) {
 		connection_free(c);
 		return -ENOMEM;
 	}
+	c->account->connections++;
+	broker->n_connections++;
 	c->id = ++broker->next_connection_id;
 	c->next = broker->connections;
 	if (c->next)
@@ -63,36 +77,122 @@ Connection *connection_free(Connection *c)
 		event_free(c->read_event);
 	if (c->write_event)
 		event_free(c->write_event);
+	if (c->hangup_event)
+		event_free(c->hangup_event);
 	stream_free(c->stream);
-	free(c->waiters);
+	account_unref(c->account);
 	free(c);
 	return NULL;
 }
 
-static void release_waiters(Connection *c)
+static void on_hangup(evutil_socket_t fd, short what, void *userdata)
 {
-	for (size_t i = 0; i < c->n_waiters; i++) {
-		Connection *sender = c->waiters[i];
+	Connection *c = userdata;
 
-		sender->blocked_on = NULL;
-		if (sender->closing)
-			continue;
-		event_add(sender->read_event, NULL);
-		/* Frames may already be buffered: process them now rather than
-		 * waiting for the socket to become readable again. */
-		event_active(sender->read_event, EV_READ, 0);
-	}
-	c->n_waiters = 0;
+	(void)fd;
+	(void)what;
+	/* Whatever it wrote and we did not read yet goes with it: it was
+	 * never accepted. */
+	connection_close(c, LOG_DEBUG, "hung up while paused");
+	broker_flush(c->broker);
 }
 
-static void forget_waiter(Connection *receiver, Connection *sender)
+void connection_pause(Connection *c, unsigned reason)
 {
-	for (size_t i = 0; i < receiver->n_waiters; i++) {
-		if (receiver->waiters[i] == sender) {
-			receiver->waiters[i] = receiver->waiters[--receiver->n_waiters];
-			return;
+	bool was_paused = c->paused != 0;
+
+	c->paused |= reason;
+	if (was_paused || c->closing)
+		return;
+	event_del(c->read_event);
+	/* Not reading must not mean not noticing that it is gone. */
+	if (!c->hangup_event)
+		c->hangup_event = event_new(c->broker->base, stream_fd(c->stream), EV_CLOSED | EV_PERSIST,
+					    on_hangup, c);
+	if (c->hangup_event)
+		event_add(c->hangup_event, NULL);
+}
+
+void connection_resume(Connection *c, unsigned reason)
+{
+	if (!(c->paused & reason))
+		return;
+	c->paused &= ~reason;
+	if (c->paused || c->closing)
+		return;
+	if (c->hangup_event)
+		event_del(c->hangup_event);
+	event_add(c->read_event, NULL);
+	/* Frames may already be buffered: process them now rather than
+	 * waiting for the socket to become readable again. */
+	event_active(c->read_event, EV_READ, 0);
+}
+
+static void wait_on_account(Connection *c, unsigned reason)
+{
+	if (!(c->paused & (PAUSE_ACCOUNT | PAUSE_RESERVE))) {
+		c->wait_next = c->account->waiting;
+		c->account->waiting = c;
+	}
+	connection_pause(c, reason);
+}
+
+static void stop_waiting_on_account(Connection *c)
+{
+	for (Connection **p = &c->account->waiting; *p; p = &(*p)->wait_next) {
+		if (*p == c) {
+			*p = c->wait_next;
+			break;
 		}
 	}
+	c->wait_next = NULL;
+}
+
+void connection_account_released(Account *a, bool always_wake)
+{
+	Connection *list;
+
+	if (!a->waiting || (!always_wake && !account_under_low(a)))
+		return;
+	list = a->waiting;
+	a->waiting = NULL;
+	while (list) {
+		Connection *c = list;
+
+		list = c->wait_next;
+		c->wait_next = NULL;
+		connection_resume(c, PAUSE_ACCOUNT | PAUSE_RESERVE);
+	}
+}
+
+void connection_recharge(Connection *c)
+{
+	uint64_t in = evbuffer_get_length(stream_input(c->stream));
+	uint64_t bytes, fds;
+
+	if (c->reserved > in)
+		in = c->reserved;
+	bytes = in + evbuffer_get_length(stream_output(c->stream));
+	fds = stream_pending_fds(c->stream) + stream_output_fds(c->stream);
+	if (bytes == c->charged_bytes && fds == c->charged_fds)
+		return;
+	account_charge(c->account, (int64_t)(bytes - c->charged_bytes), (int64_t)(fds - c->charged_fds));
+	if (bytes < c->charged_bytes || fds < c->charged_fds) {
+		c->charged_bytes = bytes;
+		c->charged_fds = fds;
+		connection_account_released(c->account, false);
+		return;
+	}
+	c->charged_bytes = bytes;
+	c->charged_fds = fds;
+}
+
+static void release_reservation(Connection *c)
+{
+	if (!c->reserved)
+		return;
+	c->account->reserved -= c->reserved;
+	c->reserved = 0;
 }
 
 void connection_close(Connection *c, int level, const char *fmt, ...)
@@ -111,6 +211,8 @@ void connection_close(Connection *c, int level, const char *fmt, ...)
 	c->closing = true;
 	event_del(c->read_event);
 	event_del(c->write_event);
+	if (c->hangup_event)
+		event_del(c->hangup_event);
 	/* Its windows go now, so that nothing is routed to it any more. */
 	while (c->windows) {
 		Window *w = c->windows;
@@ -118,10 +220,19 @@ void connection_close(Connection *c, int level, const char *fmt, ...)
 		c->windows = w->owner_next;
 		registry_remove(b->registry, w);
 	}
+	c->n_windows = 0;
 	ports_connection_closed(b->ports, c);
-	release_waiters(c);
-	if (c->blocked_on)
-		forget_waiter(c->blocked_on, c);
+	queue_receiver_closed(c);
+	queue_sender_closed(c);
+	if (c->paused & (PAUSE_ACCOUNT | PAUSE_RESERVE))
+		stop_waiting_on_account(c);
+	/* Its buffers are freed with it: they no longer count. */
+	release_reservation(c);
+	account_charge(c->account, -(int64_t)c->charged_bytes, -(int64_t)c->charged_fds);
+	c->charged_bytes = c->charged_fds = 0;
+	c->account->connections--;
+	connection_account_released(c->account, true);
+	broker_connection_gone(b, c);
 	if (c->prev)
 		c->prev->next = c->next;
 	else
@@ -134,7 +245,7 @@ void connection_close(Connection *c, int level, const char *fmt, ...)
 	event_active(b->reap_event, EV_TIMEOUT, 0);
 }
 
-static void mark_dirty(Connection *c)
+void connection_mark_dirty(Connection *c)
 {
 	if (c->dirty)
 		return;
@@ -145,37 +256,9 @@ static void mark_dirty(Connection *c)
 
 int connection_send(Connection *c, const Crosspost__Header *header, struct evbuffer *payload)
 {
-	int r;
-
-	if (c->closing)
-		return -EPIPE;
-	r = frame_append(stream_output(c->stream), header, payload);
-	if (r < 0) {
-		connection_close(c, LOG_ERROR, "cannot queue a %s frame: %s",
-				 frame_kind_name(header->body_case), strerror(-r));
-		return r;
-	}
-	mark_dirty(c);
-	return 0;
-}
-
-int connection_send_with_fds(Connection *c, const Crosspost__Header *header,
-			     struct evbuffer *payload, int *fds, size_t n_fds)
-{
-	int r;
-
-	if (c->closing) {
-		close_fds(fds, n_fds);
-		return -EPIPE;
-	}
-	/* Queued first: they attach to the next byte appended, the frame's. */
-	r = stream_queue_fds(c->stream, fds, n_fds);
-	if (r < 0) {
-		close_fds(fds, n_fds);
-		connection_close(c, LOG_ERROR, "cannot queue descriptors: %s", strerror(-r));
-		return r;
-	}
-	return connection_send(c, header, payload);
+	/* Replies are charged to the connection that asked: one that does not
+	 * read them stops being read itself. */
+	return queue_frame(c, c, NULL, header, payload, NULL, 0);
 }
 
 void connection_send_error(Connection *c, uint32_t serial, Crosspost__ErrorCode code,
@@ -197,65 +280,74 @@ void connection_send_error(Connection *c, uint32_t serial, Crosspost__ErrorCode 
 	connection_send(c, &header, NULL);
 }
 
-bool connection_is_congested(const Connection *c)
-{
-	return evbuffer_get_length(stream_output(c->stream)) > c->broker->output_high;
-}
-
-void connection_wait_for(Connection *sender, Connection *receiver)
-{
-	if (sender->blocked_on || sender->closing)
-		return;
-	if (receiver->n_waiters == receiver->waiters_capacity) {
-		size_t cap = receiver->waiters_capacity ? receiver->waiters_capacity * 2 : 4;
-		Connection **grown = realloc(receiver->waiters, cap * sizeof(*grown));
-
-		if (!grown) {
-			/* Cannot track the wait: dropping the sender is the
-			 * only way to keep the receiver's queue bounded. */
-			connection_close(sender, LOG_ERROR, "out of memory for flow control");
-			return;
-		}
-		receiver->waiters = grown;
-		receiver->waiters_capacity = cap;
-	}
-	receiver->waiters[receiver->n_waiters++] = sender;
-	sender->blocked_on = receiver;
-	sender->broker->stats.senders_paused++;
-	event_del(sender->read_event);
-	log_debug("connection %llu paused: connection %llu has %zu bytes queued",
-		  (unsigned long long)sender->id, (unsigned long long)receiver->id,
-		  evbuffer_get_length(stream_output(receiver->stream)));
-}
-
 void connection_flush(Connection *c)
 {
-	int r;
-
 	if (c->closing)
 		return;
-	r = stream_flush(c->stream);
-	if (r < 0) {
-		connection_close(c, LOG_INFO, "write failed: %s", strerror(-r));
-		return;
+	for (;;) {
+		Held *before = c->parked;
+		int r = stream_flush(c->stream);
+
+		if (r < 0) {
+			connection_close(c, LOG_INFO, "write failed: %s", strerror(-r));
+			return;
+		}
+		queue_refill(c);
+		if (c->closing)
+			return;
+		if (c->parked == before || r == 0)
+			break;
 	}
-	if (r == 0)
+	if (evbuffer_get_length(stream_output(c->stream)) > 0)
 		event_add(c->write_event, NULL);
 	else
 		event_del(c->write_event);
-	if (c->n_waiters > 0 && evbuffer_get_length(stream_output(c->stream)) <= c->broker->output_low)
-		release_waiters(c);
+	connection_recharge(c);
+}
+
+/* A frame over max-message-size closes the connection before a byte of
+ * it is buffered; one over CONNECTION_RESERVE_MIN waits for room in its
+ * uid's budget.  Returns false when the connection cannot go on now. */
+static bool admit_next_frame(Connection *c)
+{
+	struct evbuffer *input = stream_input(c->stream);
+	uint32_t lengths[2];
+	uint64_t total;
+
+	if (evbuffer_copyout(input, lengths, sizeof(lengths)) < (ssize_t)sizeof(lengths))
+		return true;
+	if (le32toh(lengths[1]) > c->broker->limits.max_message_size) {
+		c->broker->stats.quota_rejects++;
+		connection_close(c, LOG_WARNING, "a %u-byte message is over max-message-size (%llu bytes)",
+				 le32toh(lengths[1]), (unsigned long long)c->broker->limits.max_message_size);
+		return false;
+	}
+	total = FRAME_PREFIX_SIZE + (uint64_t)le32toh(lengths[0]) + le32toh(lengths[1]);
+	if (total <= CONNECTION_RESERVE_MIN || c->reserved || total <= evbuffer_get_length(input))
+		return true;
+	if (!account_may_reserve(c->account, total)) {
+		wait_on_account(c, PAUSE_RESERVE);
+		return false;
+	}
+	c->reserved = total;
+	c->account->reserved += total;
+	connection_recharge(c);
+	return true;
 }
 
 static void process_frames(Connection *c)
 {
 	struct evbuffer *input = stream_input(c->stream);
 
-	while (!c->closing && !c->blocked_on) {
+	while (!c->closing && !c->paused) {
 		const char *reason = "?";
 		Frame *frame = NULL;
-		int r = frame_parse(input, &frame, &reason);
+		bool released;
+		int r;
 
+		if (!admit_next_frame(c))
+			return;
+		r = frame_parse(input, &frame, &reason);
 		if (r == 0)
 			return;
 		if (r < 0) {
@@ -264,12 +356,14 @@ static void process_frames(Connection *c)
 					 r == -ENOMEM ? "out of memory" : reason);
 			return;
 		}
+		released = c->reserved != 0;
+		release_reservation(c);
 		r = frame_take_fds(frame, c->stream);
 		if (r < 0) {
 			c->broker->stats.connections_rejected++;
 			connection_close(c, LOG_WARNING, "protocol violation: %s",
 					 r == -E2BIG ? "more descriptors than a frame may carry" :
-					 "a frame declares descriptors that did not arrive with it");
+					 "descriptors that do not match the frame they came with");
 			frame_free(frame);
 			return;
 		}
@@ -277,6 +371,11 @@ static void process_frames(Connection *c)
 		 * transit); it then sets frame to NULL. */
 		driver_dispatch(c, &frame);
 		frame_free(frame);
+		if (c->closing)
+			return;
+		connection_recharge(c);
+		if (released)
+			connection_account_released(c->account, true);
 	}
 }
 
@@ -290,21 +389,30 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 	/* Input before output: read what arrived, act on it, then write.  Up
 	 * to CONNECTION_READS_PER_TURN reads per turn, so a large frame does not
 	 * take a loop iteration per 64 KiB, nor one client the whole loop. */
-	for (int i = 0; i < CONNECTION_READS_PER_TURN && !c->blocked_on && !c->closing; i++) {
+	for (int i = 0; i < CONNECTION_READS_PER_TURN && !c->paused && !c->closing; i++) {
+		if (!c->reserved && account_over(c->account)) {
+			wait_on_account(c, PAUSE_ACCOUNT);
+			break;
+		}
 		n = stream_read(c->stream);
+		if (n > 0)
+			connection_recharge(c);
 		if (n <= 0)
 			break;
 		process_frames(c);
 	}
 	process_frames(c);
-	if (n == 0 && !c->closing) {
+	if (n == 0 && !c->closing && !c->paused) {
 		size_t left = evbuffer_get_length(stream_input(c->stream));
 
-		if (left > 0 && !c->blocked_on)
+		if (left > 0)
 			connection_close(c, LOG_WARNING, "disconnected mid-frame (%zu bytes of an incomplete frame)", left);
-		else if (!c->blocked_on)
+		else
 			connection_close(c, LOG_DEBUG, "disconnected");
-	} else if (n < 0 && n != -EAGAIN && !c->closing) {
+	} else if (n == -EPROTO && !c->closing) {
+		c->broker->stats.connections_rejected++;
+		connection_close(c, LOG_WARNING, "protocol violation: descriptors were truncated (MSG_CTRUNC)");
+	} else if (n < 0 && n != -EAGAIN && n != -EINTR && !c->closing) {
 		connection_close(c, LOG_WARNING, "read failed: %s", strerror((int)-n));
 	}
 	broker_flush(c->broker);
@@ -312,7 +420,11 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 
 static void on_writable(evutil_socket_t fd, short what, void *userdata)
 {
+	Connection *c = userdata;
+
 	(void)fd;
 	(void)what;
-	connection_flush(userdata);
+	connection_flush(c);
+	/* Room freed here may let parked frames of other connections move. */
+	broker_flush(c->broker);
 }

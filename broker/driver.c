@@ -6,14 +6,21 @@
 
 #include <event2/buffer.h>
 
+#include "account.h"
 #include "broker.h"
 #include "connection.h"
 #include "driver.h"
 #include "frame.h"
+#include "frame_limits.h"
 #include "log.h"
 #include "ports.h"
 #include "registry.h"
 #include "router.h"
+
+/* A WindowList page holds entries up to this many header bytes, leaving
+ * room for the rest of the header: any one entry (URL, name, origin each
+ * within their limits) fits. */
+#define LIST_PAGE_BYTES (FRAME_HEADER_MAX - 1024u)
 
 static void reply(Connection *c, uint32_t serial, Crosspost__Header *header)
 {
@@ -25,6 +32,7 @@ static void handle_hello(Connection *c, uint32_t serial, const Crosspost__Hello 
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Welcome welcome = CROSSPOST__WELCOME__INIT;
+	Crosspost__Limits limits = CROSSPOST__LIMITS__INIT;
 
 	if (c->greeted) {
 		connection_close(c, LOG_WARNING, "protocol violation: a second hello");
@@ -42,9 +50,17 @@ static void handle_hello(Connection *c, uint32_t serial, const Crosspost__Hello 
 		return;
 	}
 	c->greeted = true;
+	broker_connection_greeted(c->broker, c);
 	log_debug("connection %llu (pid %d): hello from %s", (unsigned long long)c->id, (int)c->pid,
 		  hello->client_name && *hello->client_name ? hello->client_name : "a client");
 	welcome.version = FRAME_PROTOCOL_VERSION;
+	limits.max_message_size = c->broker->limits.max_message_size;
+	limits.max_fds_per_message = c->broker->limits.max_fds_per_message;
+	limits.max_url_length = c->broker->limits.max_url_length;
+	limits.max_name_length = c->broker->limits.max_name_length;
+	limits.max_windows = c->broker->limits.max_windows_per_connection;
+	limits.max_ports = c->broker->limits.max_ports_per_connection;
+	welcome.limits = &limits;
 	header.body_case = CROSSPOST__HEADER__BODY_WELCOME;
 	header.welcome = &welcome;
 	reply(c, serial, &header);
@@ -54,11 +70,36 @@ static void handle_register(Connection *c, uint32_t serial, const Crosspost__Reg
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Registered registered = CROSSPOST__REGISTERED__INIT;
+	const BrokerLimits *l = &c->broker->limits;
 	const char *reason = "?";
 	Window *w;
 	int r;
 
+	/* Sizes first: everything the broker later builds from a window (an
+	 * event's origin and source name, a list entry) fits its frame. */
+	if (strlen(reg->url) > l->max_url_length || strlen(reg->name) > l->max_name_length) {
+		c->broker->stats.quota_rejects++;
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_RANGE,
+				      strlen(reg->url) > l->max_url_length ?
+				      "the URL is %zu bytes; the broker's limit is %u (max-url-length)" :
+				      "the name is %zu bytes; the broker's limit is %u (max-name-length)",
+				      strlen(reg->url) > l->max_url_length ? strlen(reg->url) : strlen(reg->name),
+				      strlen(reg->url) > l->max_url_length ? l->max_url_length : l->max_name_length);
+		return;
+	}
+	if (c->n_windows >= l->max_windows_per_connection) {
+		c->broker->stats.quota_rejects++;
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_QUOTA,
+				      "this connection has %u windows, max-windows-per-connection",
+				      c->n_windows);
+		return;
+	}
 	r = registry_add(c->broker->registry, c, c->pid, reg->url, reg->name, reg->privileged, &w, &reason);
+	if (r == REGISTRY_E_ORIGIN_TOO_LONG) {
+		c->broker->stats.quota_rejects++;
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_RANGE, "%s", reason);
+		return;
+	}
 	if (r == REGISTRY_E_BAD_URL) {
 		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_SYNTAX,
 				      "invalid URL '%s': %s", reg->url, reason);
@@ -75,6 +116,7 @@ static void handle_register(Connection *c, uint32_t serial, const Crosspost__Reg
 	}
 	w->owner_next = c->windows;
 	c->windows = w;
+	c->n_windows++;
 	log_debug("window %llu registered: %s (%s)%s%s", (unsigned long long)w->id, w->url,
 		  origin_serialization(w->origin), w->name ? " named " : "", w->name ? w->name : "");
 	registered.window_id = w->id;
@@ -110,6 +152,7 @@ static void handle_unregister(Connection *c, uint32_t serial, const Crosspost__U
 			break;
 		}
 	}
+	c->n_windows--;
 	log_debug("window %llu closed", (unsigned long long)w->id);
 	registry_remove(c->broker->registry, w);
 	header.body_case = CROSSPOST__HEADER__BODY_ACK;
@@ -131,7 +174,18 @@ static void handle_navigate(Connection *c, uint32_t serial, const Crosspost__Nav
 				      (unsigned long long)nav->window_id);
 		return;
 	}
+	if (strlen(nav->url) > c->broker->limits.max_url_length) {
+		c->broker->stats.quota_rejects++;
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_RANGE,
+				      "the URL is %zu bytes; the broker's limit is %u (max-url-length)",
+				      strlen(nav->url), c->broker->limits.max_url_length);
+		return;
+	}
 	r = registry_navigate(c->broker->registry, w, nav->url, &reason);
+	if (r == REGISTRY_E_ORIGIN_TOO_LONG) {
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_RANGE, "%s", reason);
+		return;
+	}
 	if (r == REGISTRY_E_BAD_URL) {
 		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_SYNTAX,
 				      "invalid URL '%s': %s", nav->url, reason);
@@ -155,8 +209,9 @@ static void handle_lookup(Connection *c, uint32_t serial, const Crosspost__Looku
 	Window *w = *lookup->name ? registry_find_name(c->broker->registry, lookup->name) : NULL;
 
 	if (!w) {
+		/* The error message is bounded (512 bytes): a long name is cut. */
 		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,
-				      "no window named '%s'", lookup->name);
+				      "no window named '%.200s'", lookup->name);
 		return;
 	}
 	found.window_id = w->id;
@@ -166,29 +221,58 @@ static void handle_lookup(Connection *c, uint32_t serial, const Crosspost__Looku
 	reply(c, serial, &header);
 }
 
-static void handle_list(Connection *c, uint32_t serial)
+/* One page of the live windows after after_id, in id order, as many as fit
+ * one reply (LIST_PAGE_BYTES); `more` says that others follow.  Each
+ * entry costs its strings plus a few bytes of ids and tags. */
+static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWindows *req)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__WindowList list = CROSSPOST__WINDOW_LIST__INIT;
-	size_t n = registry_count(c->broker->registry), i = 0;
-	Crosspost__WindowInfo *infos = calloc(n ? n : 1, sizeof(*infos));
-	Crosspost__WindowInfo **ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	size_t n = 0, cap = 64, bytes = 0;
+	Crosspost__WindowInfo *infos = calloc(cap, sizeof(*infos));
+	Crosspost__WindowInfo **ptrs = calloc(cap, sizeof(*ptrs));
+	Window *w = registry_first_after(c->broker->registry, req->after_id);
 
+	for (; w && infos && ptrs; w = w->order_next) {
+		const char *origin = origin_serialization(w->origin);
+		size_t cost = strlen(w->url) + (w->name ? strlen(w->name) : 0) + strlen(origin) + 48;
+
+		if (bytes + cost > LIST_PAGE_BYTES) {
+			list.more = true;
+			break;
+		}
+		if (n == cap) {
+			Crosspost__WindowInfo *more_infos = realloc(infos, 2 * cap * sizeof(*infos));
+			Crosspost__WindowInfo **more_ptrs;
+
+			if (more_infos)
+				infos = more_infos;
+			more_ptrs = more_infos ? realloc(ptrs, 2 * cap * sizeof(*ptrs)) : NULL;
+			if (!more_ptrs) {
+				free(infos);
+				infos = NULL;
+				break;
+			}
+			ptrs = more_ptrs;
+			cap *= 2;
+		}
+		bytes += cost;
+		crosspost__window_info__init(&infos[n]);
+		infos[n].id = w->id;
+		infos[n].name = w->name ? w->name : (char *)"";
+		infos[n].url = w->url;
+		infos[n].origin = (char *)origin;
+		infos[n].pid = w->pid;
+		n++;
+	}
 	if (!infos || !ptrs) {
 		free(infos);
 		free(ptrs);
 		connection_close(c, LOG_ERROR, "out of memory listing windows");
 		return;
 	}
-	for (Window *w = registry_first(c->broker->registry); w; w = w->order_next, i++) {
-		crosspost__window_info__init(&infos[i]);
-		infos[i].id = w->id;
-		infos[i].name = w->name ? w->name : (char *)"";
-		infos[i].url = w->url;
-		infos[i].origin = (char *)origin_serialization(w->origin);
-		infos[i].pid = w->pid;
+	for (size_t i = 0; i < n; i++)
 		ptrs[i] = &infos[i];
-	}
 	list.n_windows = n;
 	list.windows = ptrs;
 	header.body_case = CROSSPOST__HEADER__BODY_WINDOW_LIST;
@@ -196,6 +280,28 @@ static void handle_list(Connection *c, uint32_t serial)
 	reply(c, serial, &header);
 	free(infos);
 	free(ptrs);
+}
+
+static void handle_stats(Connection *c, uint32_t serial)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Stats stats = CROSSPOST__STATS__INIT;
+	const Broker *b = c->broker;
+
+	stats.connections = b->n_connections;
+	stats.windows = registry_count(b->registry);
+	stats.ports = ports_count(b->ports);
+	account_table_totals(b->accounts, &stats.bytes_held, &stats.fds_held);
+	stats.messages_delivered = b->stats.messages_delivered;
+	stats.dropped_origin_mismatch = b->stats.dropped_origin_mismatch;
+	stats.dropped_target_closed = b->stats.dropped_target_closed;
+	stats.senders_paused = b->stats.senders_paused;
+	stats.connections_rejected = b->stats.connections_rejected;
+	stats.quota_rejects = b->stats.quota_rejects;
+	stats.uptime_ms = broker_now_ms() - b->started_ms;
+	header.body_case = CROSSPOST__HEADER__BODY_STATS;
+	header.stats = &stats;
+	reply(c, serial, &header);
 }
 
 static void handle_sync(Connection *c, uint32_t serial)
@@ -213,6 +319,7 @@ static void handle_create_channel(Connection *c, uint32_t serial, const Crosspos
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__ChannelCreated created = CROSSPOST__CHANNEL_CREATED__INIT;
 	Port *p1, *p2;
+	int r;
 
 	if (!own_window(c, req->window_id)) {
 		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,
@@ -220,7 +327,15 @@ static void handle_create_channel(Connection *c, uint32_t serial, const Crosspos
 				      (unsigned long long)req->window_id);
 		return;
 	}
-	if (ports_create_pair(c->broker->ports, c, &p1, &p2) < 0) {
+	r = ports_create_pair(c->broker->ports, c, &p1, &p2);
+	if (r == PORTS_E_QUOTA) {
+		c->broker->stats.quota_rejects++;
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_QUOTA,
+				      "this connection has %u ports, max-ports-per-connection is %u", c->n_ports,
+				      c->broker->limits.max_ports_per_connection);
+		return;
+	}
+	if (r < 0) {
 		connection_close(c, LOG_ERROR, "out of memory creating a channel");
 		return;
 	}
@@ -242,14 +357,32 @@ static void handle_port_close(Connection *c, const Crosspost__PortClose *req)
 		port_close(c->broker->ports, p);
 }
 
-/* The old owner hands back a message for a port it no longer has. */
+/* The old owner hands back a message for a port it no longer has.  The
+ * ports it carries must be this connection's to give (they came with the
+ * message, so they are: a list naming others' ports is an attempt to take
+ * them, and closes the connection). */
 static void handle_port_return(Connection *c, Frame **framep)
 {
-	Port *p = ports_find(c->broker->ports, (*framep)->header->port_return->port_id);
+	const Crosspost__PortReturn *ret = (*framep)->header->port_return;
+	Port *p = ports_find(c->broker->ports, ret->port_id);
+	const char *reason = "?";
 
-	if (!p || p->state != PORT_IN_TRANSIT || p->owner != c)
-		return;    /* the port closed meanwhile: the message goes with it */
-	ports_deliver(c->broker->ports, p, *framep, true);
+	if (ports_check_transfer(c->broker->ports, c, ret->ports, ret->n_ports, p, &reason) > 0) {
+		c->broker->stats.connections_rejected++;
+		connection_close(c, LOG_WARNING, "protocol violation: a returned message names ports "
+				 "this connection may not give (%s)", reason);
+		return;
+	}
+	if (!router_check_buffers(c, (*framep)->header->serial, *framep, ret->buffer_sizes,
+				  ret->n_buffer_sizes))
+		return;
+	if (!p || p->state != PORT_IN_TRANSIT || p->owner != c) {
+		/* Not (or no longer) being handed over by this connection, e.g.
+		 * its transit timed out: the message goes, with its ports. */
+		ports_close_ids(c->broker->ports, ret->ports, ret->n_ports);
+		return;
+	}
+	ports_deliver(c->broker->ports, p, *framep, c, true);
 	*framep = NULL;
 }
 
@@ -300,7 +433,10 @@ void driver_dispatch(Connection *c, Frame **framep)
 		handle_lookup(c, serial, h->lookup);
 		break;
 	case CROSSPOST__HEADER__BODY_LIST_WINDOWS:
-		handle_list(c, serial);
+		handle_list(c, serial, h->list_windows);
+		break;
+	case CROSSPOST__HEADER__BODY_GET_STATS:
+		handle_stats(c, serial);
 		break;
 	case CROSSPOST__HEADER__BODY_POST:
 		router_post(c, frame);

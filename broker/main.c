@@ -16,6 +16,7 @@
 #include <event2/event.h>
 
 #include "broker.h"
+#include "limits.h"
 #include "log.h"
 #include "socket_path.h"
 
@@ -169,6 +170,30 @@ static int detach(const char *path, int pid_fd, const char *pidfile)
 	return 0;
 }
 
+/* --limit KEY=VALUE. */
+static int parse_limit(BrokerLimits *limits, const char *arg)
+{
+	const char *eq = strchr(arg, '='), *reason = "?";
+	char key[64];
+
+	if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(key)) {
+		fprintf(stderr, "crosspostd: --limit needs KEY=VALUE (see --print-limits), not '%s'\n", arg);
+		return -1;
+	}
+	memcpy(key, arg, (size_t)(eq - arg));
+	key[eq - arg] = '\0';
+	if (limits_set(limits, key, eq + 1, &reason) < 0) {
+		fprintf(stderr, "crosspostd: --limit %s: %s\n", arg, reason);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_line(const char *text, void *userdata)
+{
+	fprintf(userdata, "%s\n", text);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option options[] = {
@@ -179,9 +204,13 @@ int main(int argc, char **argv)
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "log-file", required_argument, NULL, 'L' },
 		{ "version", no_argument, NULL, 'V' },
+		{ "limit", required_argument, NULL, 'X' },
+		{ "print-limits", no_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
+	BrokerLimits limits;
+	bool print_limits = false;
 	struct event *sigint = NULL, *sigterm = NULL;
 	struct event_base *base = NULL;
 	Broker *broker = NULL;
@@ -191,8 +220,16 @@ int main(int argc, char **argv)
 	int opt, fd, pid_fd = -1, log_fd = -1, status = 1;
 
 	log_set_ident("crosspostd");
-	while ((opt = getopt_long(argc, argv, "s:fl:vp:L:Vh", options, NULL)) != -1) {
+	limits_init(&limits);
+	while ((opt = getopt_long(argc, argv, "s:fl:vp:L:VhX:P", options, NULL)) != -1) {
 		switch (opt) {
+		case 'X':
+			if (parse_limit(&limits, optarg) < 0)
+				return 2;
+			break;
+		case 'P':
+			print_limits = true;
+			break;
 		case 's':
 			/* An empty path would bind the abstract socket of NUL bytes. */
 			if (!*optarg) {
@@ -245,6 +282,18 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	{
+		const char *reason = "?";
+
+		if (limits_check(&limits, &reason) < 0) {
+			fprintf(stderr, "crosspostd: the limits do not fit together: %s\n", reason);
+			return 2;
+		}
+	}
+	if (print_limits) {
+		limits_print(&limits, print_line, stdout);
+		return fflush(stdout) == 0 ? 0 : 1;
+	}
 	path = socket_arg ? strdup(socket_arg) : socket_path_default();
 	if (!path) {
 		log_error("out of memory");
@@ -289,7 +338,7 @@ int main(int argc, char **argv)
 	}
 	pid_fd = -1;    /* written and closed, by the parent when detached */
 	base = event_base_new();
-	if (!base || broker_new(&broker, base, fd) < 0) {
+	if (!base || broker_new(&broker, base, fd, &limits) < 0) {
 		log_error("out of memory");
 		goto out_unlink;
 	}

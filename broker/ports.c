@@ -4,21 +4,29 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <event2/event.h>
+
 #include "broker.h"
 #include "connection.h"
 #include "frame.h"
 #include "log.h"
 #include "ports.h"
+#include "queue.h"
 
 #define PORT_BUCKETS_INITIAL 64
 
 struct PortTable {
 	Broker *broker;
 	Port **buckets;
-	size_t n_buckets, count;
-	size_t n_closed;      /* closed ports still in the table, freed by ports_sweep() */
+	size_t n_buckets, count;      /* count: in the table, closed ones included */
+	size_t n_closed;
+	Port *closed;                 /* closed this turn, freed by ports_sweep() */
+	Port *transit_head, *transit_tail;   /* in transit, oldest deadline first */
+	struct event *transit_timer;
 	uint64_t next_id;
 };
+
+static void on_transit_timer(evutil_socket_t fd, short what, void *userdata);
 
 static size_t bucket_for(uint64_t id, size_t n_buckets)
 {
@@ -26,11 +34,6 @@ static size_t bucket_for(uint64_t id, size_t n_buckets)
 	id *= 0xff51afd7ed558ccdULL;
 	id ^= id >> 33;
 	return (size_t)(id % n_buckets);
-}
-
-static size_t bucket_of(const PortTable *t, uint64_t id)
-{
-	return bucket_for(id, t->n_buckets);
 }
 
 int port_table_new(PortTable **ret, Broker *broker)
@@ -42,8 +45,12 @@ int port_table_new(PortTable **ret, Broker *broker)
 	t->broker = broker;
 	t->n_buckets = PORT_BUCKETS_INITIAL;
 	t->buckets = calloc(t->n_buckets, sizeof(*t->buckets));
+	t->transit_timer = broker->base ? evtimer_new(broker->base, on_transit_timer, t) : NULL;
 	t->next_id = 1;
-	if (!t->buckets) {
+	if (!t->buckets || (broker->base && !t->transit_timer)) {
+		free(t->buckets);
+		if (t->transit_timer)
+			event_free(t->transit_timer);
 		free(t);
 		return -ENOMEM;
 	}
@@ -51,7 +58,7 @@ int port_table_new(PortTable **ret, Broker *broker)
 	return 0;
 }
 
-static void drop_messages(PortTable *t, HeldMessage **list);
+static void drop_messages(PortTable *t, Held **list);
 
 static void port_free(PortTable *t, Port *p)
 {
@@ -75,6 +82,8 @@ PortTable *port_table_free(PortTable *t)
 			port_free(t, p);
 		}
 	}
+	if (t->transit_timer)
+		event_free(t->transit_timer);
 	free(t->buckets);
 	free(t);
 	return NULL;
@@ -82,10 +91,15 @@ PortTable *port_table_free(PortTable *t)
 
 Port *ports_find(const PortTable *t, uint64_t id)
 {
-	for (Port *p = t->buckets[bucket_of(t, id)]; p; p = p->hash_next)
+	for (Port *p = t->buckets[bucket_for(id, t->n_buckets)]; p; p = p->hash_next)
 		if (p->id == id)
 			return p;
 	return NULL;
+}
+
+size_t ports_count(const PortTable *t)
+{
+	return t->count - t->n_closed;
 }
 
 static int grow(PortTable *t)
@@ -111,6 +125,139 @@ static int grow(PortTable *t)
 	return 0;
 }
 
+/* -- the per-connection lists ----------------------------------------- */
+
+static void link_owned(Port *p, Connection *c)
+{
+	p->owner = c;
+	p->owned_prev = NULL;
+	p->owned_next = c->ports_owned;
+	if (c->ports_owned)
+		c->ports_owned->owned_prev = p;
+	c->ports_owned = p;
+	c->n_ports++;
+}
+
+static void unlink_owned(Port *p)
+{
+	Connection *c = p->owner;
+
+	if (!c)
+		return;
+	if (p->owned_prev)
+		p->owned_prev->owned_next = p->owned_next;
+	else
+		c->ports_owned = p->owned_next;
+	if (p->owned_next)
+		p->owned_next->owned_prev = p->owned_prev;
+	p->owned_prev = p->owned_next = NULL;
+	p->owner = NULL;
+	c->n_ports--;
+}
+
+static void link_incoming(Port *p, Connection *c)
+{
+	p->next_owner = c;
+	p->incoming_prev = NULL;
+	p->incoming_next = c->ports_incoming;
+	if (c->ports_incoming)
+		c->ports_incoming->incoming_prev = p;
+	c->ports_incoming = p;
+	c->n_ports++;
+}
+
+static void unlink_incoming(Port *p)
+{
+	Connection *c = p->next_owner;
+
+	if (!c)
+		return;
+	if (p->incoming_prev)
+		p->incoming_prev->incoming_next = p->incoming_next;
+	else
+		c->ports_incoming = p->incoming_next;
+	if (p->incoming_next)
+		p->incoming_next->incoming_prev = p->incoming_prev;
+	p->incoming_prev = p->incoming_next = NULL;
+	p->next_owner = NULL;
+	c->n_ports--;
+}
+
+/* -- transit deadlines ------------------------------------------------ */
+
+static void arm_transit_timer(PortTable *t)
+{
+	struct timeval tv;
+	uint64_t now, due;
+
+	if (!t->transit_timer)
+		return;
+	if (!t->transit_head) {
+		evtimer_del(t->transit_timer);
+		return;
+	}
+	now = broker_now_ms();
+	due = t->transit_head->transit_deadline_ms > now ? t->transit_head->transit_deadline_ms - now : 0;
+	tv.tv_sec = (time_t)(due / 1000);
+	tv.tv_usec = (suseconds_t)(due % 1000) * 1000;
+	evtimer_add(t->transit_timer, &tv);
+}
+
+static void start_transit(PortTable *t, Port *p)
+{
+	/* One timeout for all: appending keeps the list in deadline order. */
+	p->transit_deadline_ms = broker_now_ms() + t->broker->limits.transit_timeout_ms;
+	p->transit_next = NULL;
+	p->transit_prev = t->transit_tail;
+	if (t->transit_tail)
+		t->transit_tail->transit_next = p;
+	else
+		t->transit_head = p;
+	t->transit_tail = p;
+	if (t->transit_head == p)
+		arm_transit_timer(t);
+}
+
+static void end_transit(PortTable *t, Port *p)
+{
+	bool head = t->transit_head == p;
+
+	if (!p->transit_prev && !head)
+		return;
+	if (p->transit_prev)
+		p->transit_prev->transit_next = p->transit_next;
+	else
+		t->transit_head = p->transit_next;
+	if (p->transit_next)
+		p->transit_next->transit_prev = p->transit_prev;
+	else
+		t->transit_tail = p->transit_prev;
+	p->transit_prev = p->transit_next = NULL;
+	if (head)
+		arm_transit_timer(t);
+}
+
+static void on_transit_timer(evutil_socket_t fd, short what, void *userdata)
+{
+	PortTable *t = userdata;
+	uint64_t now = broker_now_ms();
+
+	(void)fd;
+	(void)what;
+	while (t->transit_head && t->transit_head->transit_deadline_ms <= now) {
+		Port *p = t->transit_head;
+
+		log_info("port %llu: its old owner (connection %llu) did not release it within %u ms; "
+			 "it lands without the messages that owner still had", (unsigned long long)p->id,
+			 p->owner ? (unsigned long long)p->owner->id : 0ULL, t->broker->limits.transit_timeout_ms);
+		ports_land(t, p);
+	}
+	arm_transit_timer(t);
+	broker_flush(t->broker);
+}
+
+/* -- ports ------------------------------------------------------------ */
+
 static Port *port_new(PortTable *t, Connection *owner)
 {
 	Port *p = calloc(1, sizeof(*p));
@@ -120,10 +267,10 @@ static Port *port_new(PortTable *t, Connection *owner)
 		return NULL;
 	p->id = t->next_id++;
 	p->state = PORT_OWNED;
-	p->owner = owner;
 	p->returned_tail = &p->returned;
 	p->held_tail = &p->held;
-	at = bucket_of(t, p->id);
+	link_owned(p, owner);
+	at = bucket_for(p->id, t->n_buckets);
 	p->hash_next = t->buckets[at];
 	t->buckets[at] = p;
 	t->count++;
@@ -134,6 +281,8 @@ int ports_create_pair(PortTable *t, Connection *owner, Port **ret1, Port **ret2)
 {
 	Port *a, *b;
 
+	if (owner->n_ports + 2 > t->broker->limits.max_ports_per_connection)
+		return PORTS_E_QUOTA;
 	if (t->count + 2 > t->n_buckets && grow(t) < 0)
 		return -ENOMEM;
 	a = port_new(t, owner);
@@ -204,12 +353,14 @@ void ports_move(PortTable *t, const uint64_t *ids, size_t n, Connection *receive
 		if (p->state == PORT_OWNED) {
 			/* Queued after every message already queued for it there. */
 			p->state = PORT_IN_TRANSIT;
-			p->next_owner = receiver;
+			link_incoming(p, receiver);
+			start_transit(t, p);
 			send_port_moved(p->owner, p->id);
 		} else {
 			/* Passed on before it landed: it lands at the newest owner,
 			 * which has had no message for it yet. */
-			p->next_owner = receiver;
+			unlink_incoming(p);
+			link_incoming(p, receiver);
 		}
 	}
 }
@@ -241,6 +392,22 @@ static const uint64_t *carried_ports(const Frame *frame, size_t *ret_n)
 	return NULL;
 }
 
+static const uint64_t *carried_sizes(const Frame *frame, size_t *ret_n)
+{
+	const Crosspost__Header *h = frame->header;
+
+	if (h->body_case == CROSSPOST__HEADER__BODY_PORT_POST) {
+		*ret_n = h->port_post->n_buffer_sizes;
+		return h->port_post->buffer_sizes;
+	}
+	if (h->body_case == CROSSPOST__HEADER__BODY_PORT_RETURN) {
+		*ret_n = h->port_return->n_buffer_sizes;
+		return h->port_return->buffer_sizes;
+	}
+	*ret_n = 0;
+	return NULL;
+}
+
 /* A dropped message takes its ports and descriptors with it. */
 static void drop_frame(PortTable *t, Frame *frame)
 {
@@ -251,14 +418,16 @@ static void drop_frame(PortTable *t, Frame *frame)
 	frame_free(frame);
 }
 
-static void drop_messages(PortTable *t, HeldMessage **list)
+static void drop_messages(PortTable *t, Held **list)
 {
 	while (*list) {
-		HeldMessage *m = *list;
+		Held *h = *list;
+		Frame *frame = h->frame;
 
-		*list = m->next;
-		drop_frame(t, m->frame);
-		free(m);
+		*list = h->next;
+		h->frame = NULL;
+		held_free(h);
+		drop_frame(t, frame);
 	}
 }
 
@@ -267,9 +436,14 @@ void port_close(PortTable *t, Port *p)
 	if (p->state == PORT_CLOSED)
 		return;
 	log_debug("port %llu closed", (unsigned long long)p->id);
+	if (p->state == PORT_IN_TRANSIT)
+		end_transit(t, p);
 	p->state = PORT_CLOSED;
+	unlink_owned(p);
+	unlink_incoming(p);
+	p->closed_next = t->closed;
+	t->closed = p;
 	t->n_closed++;
-	p->owner = p->next_owner = NULL;
 	if (p->peer)
 		p->peer->peer = NULL;
 	p->peer = NULL;
@@ -279,12 +453,13 @@ void port_close(PortTable *t, Port *p)
 	p->held_tail = &p->held;
 }
 
-static void send_to_owner(PortTable *t, Port *p, Frame *frame)
+static void send_to_owner(PortTable *t, Port *p, Frame *frame, Connection *poster, Account *account)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Event event = CROSSPOST__EVENT__INIT;
-	size_t n_ports;
+	size_t n_ports, n_sizes;
 	uint64_t *ids = (uint64_t *)carried_ports(frame, &n_ports);
+	uint64_t *sizes = (uint64_t *)carried_sizes(frame, &n_sizes);
 
 	/* Port messages carry no origin and a null source (HTML Standard). */
 	event.type = CROSSPOST__EVENT_TYPE__EVENT_MESSAGE;
@@ -294,41 +469,42 @@ static void send_to_owner(PortTable *t, Port *p, Frame *frame)
 	event.fd_count = (uint32_t)frame->n_fds;
 	event.n_ports = n_ports;
 	event.ports = ids;
+	event.n_buffer_sizes = n_sizes;
+	event.buffer_sizes = sizes;
 	header.body_case = CROSSPOST__HEADER__BODY_EVENT;
 	header.event = &event;
 	ports_move(t, ids, n_ports, p->owner);
-	if (connection_send_with_fds(p->owner, &header, frame->payload, frame->fds, frame->n_fds) == 0)
+	if (queue_frame(p->owner, poster, account, &header, frame->payload, frame->fds, frame->n_fds) == 0)
 		t->broker->stats.messages_delivered++;
 	frame->n_fds = 0;
 	frame_free(frame);
 }
 
-static int hold(HeldMessage ***tail, Frame *frame)
+void ports_deliver(PortTable *t, Port *p, Frame *frame, Connection *poster, bool returned)
 {
-	HeldMessage *m = malloc(sizeof(*m));
-
-	if (!m)
-		return -ENOMEM;
-	m->next = NULL;
-	m->frame = frame;
-	**tail = m;
-	*tail = &m->next;
-	return 0;
-}
-
-void ports_deliver(PortTable *t, Port *p, Frame *frame, bool returned)
-{
-	int r;
+	Held *h;
 
 	switch (p->state) {
 	case PORT_OWNED:
-		send_to_owner(t, p, frame);
+		send_to_owner(t, p, frame, poster, NULL);
 		return;
 	case PORT_IN_TRANSIT:
-		r = returned ? hold(&p->returned_tail, frame) : hold(&p->held_tail, frame);
-		if (r < 0) {
+		/* Held messages count against whoever posted them.  Returned ones
+		 * against the returning connection's uid only: pausing it would
+		 * keep it from finishing the hand-over. */
+		h = held_new(returned ? NULL : poster, poster->account, frame->wire_length, (uint32_t)frame->n_fds);
+		if (!h) {
 			log_error("out of memory holding a message for port %llu", (unsigned long long)p->id);
 			drop_frame(t, frame);
+			return;
+		}
+		h->frame = frame;
+		if (returned) {
+			*p->returned_tail = h;
+			p->returned_tail = &h->next;
+		} else {
+			*p->held_tail = h;
+			p->held_tail = &h->next;
 		}
 		return;
 	case PORT_CLOSED:
@@ -339,17 +515,19 @@ void ports_deliver(PortTable *t, Port *p, Frame *frame, bool returned)
 
 void ports_land(PortTable *t, Port *p)
 {
-	HeldMessage *list[2];
+	Held *list[2];
 
 	if (p->state != PORT_IN_TRANSIT)
 		return;
+	end_transit(t, p);
 	if (!p->next_owner) {
 		port_close(t, p);
 		return;
 	}
+	unlink_owned(p);
+	link_owned(p, p->next_owner);
+	unlink_incoming(p);
 	p->state = PORT_OWNED;
-	p->owner = p->next_owner;
-	p->next_owner = NULL;
 	log_debug("port %llu landed", (unsigned long long)p->id);
 	list[0] = p->returned;
 	list[1] = p->held;
@@ -359,28 +537,34 @@ void ports_land(PortTable *t, Port *p)
 	/* Returned messages were posted before the held ones. */
 	for (int i = 0; i < 2; i++) {
 		while (list[i]) {
-			HeldMessage *m = list[i];
+			Held *h = list[i];
+			Frame *frame = h->frame;
 
-			list[i] = m->next;
-			ports_deliver(t, p, m->frame, false);
-			free(m);
+			list[i] = h->next;
+			h->frame = NULL;
+			if (p->state == PORT_OWNED)
+				send_to_owner(t, p, frame, h->sender, h->account);
+			else
+				drop_frame(t, frame);    /* closed by a message before it */
+			held_free(h);
 		}
 	}
 }
 
 void ports_connection_closed(PortTable *t, Connection *c)
 {
-	for (size_t b = 0; b < t->n_buckets; b++) {
-		for (Port *p = t->buckets[b]; p; p = p->hash_next) {
-			if (p->state == PORT_OWNED && p->owner == c) {
-				port_close(t, p);
-			} else if (p->state == PORT_IN_TRANSIT && p->next_owner == c) {
-				port_close(t, p);
-			} else if (p->state == PORT_IN_TRANSIT && p->owner == c) {
-				/* It cannot hand anything back now. */
-				p->owner = NULL;
-				ports_land(t, p);
-			}
+	/* Ports on their way here will never arrive. */
+	while (c->ports_incoming)
+		port_close(t, c->ports_incoming);
+	while (c->ports_owned) {
+		Port *p = c->ports_owned;
+
+		if (p->state == PORT_IN_TRANSIT) {
+			/* It cannot hand anything back now. */
+			unlink_owned(p);
+			ports_land(t, p);
+		} else {
+			port_close(t, p);
 		}
 	}
 }
@@ -392,20 +576,16 @@ bool ports_id_assigned(const PortTable *t, uint64_t id)
 
 void ports_sweep(PortTable *t)
 {
-	if (t->n_closed == 0)
-		return;
-	for (size_t b = 0; b < t->n_buckets; b++) {
-		for (Port **pp = &t->buckets[b]; *pp;) {
-			Port *p = *pp;
+	while (t->closed) {
+		Port *p = t->closed;
+		Port **pp = &t->buckets[bucket_for(p->id, t->n_buckets)];
 
-			if (p->state != PORT_CLOSED) {
-				pp = &p->hash_next;
-				continue;
-			}
-			*pp = p->hash_next;
-			t->count--;
-			port_free(t, p);
-		}
+		t->closed = p->closed_next;
+		while (*pp != p)
+			pp = &(*pp)->hash_next;
+		*pp = p->hash_next;
+		t->count--;
+		t->n_closed--;
+		port_free(t, p);
 	}
-	t->n_closed = 0;
 }

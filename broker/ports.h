@@ -6,8 +6,14 @@
  * A port transferred in a message stays with its old owner until that
  * owner has handed back the messages for it that it received but had not
  * dispatched (PortMoved -> PortReturn... -> PortReleased); messages its
- * peer posts meanwhile are held.  When it lands, the returned messages are
- * delivered first, then the held ones: the order the peer posted them in.
+ * peer posts meanwhile are held, charged to the poster (queue.h).  When it
+ * lands, the returned messages are delivered first, then the held ones:
+ * the order the peer posted them in.  An old owner that does not release
+ * the port within transit-timeout loses the messages it still had: the
+ * port lands without them.
+ *
+ * Every port is on its owner's list (and, in transit, on its next owner's),
+ * so that a connection's ports are found without searching the table.
  */
 #ifndef CP_PORTS_H
 #define CP_PORTS_H
@@ -19,6 +25,7 @@
 typedef struct Broker Broker;
 typedef struct Connection Connection;
 typedef struct Frame Frame;
+typedef struct Held Held;
 typedef struct PortTable PortTable;
 
 typedef enum PortState {
@@ -27,40 +34,43 @@ typedef enum PortState {
 	PORT_CLOSED,      /* closed, or its owner died: messages to it are dropped */
 } PortState;
 
-typedef struct HeldMessage {
-	struct HeldMessage *next;
-	Frame *frame;      /* a PortPost or PortReturn frame, payload and descriptors included */
-} HeldMessage;
-
 typedef struct Port {
 	uint64_t id;
 	PortState state;
 	struct Port *peer;          /* entangled port; NULL once disentangled */
 	Connection *owner;          /* OWNED: the owner; IN_TRANSIT: the old owner (NULL once gone) */
 	Connection *next_owner;     /* IN_TRANSIT: the owner once released (NULL once gone) */
-	HeldMessage *returned, **returned_tail;   /* handed back by the old owner */
-	HeldMessage *held, **held_tail;           /* posted by the peer while in transit */
+	Held *returned, **returned_tail;   /* handed back by the old owner */
+	Held *held, **held_tail;           /* posted by the peer while in transit */
+	uint64_t transit_deadline_ms;
 	struct Port *hash_next;
+	struct Port *owned_prev, *owned_next;        /* owner's list */
+	struct Port *incoming_prev, *incoming_next;  /* next owner's list */
+	struct Port *transit_prev, *transit_next;    /* the table's, by deadline */
+	struct Port *closed_next;                    /* freed at the end of the turn */
 } Port;
 
-/* Expected outcomes of ports_check_transfer(). */
+/* Expected outcomes. */
 enum {
 	PORTS_E_NOT_TRANSFERABLE = 1,   /* unknown, closed, not the sender's, twice, or the posting port */
+	PORTS_E_QUOTA = 2,              /* the connection has max-ports-per-connection ports */
 };
 
 int port_table_new(PortTable **ret, Broker *broker);
 PortTable *port_table_free(PortTable *table);
 
-/* A new entangled pair owned by owner.  Returns 0 or -ENOMEM. */
+/* A new entangled pair owned by owner.  Returns 0, PORTS_E_QUOTA or -ENOMEM. */
 int ports_create_pair(PortTable *table, Connection *owner, Port **ret1, Port **ret2);
 
 Port *ports_find(const PortTable *table, uint64_t id);
+/* Live ports (not closed). */
+size_t ports_count(const PortTable *table);
 
 /* True when sender may use port: it owns it, or it is the port's next owner. */
 bool port_usable_by(const Port *port, const Connection *sender);
 
-/* Checks a transfer list before anything moves: every id names a port the
- * sender may use, none twice, none equal to `posting` (may be NULL).
+/* Checks a list of port ids before anything moves: every id names a port
+ * the sender may use, none twice, none equal to `posting` (may be NULL).
  * Returns 0 or PORTS_E_NOT_TRANSFERABLE with a static reason. */
 int ports_check_transfer(const PortTable *table, const Connection *sender, const uint64_t *ids,
 			 size_t n, const Port *posting, const char **ret_reason);
@@ -76,21 +86,23 @@ void ports_close_ids(PortTable *table, const uint64_t *ids, size_t n);
 /* port.close(), or its owner died: disentangles it and drops what is held. */
 void port_close(PortTable *table, Port *port);
 
-/* A message for port (a PortPost from its peer, or a PortReturn from its old
- * owner): delivered to the owner now, or held until the port lands, or
- * dropped if the port is closed.  Takes the frame. */
-void ports_deliver(PortTable *table, Port *port, Frame *frame, bool returned);
+/* A message for port (a PortPost from its peer's owner `poster`, or a
+ * PortReturn from its old owner): delivered to the owner now, or held
+ * until the port lands, or dropped if the port is closed.  Takes the
+ * frame. */
+void ports_deliver(PortTable *table, Port *port, Frame *frame, Connection *poster, bool returned);
 
-/* The old owner released port (PortReleased, or it went away): the port
- * lands at its next owner, which gets the returned then the held messages. */
+/* The old owner released port (PortReleased, or it went away, or its time
+ * ran out): the port lands at its next owner, which gets the returned then
+ * the held messages. */
 void ports_land(PortTable *table, Port *port);
 
 /* True when id was ever handed out (a closed port's messages are dropped
  * silently; an id never handed out is an error). */
 bool ports_id_assigned(const PortTable *table, uint64_t id);
 
-/* Frees closed ports.  Called at the end of a loop turn, never while a
- * caller walks the table. */
+/* Frees ports closed during this turn.  Called at the end of a loop turn,
+ * never while a caller holds a port. */
 void ports_sweep(PortTable *table);
 
 /* A connection is going away: close what it owns, land what it was

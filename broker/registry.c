@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "frame_limits.h"
 #include "registry.h"
 
 /* Chained hash tables that double when the load reaches 1. */
@@ -127,6 +128,12 @@ int registry_add(Registry *r, void *owner, pid_t pid, const char *url, const cha
 		return REGISTRY_E_BAD_URL;
 	if (err < 0)
 		return err;
+	if (strlen(origin_serialization(origin)) > FRAME_URL_MAX) {
+		origin_free(origin);
+		if (ret_reason)
+			*ret_reason = "the URL's origin serializes to more than 8192 bytes";
+		return REGISTRY_E_ORIGIN_TOO_LONG;
+	}
 	if (r->count + 1 > r->n_buckets && grow(r) < 0)
 		goto oom;
 	w = calloc(1, sizeof(*w));
@@ -171,6 +178,12 @@ int registry_navigate(Registry *r, Window *w, const char *url, const char **ret_
 		return REGISTRY_E_BAD_URL;
 	if (err < 0)
 		return err;
+	if (strlen(origin_serialization(origin)) > FRAME_URL_MAX) {
+		origin_free(origin);
+		if (ret_reason)
+			*ret_reason = "the URL's origin serializes to more than 8192 bytes";
+		return REGISTRY_E_ORIGIN_TOO_LONG;
+	}
 	copy = strdup(url);
 	if (!copy) {
 		origin_free(origin);
@@ -231,3 +244,15 @@ Window *registry_find_name(const Registry *r, const char *name)
 bool registry_id_assigned(const Registry *r, uint64_t id) { return id > 0 && id < r->next_id; }
 size_t registry_count(const Registry *r) { return r->count; }
 Window *registry_first(const Registry *r) { return r->first; }
+
+Window *registry_first_after(const Registry *r, uint64_t after_id)
+{
+	Window *w = after_id ? registry_find(r, after_id) : NULL;
+
+	if (w)
+		return w->order_next;
+	/* after_id closed since (or 0): ids only grow along the list. */
+	for (w = r->first; w && w->id <= after_id; w = w->order_next)
+		;
+	return w;
+}

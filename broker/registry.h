@@ -37,6 +37,10 @@ typedef struct Window {
 enum {
 	REGISTRY_E_BAD_URL = 1,     /* the URL does not parse: SyntaxError */
 	REGISTRY_E_NAME_TAKEN = 2,  /* another live window has the name */
+	/* The URL's origin serializes to more than FRAME_URL_MAX bytes (IDNA
+	 * can make a host much longer than typed): RangeError, so that every
+	 * origin the broker stamps fits an event. */
+	REGISTRY_E_ORIGIN_TOO_LONG = 3,
 };
 
 int registry_new(Registry **ret);
@@ -63,5 +67,7 @@ bool registry_id_assigned(const Registry *registry, uint64_t id);
 size_t registry_count(const Registry *registry);
 /* Live windows in id order: registry_first(), then window->order_next. */
 Window *registry_first(const Registry *registry);
+/* The first live window whose id is above after_id (0: the first). */
+Window *registry_first_after(const Registry *registry, uint64_t after_id);
 
 #endif

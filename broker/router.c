@@ -7,13 +7,29 @@
 #include <event2/buffer.h>
 
 #include "broker.h"
+#include "buffers.h"
 #include "connection.h"
+#include "frame_limits.h"
 #include "log.h"
 #include "frame.h"
 #include "policy.h"
 #include "ports.h"
+#include "queue.h"
 #include "registry.h"
 #include "router.h"
+
+bool router_check_buffers(Connection *sender, uint32_t serial, const Frame *frame, const uint64_t *sizes,
+			  size_t n_sizes)
+{
+	const char *reason = "?";
+	char buf[160];
+
+	if (buffers_check(frame->fds, frame->n_fds, sizes, n_sizes, sender->broker->limits.max_fds_per_message,
+			  buf, sizeof(buf), &reason) == 0)
+		return true;
+	connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_DATA_CLONE, "%s", reason);
+	return false;
+}
 
 void router_post(Connection *sender, Frame *frame)
 {
@@ -43,6 +59,14 @@ void router_post(Connection *sender, Frame *frame)
 	r = ports_check_transfer(b->ports, sender, post->transfer_ports, post->n_transfer_ports, NULL, &reason);
 	if (r > 0) {
 		connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_DATA_CLONE, "%s", reason);
+		goto out;
+	}
+	if (!router_check_buffers(sender, serial, frame, post->buffer_sizes, post->n_buffer_sizes))
+		goto out;
+	if (strlen(post->target_origin) > FRAME_TARGET_ORIGIN_MAX) {
+		connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_RANGE,
+				      "the targetOrigin is %zu bytes; the limit is %u", strlen(post->target_origin),
+				      FRAME_TARGET_ORIGIN_MAX);
 		goto out;
 	}
 	/* The client library checked already; a client that did not gets the
@@ -104,17 +128,17 @@ void router_post(Connection *sender, Frame *frame)
 	event.fd_count = (uint32_t)frame->n_fds;
 	event.n_ports = post->n_transfer_ports;
 	event.ports = post->transfer_ports;
+	event.n_buffer_sizes = post->n_buffer_sizes;
+	event.buffer_sizes = post->buffer_sizes;
 	receiver = to->owner;
 	ports_move(b->ports, post->transfer_ports, post->n_transfer_ports, receiver);
-	r = connection_send_with_fds(receiver, &header, frame->payload, frame->fds, frame->n_fds);
+	/* Accepted messages are never dropped: a lagging receiver's wait in
+	 * the broker, charged to this sender (queue.h). */
+	r = queue_frame(receiver, sender, NULL, &header, frame->payload, frame->fds, frame->n_fds);
 	frame->n_fds = 0;
 	if (r < 0)
 		goto out;
 	b->stats.messages_delivered++;
-	/* Accepted messages are never dropped: when the receiver lags, stop
-	 * reading this sender until it catches up. */
-	if (connection_is_congested(receiver))
-		connection_wait_for(sender, receiver);
 out:
 	/* A dropped message's ports are lost with it: close them, so their
 	 * peers are disentangled (its descriptors close with the frame).  A
@@ -151,6 +175,8 @@ void router_port_post(Connection *sender, Frame **framep)
 		connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_DATA_CLONE, "%s", reason);
 		return;
 	}
+	if (!router_check_buffers(sender, serial, frame, post->buffer_sizes, post->n_buffer_sizes))
+		return;
 	peer = port->peer;
 	for (size_t i = 0; peer && i < post->n_transfer_ports; i++) {
 		/* Posting a port's peer through it dooms the message (HTML). */
@@ -161,8 +187,6 @@ void router_port_post(Connection *sender, Frame **framep)
 		ports_close_ids(b->ports, post->transfer_ports, post->n_transfer_ports);
 		return;
 	}
-	ports_deliver(b->ports, peer, frame, false);
+	ports_deliver(b->ports, peer, frame, sender, false);
 	*framep = NULL;
-	if (peer->state == PORT_OWNED && connection_is_congested(peer->owner))
-		connection_wait_for(sender, peer->owner);
 }

@@ -4,6 +4,8 @@
 #ifndef CP_ROUTER_H
 #define CP_ROUTER_H
 
+#include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "proto/crosspost.pb-c.h"
@@ -22,5 +24,12 @@ void router_post(Connection *sender, Frame *frame);
  * it lives; held while the peer is in transit (then *frame is set to NULL:
  * the router keeps it).  No origin check: the capability is the port. */
 void router_port_post(Connection *sender, Frame **frame);
+
+/* Checks the transferred buffers' descriptors of a message frame against
+ * their stated sizes (buffers.h); on failure answers the sender's serial
+ * with DataCloneError and returns false (the caller drops the frame, which
+ * closes them). */
+bool router_check_buffers(Connection *sender, uint32_t serial, const Frame *frame, const uint64_t *sizes,
+			  size_t n_sizes);
 
 #endif

@@ -40,6 +40,10 @@ int client_error_from_wire(Crosspost__ErrorCode code)
 	case CROSSPOST__ERROR_CODE__ERROR_INVALID_STATE: return CP_ERR_INVALID_STATE;
 	case CROSSPOST__ERROR_CODE__ERROR_CONSTRAINT: return CP_ERR_CONSTRAINT;
 	case CROSSPOST__ERROR_CODE__ERROR_NOT_SUPPORTED: return CP_ERR_NOT_SUPPORTED;
+	case CROSSPOST__ERROR_CODE__ERROR_DATA_CLONE: return CP_ERR_DATA_CLONE;
+	case CROSSPOST__ERROR_CODE__ERROR_SECURITY: return CP_ERR_SECURITY;
+	case CROSSPOST__ERROR_CODE__ERROR_QUOTA: return CP_ERR_QUOTA;
+	case CROSSPOST__ERROR_CODE__ERROR_RANGE: return CP_ERR_RANGE;
 	default: return CP_ERR_NETWORK;
 	}
 }
@@ -59,11 +63,17 @@ int client_send_message(cp_client *c, Crosspost__Header *header, uint8_t *bytes,
 
 	/* Checked before anything is queued: descriptors attach to the next
 	 * frame appended, which must be this one. */
-	if (length > FRAME_PAYLOAD_MAX) {
+	if (length > c->max_message_size) {
 		free(bytes);
 		close_fds(fds, n_fds);
-		return error_set(CP_ERR_DATA_CLONE, "the serialized data (%zu bytes) is over the %u-byte limit",
-				 length, FRAME_PAYLOAD_MAX);
+		return error_set(CP_ERR_DATA_CLONE, "the serialized data (%zu bytes) is over the broker's "
+				 "max-message-size (%llu bytes)", length, (unsigned long long)c->max_message_size);
+	}
+	if (n_fds > c->max_fds_per_message) {
+		free(bytes);
+		close_fds(fds, n_fds);
+		return error_set(CP_ERR_DATA_CLONE, "%zu transferred buffers; the broker's max-fds-per-message "
+				 "is %u", n_fds, c->max_fds_per_message);
 	}
 	payload = evbuffer_new();
 	if (!payload || evbuffer_add_reference(payload, bytes, length, free_payload, NULL) < 0) {
@@ -372,6 +382,16 @@ static int handshake(cp_client *c)
 		return client_fail(c, "the broker answered hello with a %s frame",
 				   frame_kind_name(reply->header->body_case));
 	}
+	c->max_message_size = FRAME_PAYLOAD_MAX;
+	c->max_fds_per_message = FRAME_FDS_MAX;
+	if (reply->header->welcome->limits) {
+		const Crosspost__Limits *l = reply->header->welcome->limits;
+
+		if (l->max_message_size && l->max_message_size < c->max_message_size)
+			c->max_message_size = l->max_message_size;
+		if (l->max_fds_per_message && l->max_fds_per_message < c->max_fds_per_message)
+			c->max_fds_per_message = l->max_fds_per_message;
+	}
 	frame_free(reply);
 	return 0;
 }
@@ -476,5 +496,45 @@ int cp_client_sync(cp_client *c, int timeout_ms)
 		c->post_error = 0;
 		return r;
 	}
+	return 0;
+}
+
+int cp_client_broker_stats(cp_client *c, cp_broker_stats *ret)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__GetStats get = CROSSPOST__GET_STATS__INIT;
+	const Crosspost__Stats *s;
+	Frame *reply = NULL;
+	int r;
+
+	if (!c || !ret)
+		return error_set(CP_ERR_TYPE, "cp_client_broker_stats: client and ret are required");
+	header.body_case = CROSSPOST__HEADER__BODY_GET_STATS;
+	header.get_stats = &get;
+	r = client_request(c, &header, 30000, &reply);
+	if (r < 0)
+		return r;
+	if (reply->header->body_case != CROSSPOST__HEADER__BODY_STATS) {
+		r = client_fail(c, "the broker answered get-stats with a %s frame",
+				frame_kind_name(reply->header->body_case));
+		frame_free(reply);
+		return r;
+	}
+	s = reply->header->stats;
+	*ret = (cp_broker_stats){
+		.connections = s->connections,
+		.windows = s->windows,
+		.ports = s->ports,
+		.bytes_held = s->bytes_held,
+		.fds_held = s->fds_held,
+		.messages_delivered = s->messages_delivered,
+		.dropped_origin_mismatch = s->dropped_origin_mismatch,
+		.dropped_target_closed = s->dropped_target_closed,
+		.senders_paused = s->senders_paused,
+		.connections_rejected = s->connections_rejected,
+		.quota_rejects = s->quota_rejects,
+		.uptime_ms = s->uptime_ms,
+	};
+	frame_free(reply);
 	return 0;
 }

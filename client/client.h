@@ -67,6 +67,9 @@ struct cp_client {
 	EventQueue events;         /* received, not yet dispatched, in order */
 	int post_error;            /* first post failure since the last sync */
 	char post_error_message[256];
+	/* The broker's limits, from its Welcome (0: the protocol's own). */
+	uint64_t max_message_size;
+	uint32_t max_fds_per_message;
 	struct event_base *base;   /* attached libevent loop, or NULL */
 	struct event *read_event, *write_event;
 };

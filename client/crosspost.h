@@ -63,10 +63,13 @@ enum {
 	CP_ERR_TIMEOUT = -7,           /* TimeoutError: a wait ran out */
 	CP_ERR_NOT_SUPPORTED = -8,     /* NotSupportedError: protocol version mismatch */
 	CP_ERR_CONSTRAINT = -9,        /* ConstraintError: a window name already in use */
-	CP_ERR_NO_MEMORY = -10,        /* QuotaExceededError: out of memory or over a size limit */
+	CP_ERR_NO_MEMORY = -10,        /* QuotaExceededError: out of memory, or a broker limit: */
+	CP_ERR_QUOTA = CP_ERR_NO_MEMORY, /* windows, ports or connections (docs/security.md) */
 	CP_ERR_DATA = -11,             /* DataError: a payload that cannot be deserialized */
 	CP_ERR_RANGE = -12,            /* RangeError: an argument over a documented size limit
 	                                * (CP_URL_MAX, CP_NAME_MAX, CP_TARGET_ORIGIN_MAX) */
+	CP_ERR_SECURITY = -13,         /* SecurityError: the broker's policy forbids it, or the
+	                                * broker runs as another user (docs/security.md) */
 };
 
 /* The DOMException-style name of a CP_ERR_* code ("SyntaxError", ...);
@@ -493,6 +496,26 @@ typedef struct cp_window_info {
  * Errors: CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
 int cp_client_list_windows(cp_client *client, cp_window_info **ret, size_t *ret_count);
 void cp_window_info_free(cp_window_info *infos, size_t count);
+
+/* The broker's counters (cp_client_broker_stats()). */
+typedef struct cp_broker_stats {
+	uint64_t connections;             /* connected clients */
+	uint64_t windows;                 /* live windows */
+	uint64_t ports;                   /* live MessagePorts */
+	uint64_t bytes_held;              /* everything the broker holds for clients */
+	uint64_t fds_held;                /* descriptors it holds for them */
+	uint64_t messages_delivered;
+	uint64_t dropped_origin_mismatch; /* targetOrigin did not match */
+	uint64_t dropped_target_closed;   /* the target window had closed */
+	uint64_t senders_paused;          /* a sender stopped: too much waiting at slow receivers */
+	uint64_t connections_rejected;    /* closed for breaking the protocol */
+	uint64_t quota_rejects;           /* requests or connections refused for a limit */
+	uint64_t uptime_ms;
+} cp_broker_stats;
+
+/* Asks the broker for its counters (docs/security.md says what they
+ * count).  Errors: CP_ERR_TYPE, CP_ERR_NETWORK. */
+int cp_client_broker_stats(cp_client *client, cp_broker_stats *ret);
 
 /* ---------------------------------------------------------------------- */
 /* postMessage                                                             */

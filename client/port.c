@@ -200,6 +200,8 @@ static int return_frame(cp_client *c, uint64_t id, Frame *frame)
 	ret.fd_count = (uint32_t)frame->n_fds;
 	ret.ports = ev->ports;
 	ret.n_ports = ev->n_ports;
+	ret.buffer_sizes = ev->buffer_sizes;
+	ret.n_buffer_sizes = ev->n_buffer_sizes;
 	header.body_case = CROSSPOST__HEADER__BODY_PORT_RETURN;
 	header.port_return = &ret;
 	r = client_send_message(c, &header, bytes, length, frame->fds, frame->n_fds, false);
@@ -252,7 +254,7 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__PortPost post = CROSSPOST__PORT_POST__INIT;
-	uint64_t port_ids[FRAME_FDS_MAX];
+	uint64_t port_ids[FRAME_FDS_MAX], sizes[FRAME_FDS_MAX];
 	ValueTransfer moved;
 	uint8_t *bytes = NULL;
 	size_t length = 0;
@@ -297,8 +299,11 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	}
 	for (size_t i = 0; i < moved.n_ports; i++)
 		port_ids[i] = moved.ports[i]->id;
+	value_transfer_sizes(&moved, sizes);
 	post.port_id = port->id;
 	post.fd_count = (uint32_t)moved.n_buffers;
+	post.buffer_sizes = sizes;
+	post.n_buffer_sizes = moved.n_buffers;
 	post.transfer_ports = port_ids;
 	post.n_transfer_ports = moved.n_ports;
 	header.body_case = CROSSPOST__HEADER__BODY_PORT_POST;

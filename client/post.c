@@ -47,7 +47,8 @@ static int target_origin_check(cp_window *from, const char *target_origin)
 
 /* Frames a Post around bytes (taken) with fds (taken) and ports, and writes it. */
 static int post_send(cp_window *from, uint64_t target, uint8_t *bytes, size_t length,
-		     const char *target_origin, int *fds, size_t n_fds, uint64_t *ports, size_t n_ports)
+		     const char *target_origin, int *fds, uint64_t *sizes, size_t n_fds, uint64_t *ports,
+		     size_t n_ports)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Post post = CROSSPOST__POST__INIT;
@@ -56,6 +57,8 @@ static int post_send(cp_window *from, uint64_t target, uint8_t *bytes, size_t le
 	post.target_window_id = target;
 	post.target_origin = (char *)target_origin;
 	post.fd_count = (uint32_t)n_fds;
+	post.buffer_sizes = sizes;
+	post.n_buffer_sizes = n_fds;
 	post.transfer_ports = ports;
 	post.n_transfer_ports = n_ports;
 	header.body_case = CROSSPOST__HEADER__BODY_POST;
@@ -71,13 +74,13 @@ int post_encoded(cp_window *from, uint64_t target, uint8_t *bytes, size_t length
 		free(bytes);
 		return r;
 	}
-	return post_send(from, target, bytes, length, target_origin, NULL, 0, NULL, 0);
+	return post_send(from, target, bytes, length, target_origin, NULL, NULL, 0, NULL, 0);
 }
 
 int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_value *data,
 				  const char *target_origin, cp_value *const *transfer, size_t n_transfer)
 {
-	uint64_t port_ids[FRAME_FDS_MAX];
+	uint64_t port_ids[FRAME_FDS_MAX], sizes[FRAME_FDS_MAX];
 	int fds[FRAME_FDS_MAX];
 	ValueTransfer moved;
 	uint8_t *bytes = NULL;
@@ -108,7 +111,9 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 	}
 	for (size_t i = 0; i < moved.n_ports; i++)
 		port_ids[i] = moved.ports[i]->id;
-	r = post_send(from, target, bytes, length, target_origin, fds, moved.n_buffers, port_ids, moved.n_ports);
+	value_transfer_sizes(&moved, sizes);
+	r = post_send(from, target, bytes, length, target_origin, fds, sizes, moved.n_buffers, port_ids,
+		      moved.n_ports);
 	transfer_finish(&moved, r == 0);
 	return r;
 }

@@ -313,51 +313,78 @@ void cp_window_info_free(cp_window_info *infos, size_t count)
 	free(infos);
 }
 
+/* Appends one WindowList page to *infos (grown as needed).  Returns 0 or
+ * CP_ERR_NO_MEMORY (what was appended so far stays, counted in *n). */
+static int append_page(const Crosspost__WindowList *page, cp_window_info **infos, size_t *n, size_t *cap)
+{
+	for (size_t i = 0; i < page->n_windows; i++) {
+		const Crosspost__WindowInfo *wi = page->windows[i];
+		cp_window_info *info;
+
+		if (*n == *cap) {
+			size_t grown_cap = *cap ? *cap * 2 : 16;
+			cp_window_info *grown = realloc(*infos, grown_cap * sizeof(*grown));
+
+			if (!grown)
+				return error_set(CP_ERR_NO_MEMORY, "out of memory");
+			*infos = grown;
+			*cap = grown_cap;
+		}
+		info = &(*infos)[(*n)++];
+		info->id = wi->id;
+		info->pid = wi->pid;
+		info->name = *wi->name ? strdup(wi->name) : NULL;
+		info->url = strdup(wi->url);
+		info->origin = strdup(wi->origin);
+		if ((*wi->name && !info->name) || !info->url || !info->origin)
+			return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	}
+	return 0;
+}
+
 int cp_client_list_windows(cp_client *c, cp_window_info **ret, size_t *ret_count)
 {
-	Crosspost__Header header = CROSSPOST__HEADER__INIT;
-	Crosspost__ListWindows list = CROSSPOST__LIST_WINDOWS__INIT;
-	const Crosspost__WindowList *windows;
 	cp_window_info *infos = NULL;
-	Frame *reply = NULL;
-	size_t n;
-	int r;
+	size_t n = 0, cap = 0;
+	uint64_t after = 0;
+	bool more = true;
+	int r = 0;
 
 	if (!c || !ret || !ret_count)
 		return error_set(CP_ERR_TYPE, "cp_client_list_windows: client, ret and ret_count are required");
-	header.body_case = CROSSPOST__HEADER__BODY_LIST_WINDOWS;
-	header.list_windows = &list;
-	r = client_request(c, &header, CLIENT_REQUEST_TIMEOUT_MS, &reply);
-	if (r < 0)
-		return r;
-	if (reply->header->body_case != CROSSPOST__HEADER__BODY_WINDOW_LIST) {
-		frame_free(reply);
-		return client_fail(c, "the broker answered list with a %s frame",
-				   frame_kind_name(reply->header->body_case));
-	}
-	windows = reply->header->window_list;
-	n = windows->n_windows;
-	infos = calloc(n ? n : 1, sizeof(*infos));
-	if (!infos)
-		goto oom;
-	for (size_t i = 0; i < n; i++) {
-		const Crosspost__WindowInfo *wi = windows->windows[i];
+	/* The broker answers in pages that each fit one frame. */
+	while (more && r == 0) {
+		Crosspost__Header header = CROSSPOST__HEADER__INIT;
+		Crosspost__ListWindows list = CROSSPOST__LIST_WINDOWS__INIT;
+		const Crosspost__WindowList *page;
+		Frame *reply = NULL;
 
-		infos[i].id = wi->id;
-		infos[i].pid = wi->pid;
-		infos[i].name = *wi->name ? strdup(wi->name) : NULL;
-		infos[i].url = strdup(wi->url);
-		infos[i].origin = strdup(wi->origin);
-		if ((*wi->name && !infos[i].name) || !infos[i].url || !infos[i].origin) {
-			cp_window_info_free(infos, i + 1);
-			goto oom;
+		list.after_id = after;
+		header.body_case = CROSSPOST__HEADER__BODY_LIST_WINDOWS;
+		header.list_windows = &list;
+		r = client_request(c, &header, CLIENT_REQUEST_TIMEOUT_MS, &reply);
+		if (r < 0)
+			break;
+		if (reply->header->body_case != CROSSPOST__HEADER__BODY_WINDOW_LIST) {
+			r = client_fail(c, "the broker answered list with a %s frame",
+					frame_kind_name(reply->header->body_case));
+			frame_free(reply);
+			break;
 		}
+		page = reply->header->window_list;
+		more = page->more && page->n_windows > 0;
+		if (page->n_windows > 0)
+			after = page->windows[page->n_windows - 1]->id;
+		r = append_page(page, &infos, &n, &cap);
+		frame_free(reply);
 	}
-	frame_free(reply);
-	*ret = infos;
+	if (r < 0) {
+		cp_window_info_free(infos, n);
+		return r;
+	}
+	*ret = infos ? infos : calloc(1, sizeof(*infos));
+	if (!*ret)
+		return error_set(CP_ERR_NO_MEMORY, "out of memory");
 	*ret_count = n;
 	return 0;
-oom:
-	frame_free(reply);
-	return error_set(CP_ERR_NO_MEMORY, "out of memory");
 }

@@ -26,14 +26,28 @@ typedef struct OutFds {
 	int fds[];
 } OutFds;
 
+/* Descriptors that arrived with one recvmsg, which read the input bytes
+ * [read_start, read_end) (counted from the first byte ever read).  The
+ * kernel hands descriptors out with the first read that touches the
+ * message they were sent with, and ends that read within it, so the frame
+ * they travel with starts inside that range. */
+typedef struct InFds {
+	struct InFds *next;
+	uint64_t read_start, read_end;
+	size_t n;
+	int fds[];
+} InFds;
+
 struct Stream {
 	int fd;
 	struct evbuffer *input;
 	struct evbuffer *output;
+	uint64_t input_read;        /* bytes of input read so far */
 	uint64_t output_sent;       /* bytes of output written so far */
 	OutFds *out_fds, **out_fds_tail;
-	int *in_fds;                /* received, not yet taken */
-	size_t n_in_fds, in_fds_capacity;
+	size_t n_out_fds;           /* queued to send */
+	InFds *in_fds, **in_fds_tail;   /* received, not yet taken, oldest first */
+	size_t n_in_fds;
 };
 
 int stream_new(Stream **ret, int fd)
@@ -45,6 +59,7 @@ int stream_new(Stream **ret, int fd)
 		return -ENOMEM;
 	s->fd = -1;
 	s->out_fds_tail = &s->out_fds;
+	s->in_fds_tail = &s->in_fds;
 	s->input = evbuffer_new();
 	s->output = evbuffer_new();
 	if (!s->input || !s->output) {
@@ -70,9 +85,13 @@ Stream *stream_free(Stream *s)
 			close(o->fds[i]);
 		free(o);
 	}
-	for (size_t i = 0; i < s->n_in_fds; i++)
-		close(s->in_fds[i]);
-	free(s->in_fds);
+	while (s->in_fds) {
+		InFds *in = s->in_fds;
+		s->in_fds = in->next;
+		for (size_t i = 0; i < in->n; i++)
+			close(in->fds[i]);
+		free(in);
+	}
 	if (s->input)
 		evbuffer_free(s->input);
 	if (s->output)
@@ -87,22 +106,26 @@ int stream_fd(const Stream *s) { return s->fd; }
 struct evbuffer *stream_input(Stream *s) { return s->input; }
 struct evbuffer *stream_output(Stream *s) { return s->output; }
 size_t stream_pending_fds(const Stream *s) { return s->n_in_fds; }
+size_t stream_output_fds(const Stream *s) { return s->n_out_fds; }
 
-static int keep_received_fds(Stream *s, const int *fds, size_t n)
+uint64_t stream_input_offset(const Stream *s)
 {
-	if (s->n_in_fds + n > s->in_fds_capacity) {
-		size_t cap = s->in_fds_capacity ? s->in_fds_capacity * 2 : 16;
-		int *grown;
+	return s->input_read - evbuffer_get_length(s->input);
+}
 
-		while (cap < s->n_in_fds + n)
-			cap *= 2;
-		grown = realloc(s->in_fds, cap * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		s->in_fds = grown;
-		s->in_fds_capacity = cap;
-	}
-	memcpy(s->in_fds + s->n_in_fds, fds, n * sizeof(*fds));
+static int keep_received_fds(Stream *s, const int *fds, size_t n, uint64_t read_start)
+{
+	InFds *in = malloc(sizeof(*in) + n * sizeof(int));
+
+	if (!in)
+		return -ENOMEM;
+	in->next = NULL;
+	in->read_start = read_start;
+	in->read_end = read_start;    /* set once the read's length is known */
+	in->n = n;
+	memcpy(in->fds, fds, n * sizeof(int));
+	*s->in_fds_tail = in;
+	s->in_fds_tail = &in->next;
 	s->n_in_fds += n;
 	return 0;
 }
@@ -117,6 +140,7 @@ ssize_t stream_read(Stream *s)
 	struct iovec iov[2];
 	struct msghdr msg = { 0 };
 	struct cmsghdr *cmsg;
+	InFds **last = s->in_fds_tail;
 	int n_vec, r = 0;
 	ssize_t n, got;
 
@@ -145,7 +169,7 @@ ssize_t stream_read(Stream *s)
 			int fds[STREAM_FDS_MAX];
 
 			memcpy(fds, CMSG_DATA(cmsg), nfd * sizeof(int));
-			if (keep_received_fds(s, fds, nfd) < 0) {
+			if (nfd > 0 && keep_received_fds(s, fds, nfd, s->input_read) < 0) {
 				for (size_t i = 0; i < nfd; i++)
 					close(fds[i]);
 				r = -ENOMEM;
@@ -155,6 +179,9 @@ ssize_t stream_read(Stream *s)
 	if (msg.msg_flags & MSG_CTRUNC)
 		r = -EPROTO;    /* more descriptors than any frame may carry */
 	got = n;
+	s->input_read += (uint64_t)n;
+	for (InFds *in = *last; in; in = in->next)
+		in->read_end = s->input_read;
 	for (int i = 0; i < n_vec; i++) {
 		size_t take = (size_t)n < vec[i].iov_len ? (size_t)n : vec[i].iov_len;
 		vec[i].iov_len = take;
@@ -166,16 +193,28 @@ ssize_t stream_read(Stream *s)
 	return got;
 }
 
-size_t stream_take_fds(Stream *s, int *fds, size_t max)
+int stream_take_frame_fds(Stream *s, uint64_t frame_start, uint64_t frame_end, int *fds, size_t declared)
 {
-	size_t n = s->n_in_fds < max ? s->n_in_fds : max;
+	InFds *in = s->in_fds;
 
-	if (n == 0)
-		return 0;    /* in_fds may still be NULL: no memcpy from it */
-	memcpy(fds, s->in_fds, n * sizeof(*fds));
-	memmove(s->in_fds, s->in_fds + n, (s->n_in_fds - n) * sizeof(*fds));
-	s->n_in_fds -= n;
-	return n;
+	if (declared > 0) {
+		/* The oldest waiting batch must be this frame's, whole. */
+		if (!in || frame_start < in->read_start || frame_start >= in->read_end || in->n != declared)
+			return -EPROTO;
+		memcpy(fds, in->fds, declared * sizeof(int));
+		s->in_fds = in->next;
+		if (!s->in_fds)
+			s->in_fds_tail = &s->in_fds;
+		s->n_in_fds -= declared;
+		free(in);
+		in = s->in_fds;
+	}
+	/* Every frame starting inside a batch's read has been parsed once the
+	 * input is past the read's end: a batch still waiting then belongs to
+	 * no frame (descriptors sent with a frame that declared none). */
+	if (in && in->read_end <= frame_end)
+		return -EPROTO;
+	return 0;
 }
 
 int stream_queue_fds(Stream *s, const int *fds, size_t n)
@@ -193,6 +232,7 @@ int stream_queue_fds(Stream *s, const int *fds, size_t n)
 	o->offset = s->output_sent + evbuffer_get_length(s->output);
 	o->n = n;
 	memcpy(o->fds, fds, n * sizeof(int));
+	s->n_out_fds += n;
 	*s->out_fds_tail = o;
 	s->out_fds_tail = &o->next;
 	return 0;
@@ -252,6 +292,7 @@ static ssize_t send_some(Stream *s)
 			s->out_fds_tail = &s->out_fds;
 		for (size_t i = 0; i < batch->n; i++)
 			close(batch->fds[i]);
+		s->n_out_fds -= batch->n;
 		free(batch);
 	}
 	evbuffer_drain(s->output, (size_t)n);

@@ -14,6 +14,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct evbuffer;
@@ -48,10 +49,22 @@ int stream_flush(Stream *stream);
  * next byte appended to the output.  Returns 0, -E2BIG or -ENOMEM. */
 int stream_queue_fds(Stream *stream, const int *fds, size_t n_fds);
 
-/* Takes up to max received descriptors, oldest first, into fds (the caller
- * owns them).  Returns how many were taken. */
-size_t stream_take_fds(Stream *stream, int *fds, size_t max);
+/* The offset of the first byte in the input buffer, counted from the first
+ * byte ever read. */
+uint64_t stream_input_offset(const Stream *stream);
+
+/* Takes the descriptors of the frame that occupied input bytes
+ * [frame_start, frame_end) (just parsed off the input) into fds (the
+ * caller owns them): exactly `declared`, which must have arrived with the
+ * frame's first byte.  Returns 0, or -EPROTO when they did not (fewer, more,
+ * or with another frame), or when descriptors are left that arrived with
+ * no frame at all.  Then the connection must go: its descriptors close with
+ * the stream. */
+int stream_take_frame_fds(Stream *stream, uint64_t frame_start, uint64_t frame_end, int *fds,
+			  size_t declared);
 /* How many received descriptors are waiting to be taken. */
 size_t stream_pending_fds(const Stream *stream);
+/* How many descriptors are queued to be sent. */
+size_t stream_output_fds(const Stream *stream);
 
 #endif

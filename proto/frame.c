@@ -63,6 +63,7 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 			*ret_reason = "frame header does not decode";
 		return -EBADMSG;
 	}
+	frame->wire_length = FRAME_PREFIX_SIZE + (size_t)header_length + payload_length;
 	evbuffer_drain(in, FRAME_PREFIX_SIZE + (size_t)header_length);
 	/* Moves whole chains where it can: the payload is not copied. */
 	if (payload_length > 0 &&
@@ -135,14 +136,28 @@ int frame_take_fds(Frame *frame, Stream *stream)
 		declared = frame->header->port_post->fd_count;
 	else if (frame->header->body_case == CROSSPOST__HEADER__BODY_PORT_RETURN)
 		declared = frame->header->port_return->fd_count;
+	uint64_t end = stream_input_offset(stream);
+	int r;
+
 	if (declared > FRAME_FDS_MAX)
 		return -E2BIG;
 	/* Descriptors arrive with the first byte of their frame, and frames
 	 * are parsed in order: this frame's are the oldest ones waiting. */
-	if (stream_pending_fds(stream) < declared)
-		return -EPROTO;
-	frame->n_fds = stream_take_fds(stream, frame->fds, declared);
+	r = stream_take_frame_fds(stream, end - frame->wire_length, end, frame->fds, declared);
+	if (r < 0)
+		return r;
+	frame->n_fds = declared;
 	return 0;
+}
+
+int frame_peek_length(struct evbuffer *in, uint64_t *ret_length)
+{
+	unsigned char prefix[FRAME_PREFIX_SIZE];
+
+	if (evbuffer_copyout(in, prefix, sizeof(prefix)) < (ssize_t)sizeof(prefix))
+		return 0;
+	*ret_length = FRAME_PREFIX_SIZE + (uint64_t)read_le32(prefix) + read_le32(prefix + 4);
+	return 1;
 }
 
 Frame *frame_free(Frame *frame)

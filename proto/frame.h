@@ -37,6 +37,7 @@ typedef struct Frame {
 	struct evbuffer *payload;    /* owned by the frame; may be empty */
 	int fds[FRAME_FDS_MAX];      /* owned by the frame: closed by frame_free() */
 	size_t n_fds;                /* set n_fds to 0 after taking them */
+	size_t wire_length;          /* prefix + header + payload, as read */
 } Frame;
 
 /* Takes one whole frame off the front of in.  Returns 1 with *ret set (the
@@ -56,10 +57,16 @@ int frame_append(struct evbuffer *out, const Crosspost__Header *header, struct e
 int frame_append_bytes(struct evbuffer *out, const Crosspost__Header *header,
 		       const void *payload, size_t payload_length);
 
-/* Takes the descriptors frame's header declares (Post and Event frames'
- * fd_count) from the stream they arrived on.  Returns 0, -E2BIG (more than
- * FRAME_FDS_MAX) or -EPROTO (fewer arrived than declared). */
+/* Takes the descriptors frame's header declares (the fd_count of Post,
+ * PortPost, PortReturn and Event) from the stream it was just parsed from
+ * (call it before parsing the next frame).  Returns 0, -E2BIG (more than
+ * FRAME_FDS_MAX) or -EPROTO (the descriptors that arrived with the frame
+ * are not the ones it declares, or some arrived with no frame). */
 int frame_take_fds(Frame *frame, Stream *stream);
+
+/* The length of the whole frame at the front of in, from its prefix:
+ * 1 with *ret_length, 0 when the prefix has not arrived. */
+int frame_peek_length(struct evbuffer *in, uint64_t *ret_length);
 
 /* Closes the frame's descriptors that nobody took, frees the rest. */
 Frame *frame_free(Frame *frame);

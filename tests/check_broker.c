@@ -298,7 +298,7 @@ END_TEST
 
 START_TEST(oversized_length_closes_only_that_connection)
 {
-	check_bad_client_closed_alone(send_oversized_length, "malformed frame: frame payload larger than");
+	check_bad_client_closed_alone(send_oversized_length, "is over max-message-size");
 }
 END_TEST
 

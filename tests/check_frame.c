@@ -153,13 +153,54 @@ START_TEST(stream_passes_bytes_and_descriptors_in_order)
 	evbuffer_remove(stream_input(b), text, 6);
 	ck_assert_str_eq(text, "onetwo");
 	ck_assert_uint_eq(stream_pending_fds(b), 2);
-	ck_assert_uint_eq(stream_take_fds(b, got, 4), 2);
+	/* They came with "two" (bytes 3..6); a frame declaring fewer than
+	 * arrived is refused. */
+	ck_assert_int_eq(stream_take_frame_fds(b, 0, 3, got, 0), 0);
+	ck_assert_int_eq(stream_take_frame_fds(b, 3, 6, got, 1), -EPROTO);
+	ck_assert_int_eq(stream_take_frame_fds(b, 3, 6, got, 2), 0);
+	ck_assert_uint_eq(stream_pending_fds(b), 0);
 	/* The received pipe still works end to end. */
 	ck_assert_int_eq(write(got[1], "p", 1), 1);
 	ck_assert_int_eq(read(got[0], text, 1), 1);
 	ck_assert_int_eq(text[0], 'p');
 	close(got[0]);
 	close(got[1]);
+	stream_free(a);
+	stream_free(b);
+}
+END_TEST
+
+/* Descriptors that arrive with a frame declaring none, or that a frame
+ * declares but that did not come, are a protocol violation: the receiver
+ * learns it when the frame they arrived with has been parsed. */
+START_TEST(stream_descriptors_must_match_their_frame)
+{
+	int sv[2], pipe_fds[2], got[4];
+	Stream *a = NULL, *b = NULL;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(pipe(pipe_fds), 0);
+	ck_assert_int_eq(stream_new(&a, sv[0]), 0);
+	ck_assert_int_eq(stream_new(&b, sv[1]), 0);
+	ck_assert_int_eq(stream_queue_fds(a, pipe_fds, 2), 0);
+	evbuffer_add(stream_output(a), "abcd", 4);
+	ck_assert_int_eq(stream_flush(a), 1);
+	while (evbuffer_get_length(stream_input(b)) < 4)
+		ck_assert_int_gt(stream_read(b), 0);
+	/* Two frames "ab" and "cd" that declare no descriptors: the second
+	 * ends the read, and the descriptors are left over. */
+	ck_assert_int_eq(stream_take_frame_fds(b, 0, 2, got, 0), 0);
+	ck_assert_int_eq(stream_take_frame_fds(b, 2, 4, got, 0), -EPROTO);
+	/* A frame declaring descriptors when none are waiting. */
+	stream_free(b);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	stream_free(a);
+	ck_assert_int_eq(stream_new(&a, sv[0]), 0);
+	ck_assert_int_eq(stream_new(&b, sv[1]), 0);
+	evbuffer_add(stream_output(a), "ef", 2);
+	ck_assert_int_eq(stream_flush(a), 1);
+	ck_assert_int_gt(stream_read(b), 0);
+	ck_assert_int_eq(stream_take_frame_fds(b, 0, 2, got, 1), -EPROTO);
 	stream_free(a);
 	stream_free(b);
 }
@@ -200,6 +241,7 @@ int main(void)
 	tcase_add_test(tc, frame_garbage_header_is_bad_message);
 	tcase_add_test(tc, frame_append_moves_payload_buffer);
 	tcase_add_test(tc, stream_passes_bytes_and_descriptors_in_order);
+	tcase_add_test(tc, stream_descriptors_must_match_their_frame);
 	tcase_add_test(tc, stream_free_closes_untaken_descriptors);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);

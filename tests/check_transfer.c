@@ -25,6 +25,7 @@ static void raw_post_with_fds(int fd, uint64_t from, uint64_t to, const char *ta
 	Crosspost__Header h = CROSSPOST__HEADER__INIT;
 	Crosspost__Post p = CROSSPOST__POST__INIT;
 	int fds[2] = { test_sealed_memfd(8192, 0xab), test_sealed_memfd(100, 0x01) };
+	uint64_t sizes[2] = { 8192, 100 };
 
 	/* An empty payload decodes as a messageerror; these tests are about the
 	 * descriptors, not the data. */
@@ -32,6 +33,8 @@ static void raw_post_with_fds(int fd, uint64_t from, uint64_t to, const char *ta
 	p.target_window_id = to;
 	p.target_origin = (char *)target_origin;
 	p.fd_count = declared;
+	p.buffer_sizes = sizes;
+	p.n_buffer_sizes = declared < 2 ? declared : 2;
 	h.serial = 9;
 	h.body_case = CROSSPOST__HEADER__BODY_POST;
 	h.post = &p;
@@ -149,7 +152,7 @@ START_TEST(frame_declaring_missing_descriptors_closes_only_that_connection)
 	test_raw_send(raw, &h, NULL, 0);
 	ck_assert(test_raw_wait_closed(raw));
 	close(raw);
-	ck_assert_int_eq(test_broker_log_count(&broker, "declares descriptors that did not arrive"), 1);
+	ck_assert_int_eq(test_broker_log_count(&broker, "descriptors that do not match the frame they came with"), 1);
 	/* Descriptors sent with a frame that breaks the protocol: closed too. */
 	raw = test_raw_connect(&broker);
 	a = test_raw_register(raw, "https://a.example/");

@@ -25,6 +25,7 @@ const char *cp_error_name(int code)
 	case CP_ERR_NO_MEMORY: return "QuotaExceededError";
 	case CP_ERR_DATA: return "DataError";
 	case CP_ERR_RANGE: return "RangeError";
+	case CP_ERR_SECURITY: return "SecurityError";
 	default: return "UnknownError";
 	}
 }

@@ -70,6 +70,12 @@ int value_encode_transfer(const cp_value *data, cp_value *const *transfer, size_
 	return r;
 }
 
+void value_transfer_sizes(const ValueTransfer *transfer, uint64_t *ret_sizes)
+{
+	for (size_t i = 0; i < transfer->n_buffers; i++)
+		ret_sizes[i] = transfer->buffers[i]->u.buffer.len;
+}
+
 int value_transfer_seal(ValueTransfer *transfer, int *ret_fds)
 {
 	for (size_t i = 0; i < transfer->n_buffers; i++) {

@@ -39,6 +39,10 @@ int value_encode_transfer(const cp_value *data, cp_value *const *transfer, size_
  * value_buffer.c) */
 int value_transfer_seal(ValueTransfer *transfer, int *ret_fds);
 
+/* The byte length of each transferred buffer, in transfer-list order (the
+ * sizes the broker checks each descriptor against). */
+void value_transfer_sizes(const ValueTransfer *transfer, uint64_t *ret_sizes);
+
 /* After the send: when sent, detach the buffers (byteLength 0; their
  * bytes are unmapped); otherwise leave them usable.  The ports are the
  * client's to mark (client.h: transfer_finish()).  (value_transfer.c) */
