@@ -316,6 +316,11 @@ static bool admit_next_frame(Connection *c)
 
 	if (evbuffer_copyout(input, lengths, sizeof(lengths)) < (ssize_t)sizeof(lengths))
 		return true;
+	if (le32toh(lengths[0]) > FRAME_HEADER_MAX) {
+		c->broker->stats.connections_rejected++;
+		connection_close(c, LOG_WARNING, "malformed frame: frame header larger than 64 KiB");
+		return false;
+	}
 	if (le32toh(lengths[1]) > c->broker->limits.max_message_size) {
 		c->broker->stats.quota_rejects++;
 		connection_close(c, LOG_WARNING, "a %u-byte message is over max-message-size (%llu bytes)",
@@ -358,6 +363,15 @@ static void process_frames(Connection *c)
 		}
 		released = c->reserved != 0;
 		release_reservation(c);
+		if (frame_declared_fds(frame) > c->broker->limits.max_fds_per_message) {
+			/* libcrosspost never sends more than Welcome allows. */
+			c->broker->stats.connections_rejected++;
+			connection_close(c, LOG_WARNING, "protocol violation: %u descriptors declared; "
+					 "max-fds-per-message is %u", frame_declared_fds(frame),
+					 c->broker->limits.max_fds_per_message);
+			frame_free(frame);
+			return;
+		}
 		r = frame_take_fds(frame, c->stream);
 		if (r < 0) {
 			c->broker->stats.connections_rejected++;

@@ -124,18 +124,20 @@ int frame_append_bytes(struct evbuffer *out, const Crosspost__Header *header,
 	return 0;
 }
 
+uint32_t frame_declared_fds(const Frame *frame)
+{
+	switch (frame->header->body_case) {
+	case CROSSPOST__HEADER__BODY_POST: return frame->header->post->fd_count;
+	case CROSSPOST__HEADER__BODY_EVENT: return frame->header->event->fd_count;
+	case CROSSPOST__HEADER__BODY_PORT_POST: return frame->header->port_post->fd_count;
+	case CROSSPOST__HEADER__BODY_PORT_RETURN: return frame->header->port_return->fd_count;
+	default: return 0;
+	}
+}
+
 int frame_take_fds(Frame *frame, Stream *stream)
 {
-	uint32_t declared = 0;
-
-	if (frame->header->body_case == CROSSPOST__HEADER__BODY_POST)
-		declared = frame->header->post->fd_count;
-	else if (frame->header->body_case == CROSSPOST__HEADER__BODY_EVENT)
-		declared = frame->header->event->fd_count;
-	else if (frame->header->body_case == CROSSPOST__HEADER__BODY_PORT_POST)
-		declared = frame->header->port_post->fd_count;
-	else if (frame->header->body_case == CROSSPOST__HEADER__BODY_PORT_RETURN)
-		declared = frame->header->port_return->fd_count;
+	uint32_t declared = frame_declared_fds(frame);
 	uint64_t end = stream_input_offset(stream);
 	int r;
 

@@ -64,6 +64,9 @@ int frame_append_bytes(struct evbuffer *out, const Crosspost__Header *header,
  * are not the ones it declares, or some arrived with no frame). */
 int frame_take_fds(Frame *frame, Stream *stream);
 
+/* How many descriptors the frame's header says travel with it. */
+uint32_t frame_declared_fds(const Frame *frame);
+
 /* The length of the whole frame at the front of in, from its prefix:
  * 1 with *ret_length, 0 when the prefix has not arrived. */
 int frame_peek_length(struct evbuffer *in, uint64_t *ret_length);
