@@ -2,6 +2,7 @@
 /* client.c - connecting to the broker, the handshake, request and reply. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,25 @@
 #include "error.h"
 #include "socket_path.h"
 #include "stream.h"
+
+static unsigned forks;
+static pthread_once_t forks_once = PTHREAD_ONCE_INIT;
+
+static void count_fork(void)
+{
+	forks++;
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, count_fork);
+}
+
+/* Cheaper than getpid() on every post (glibc does not cache it). */
+unsigned client_forks(void)
+{
+	return forks;
+}
 
 int client_fail(cp_client *c, const char *fmt, ...)
 {
@@ -422,6 +442,8 @@ int cp_client_new(const char *socket_path, cp_client **ret)
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
 	event_queue_init(&c->events);
 	c->pid = getpid();
+	pthread_once(&forks_once, watch_forks);
+	c->forks = client_forks();
 	c->socket_path = socket_path ? strdup(socket_path) : socket_path_default();
 	if (!c->socket_path) {
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
@@ -463,7 +485,9 @@ cp_client *cp_client_free(cp_client *c)
 		port_free(p);
 	}
 	event_queue_clear(&c->events);
-	if (c->stream && !c->broken && c->pid == getpid())
+	free(c->target_origin_spec);
+	free(c->target_origin_sent);
+	if (c->stream && !c->broken && client_in_its_process(c))
 		stream_flush(c->stream);    /* best effort: posts already made */
 	stream_free(c->stream);
 	free(c->socket_path);

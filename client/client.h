@@ -60,6 +60,10 @@ struct cp_client {
 	Stream *stream;
 	char *socket_path;
 	pid_t pid;                 /* of the process that connected */
+	unsigned forks;            /* client_forks() when it connected */
+	/* The last targetOrigin posted that was not already in canonical form,
+	 * and its serialization: parsed once, not per message. */
+	char *target_origin_spec, *target_origin_sent;
 	uint32_t next_serial;
 	bool broken;               /* the connection is gone */
 	cp_window *windows;
@@ -75,6 +79,13 @@ struct cp_client {
 };
 
 /* client.c */
+/* Counts fork()s in this process (pthread_atfork); a client created before
+ * the latest one belongs to the parent. */
+unsigned client_forks(void);
+static inline bool client_in_its_process(const cp_client *client)
+{
+	return client->forks == client_forks();
+}
 /* CP_ERR_RANGE when s is longer than max bytes, with a message naming
  * what s is and the limit: "the URL is 70000 bytes; the limit is 8192
  * bytes (CP_URL_MAX)".  0 otherwise. */
