@@ -116,7 +116,7 @@ int client_send_message(cp_client *c, Crosspost__Header *header, uint8_t *bytes,
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
 		goto out;
 	}
-	r = write_now ? client_flush(c, true) : 0;
+	r = write_now || !c->batching ? client_flush(c, true) : client_queued(c);
 out:
 	if (payload)
 		evbuffer_free(payload);
@@ -276,7 +276,9 @@ static int client_poll(cp_client *c, short events, int64_t deadline, short *ret)
 	return 0;
 }
 
-int client_flush(cp_client *c, bool block)
+/* Writes queued output; blocking: until it is all written or deadline
+ * (-1: none) passes (CP_ERR_TIMEOUT). */
+static int client_flush_until(cp_client *c, bool block, int64_t deadline)
 {
 	if (c->broken)
 		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
@@ -290,7 +292,7 @@ int client_flush(cp_client *c, bool block)
 			break;
 		/* Keep reading while we wait, or a broker that waits for us to
 		 * read would never read us. */
-		r = client_poll(c, POLLIN | POLLOUT, -1, &revents);
+		r = client_poll(c, POLLIN | POLLOUT, deadline, &revents);
 		if (r < 0)
 			return r;
 		if (revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -304,6 +306,103 @@ int client_flush(cp_client *c, bool block)
 	return 0;
 }
 
+int client_flush(cp_client *c, bool block)
+{
+	return client_flush_until(c, block, -1);
+}
+
+int client_queued(cp_client *c)
+{
+	/* Enough for many small messages per write, and for a large one to
+	 * go out at once. */
+	if (evbuffer_get_length(stream_output(c->stream)) >= CLIENT_WRITE_THRESHOLD)
+		return client_flush(c, true);
+	if (c->base)
+		loop_kick(c);
+	return 0;
+}
+
+int cp_client_set_batching(cp_client *c, bool on)
+{
+	if (!c)
+		return error_set(CP_ERR_TYPE, "cp_client_set_batching: client is NULL");
+	c->batching = on;
+	/* Turning it off keeps the promise from now on: nothing stays queued. */
+	return on ? 0 : client_flush(c, true);
+}
+
+int cp_client_flush(cp_client *c)
+{
+	if (!c)
+		return error_set(CP_ERR_TYPE, "cp_client_flush: client is NULL");
+	if (!client_in_its_process(c))
+		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
+	return client_flush(c, true);
+}
+
+/* Every client of this process, so that exit() writes what they queued. */
+static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
+static cp_client *clients;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void flush_at_exit(void)
+{
+	pthread_mutex_lock(&clients_lock);
+	for (cp_client *c = clients; c; c = c->all_next) {
+		struct event_base *base = c->base;
+
+		if (!client_in_its_process(c) || c->broken)
+			continue;
+		/* The loop may be gone by now: write without telling it. */
+		c->base = NULL;
+		client_flush_until(c, true, now_ms() + CLIENT_EXIT_FLUSH_MS);
+		c->base = base;
+	}
+	pthread_mutex_unlock(&clients_lock);
+}
+
+void client_flush_others(cp_client *self)
+{
+	/* Without a lock on the list, nothing here would be safe if another
+	 * thread used its own clients meanwhile; each client is still used by
+	 * one thread only, and this writes without blocking or reading. */
+	pthread_mutex_lock(&clients_lock);
+	for (cp_client *c = clients; c; c = c->all_next) {
+		if (c == self || c->broken || !client_in_its_process(c) ||
+		    evbuffer_get_length(stream_output(c->stream)) == 0)
+			continue;
+		if (stream_flush(c->stream) < 0)
+			c->broken = true;    /* its next call says why */
+	}
+	pthread_mutex_unlock(&clients_lock);
+}
+
+static void watch_exit(void)
+{
+	atexit(flush_at_exit);
+}
+
+static void track(cp_client *c)
+{
+	pthread_once(&exit_once, watch_exit);
+	pthread_mutex_lock(&clients_lock);
+	c->all_next = clients;
+	clients = c;
+	pthread_mutex_unlock(&clients_lock);
+}
+
+static void untrack(cp_client *c)
+{
+	pthread_mutex_lock(&clients_lock);
+	for (cp_client **p = &clients; *p; p = &(*p)->all_next) {
+		if (*p == c) {
+			*p = c->all_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&clients_lock);
+}
+
 int client_request(cp_client *c, Crosspost__Header *request, int timeout_ms, Frame **ret_reply)
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
@@ -312,6 +411,9 @@ int client_request(cp_client *c, Crosspost__Header *request, int timeout_ms, Fra
 
 	if (c->broken)
 		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	/* About to wait: what other clients of this process queued goes out
+	 * first, so that one waiting on another is never waiting on itself. */
+	client_flush_others(c);
 	request->serial = client_next_serial(c);
 	r = frame_append(stream_output(c->stream), request, NULL);
 	if (r < 0)
@@ -460,6 +562,7 @@ int cp_client_new(const char *socket_path, cp_client **ret)
 	r = handshake(c);
 	if (r < 0)
 		goto fail;
+	track(c);
 	*ret = c;
 	return 0;
 fail:
@@ -485,10 +588,13 @@ cp_client *cp_client_free(cp_client *c)
 		port_free(p);
 	}
 	event_queue_clear(&c->events);
+	untrack(c);
 	free(c->target_origin_spec);
 	free(c->target_origin_sent);
+	/* Posts already made go out before the connection closes (bounded:
+	 * a broker that stopped reading us cannot hold this forever). */
 	if (c->stream && !c->broken && client_in_its_process(c))
-		stream_flush(c->stream);    /* best effort: posts already made */
+		client_flush_until(c, true, now_ms() + CLIENT_EXIT_FLUSH_MS);
 	stream_free(c->stream);
 	free(c->socket_path);
 	free(c);

@@ -64,6 +64,8 @@ struct cp_client {
 	/* The last targetOrigin posted that was not already in canonical form,
 	 * and its serialization: parsed once, not per message. */
 	char *target_origin_spec, *target_origin_sent;
+	struct cp_client *all_next;   /* every client of the process (exit flush) */
+	bool batching;                /* cp_client_set_batching() */
 	uint32_t next_serial;
 	bool broken;               /* the connection is gone */
 	cp_window *windows;
@@ -105,13 +107,26 @@ int client_read_available(cp_client *client);
  * reading (not dispatching) input meanwhile so that a broker waiting for us
  * to read is never waited for in turn.  Returns 0 or CP_ERR_NETWORK. */
 int client_flush(cp_client *client, bool block);
+/* Posts queue their frames; the output is written once this much is
+ * queued, or by any call that waits or dispatches (docs/architecture.md). */
+#define CLIENT_WRITE_THRESHOLD (64u * 1024u)
+/* How long cp_client_free() and exit() wait for queued posts to go out. */
+#define CLIENT_EXIT_FLUSH_MS 10000
+/* A message frame was queued: writes once the threshold is reached, or
+ * lets an attached loop write it on its next turn.  Returns 0 or
+ * CP_ERR_NETWORK. */
+int client_queued(cp_client *client);
+/* Writes, without blocking, what every other client of this process has
+ * queued: called before any wait, so that a program with several clients
+ * never waits on one for messages another one still holds. */
+void client_flush_others(cp_client *self);
 /* Marks the connection lost and records why; returns CP_ERR_NETWORK. */
 int client_fail(cp_client *client, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Maps a wire error code to CP_ERR_*. */
 int client_error_from_wire(Crosspost__ErrorCode code);
 /* Queues a message frame (Post, PortPost or PortReturn header) whose
  * payload is bytes, with fds attached, and, when write_now, writes it all
- * (client_flush(block)).  Takes ownership of bytes (malloc'd) and fds on
+ * (client_flush(block)); otherwise client_queued().  Takes ownership of bytes (malloc'd) and fds on
  * every path.  Returns 0 or a CP_ERR_* code. */
 int client_send_message(cp_client *client, Crosspost__Header *header, uint8_t *bytes, size_t length,
 			int *fds, size_t n_fds, bool write_now);

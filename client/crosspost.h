@@ -529,13 +529,36 @@ int cp_client_broker_stats(cp_client *client, cp_broker_stats *ret);
  * caller's.  Returns once the message is written to the broker's socket,
  * without waiting for an answer: it blocks only while the broker applies
  * flow control (a receiver is not reading), and events arriving meanwhile
- * are kept for the next dispatch.  Errors the broker finds (a target id
- * that never existed) are reported by the next cp_client_sync().
+ * are kept for the next dispatch.  A client in batching mode
+ * (cp_client_set_batching()) only queues it.  Errors the broker finds (a
+ * target id that never existed) are reported by the next cp_client_sync().
  * Errors: CP_ERR_SYNTAX (targetOrigin does not parse), CP_ERR_RANGE
  * (targetOrigin, or the origin it names, over CP_TARGET_ORIGIN_MAX),
  * CP_ERR_DATA_CLONE, CP_ERR_INVALID_STATE (from is closed), CP_ERR_NETWORK. */
 int cp_post_message(cp_window *from, uint64_t target, const cp_value *data,
 		    const char *target_origin);
+
+/* Batching mode (off by default): cp_post_message() and
+ * cp_port_post_message() queue their messages in the client, and one write
+ * carries many of them - for a sender of many small messages, several
+ * times the throughput.  A queued message is written:
+ *  - as soon as 64 KiB are queued (that post then blocks while the broker
+ *    applies flow control);
+ *  - by any call that waits or dispatches, on any client of the process:
+ *    cp_client_wait(), cp_client_dispatch(), cp_client_sync(),
+ *    cp_client_flush(), and every call that asks the broker something;
+ *  - on the next turn of a libevent loop the client is attached to;
+ *  - by cp_client_free(), and at exit() (not at _exit() or a crash).
+ * So a batching program that posts and then blocks outside the library
+ * (sleep, waitpid, its own read) calls cp_client_flush() first.  Turning
+ * batching off writes what is queued.  Errors: CP_ERR_TYPE, CP_ERR_NETWORK. */
+int cp_client_set_batching(cp_client *client, bool on);
+
+/* Writes every message queued in batching mode now, blocking while the
+ * broker applies flow control (events arriving meanwhile are kept for the
+ * next dispatch).  Errors: CP_ERR_TYPE, CP_ERR_INVALID_STATE (after fork),
+ * CP_ERR_NETWORK. */
+int cp_client_flush(cp_client *client);
 
 /* Waits until the broker has handled every request this client sent so far.
  * Returns 0, or the error of the first post that failed at the broker since
@@ -600,7 +623,8 @@ int cp_channel_new(cp_window *window, cp_port **ret_port1, cp_port **ret_port2);
  * ArrayBuffer values (see cp_value_new_port()); after success they belong
  * to the receiver: the ports' handles are dead, the buffers detached.
  * Posting on a closed port does nothing (returns 0), as in the HTML
- * Standard.  Errors: CP_ERR_INVALID_STATE (port was transferred),
+ * Standard.  Written (or queued, in batching mode) as cp_post_message() says.
+ * Errors: CP_ERR_INVALID_STATE (port was transferred),
  * CP_ERR_DATA_CLONE (see cp_post_message_with_transfer()), CP_ERR_NETWORK. */
 int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *transfer,
 			 size_t n_transfer);

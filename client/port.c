@@ -308,7 +308,7 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	post.n_transfer_ports = moved.n_ports;
 	header.body_case = CROSSPOST__HEADER__BODY_PORT_POST;
 	header.port_post = &post;
-	r = client_send_message(c, &header, bytes, length, fds, moved.n_buffers, true);
+	r = client_send_message(c, &header, bytes, length, fds, moved.n_buffers, false);
 	transfer_finish(&moved, r == 0);
 	return r;
 }

@@ -101,7 +101,7 @@ static int post_send(cp_window *from, uint64_t target, uint8_t *bytes, size_t le
 	post.n_transfer_ports = n_ports;
 	header.body_case = CROSSPOST__HEADER__BODY_POST;
 	header.post = &post;
-	return client_send_message(from->client, &header, bytes, length, fds, n_fds, true);
+	return client_send_message(from->client, &header, bytes, length, fds, n_fds, false);
 }
 
 int post_encoded(cp_window *from, uint64_t target, uint8_t *bytes, size_t length, const char *target_origin)
