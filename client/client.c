@@ -483,6 +483,46 @@ static int connect_socket(const char *path, int *ret_fd)
 	return 0;
 }
 
+/* The broker must be who the user expects: a process of another uid that
+ * got its socket onto our path (a squatted /tmp folder) would otherwise
+ * read every message.  The kernel says who is listening (SO_PEERCRED, as
+ * sd-bus checks a system bus).  By default our euid or root; or the one
+ * uid $CROSSPOST_BROKER_UID names, or any with "any".  secure_getenv: a
+ * setuid program keeps the default whatever its caller's environment. */
+static int check_broker_uid(int fd, const char *path)
+{
+	const char *want = secure_getenv("CROSSPOST_BROKER_UID");
+	struct ucred cred = { .uid = (uid_t)-1 };
+	socklen_t len = sizeof(cred);
+	uid_t me = geteuid();
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return error_set(CP_ERR_NETWORK, "cannot learn who runs the broker at %s (SO_PEERCRED): %s", path,
+				 strerror(errno));
+	if (want && *want) {
+		unsigned long long uid;
+		char *end;
+
+		if (strcmp(want, "any") == 0)
+			return 0;
+		errno = 0;
+		uid = strtoull(want, &end, 10);
+		if (*want < '0' || *want > '9' || *end || errno || uid >= (uid_t)-1)
+			return error_set(CP_ERR_SECURITY, "CROSSPOST_BROKER_UID must be a uid or 'any', not '%s'",
+					 want);
+		if (cred.uid == (uid_t)uid)
+			return 0;
+		return error_set(CP_ERR_SECURITY, "the broker at %s runs as uid %u, not uid %llu as "
+				 "CROSSPOST_BROKER_UID says: refusing to talk to it", path, (unsigned)cred.uid, uid);
+	}
+	if (cred.uid == me || cred.uid == 0)
+		return 0;
+	return error_set(CP_ERR_SECURITY, "the broker at %s runs as uid %u, not as uid %u (this process) or root: "
+			 "it could be a fake put there by another user, so crosspost refuses to talk to it "
+			 "(CROSSPOST_BROKER_UID=%u accepts it, if you trust uid %u)", path, (unsigned)cred.uid,
+			 (unsigned)me, (unsigned)cred.uid, (unsigned)cred.uid);
+}
+
 static int handshake(cp_client *c)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
@@ -554,6 +594,11 @@ int cp_client_new(const char *socket_path, cp_client **ret)
 	r = connect_socket(c->socket_path, &fd);
 	if (r < 0)
 		goto fail;
+	r = check_broker_uid(fd, c->socket_path);
+	if (r < 0) {
+		close(fd);
+		goto fail;
+	}
 	if (stream_new(&c->stream, fd) < 0) {
 		close(fd);
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");

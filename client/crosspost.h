@@ -386,9 +386,22 @@ typedef struct cp_event cp_event;
 /* Connects to the broker at socket_path, or, when socket_path is NULL, at
  * $CROSSPOST_SOCKET, else $XDG_RUNTIME_DIR/crosspost/broker.sock, else
  * /tmp/crosspost-$UID/broker.sock, and performs the versioned handshake.
- * *ret belongs to the caller (cp_client_free()).  Errors: CP_ERR_NETWORK
- * (no broker there), CP_ERR_NOT_SUPPORTED (the broker speaks another
- * protocol version), CP_ERR_NO_MEMORY. */
+ * *ret belongs to the caller (cp_client_free()).
+ *
+ * The broker must run as this process's effective uid, or as root: the
+ * kernel says which uid listens on the socket (SO_PEERCRED), and a broker
+ * of any other uid is refused before anything is sent to it, since it
+ * could be a fake that another user put on the path.  To use a broker
+ * shared by another user, set $CROSSPOST_BROKER_UID to its uid (then only
+ * that uid is accepted), or to "any" to skip the check (ignored in setuid
+ * programs: secure_getenv).  The broker checks the client in turn: with no
+ * policy for this uid it refuses the handshake (docs/security.md).
+ *
+ * Errors: CP_ERR_NETWORK (no broker there), CP_ERR_SECURITY (the broker
+ * runs as another uid, the message names both; a malformed
+ * $CROSSPOST_BROKER_UID; or the broker's policy does not let this uid
+ * connect), CP_ERR_NOT_SUPPORTED (the broker speaks another protocol
+ * version), CP_ERR_NO_MEMORY. */
 int cp_client_new(const char *socket_path, cp_client **ret);
 
 /* Disconnects and frees the client and every window it still has open;
@@ -412,7 +425,9 @@ char *cp_default_socket_path(void);
  * lost.  The handle belongs to the client; cp_window_close() releases it
  * early.  Errors: CP_ERR_SYNTAX (url does not parse), CP_ERR_CONSTRAINT
  * (name taken), CP_ERR_RANGE (url or its origin over CP_URL_MAX, name over
- * CP_NAME_MAX), CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+ * CP_NAME_MAX), CP_ERR_SECURITY (the broker's policy does not let this uid
+ * register a window of that origin, that name, or a privileged one:
+ * docs/security.md "Policy"), CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
 int cp_window_open(cp_client *client, const char *url, const char *name, cp_window **ret);
 
 /* Flags for cp_window_open_with_flags(). */
@@ -431,7 +446,8 @@ int cp_window_close(cp_window *window);
 /* Navigates the window to url: from now on its origin is url's origin, and
  * messages not yet dispatched to it are checked against the new origin.
  * Errors: CP_ERR_SYNTAX, CP_ERR_RANGE (as for cp_window_open()),
- * CP_ERR_NETWORK. */
+ * CP_ERR_SECURITY (the broker's policy does not let this uid navigate to
+ * that origin; the window stays where it was), CP_ERR_NETWORK. */
 int cp_window_navigate(cp_window *window, const char *url);
 
 /* The broker-assigned id (never 0, never reused while the broker runs). */
@@ -492,7 +508,9 @@ typedef struct cp_window_info {
 } cp_window_info;
 
 /* Every live window, ordered by id.  *ret is an array of *ret_count
- * entries that the caller frees with cp_window_info_free().
+ * entries that the caller frees with cp_window_info_free().  Windows of
+ * other uids come with url "" and pid 0 unless the broker's policy lets
+ * this uid see them in full (list-all; the broker's own uid does).
  * Errors: CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
 int cp_client_list_windows(cp_client *client, cp_window_info **ret, size_t *ret_count);
 void cp_window_info_free(cp_window_info *infos, size_t count);
