@@ -28,7 +28,7 @@
 static void reply(Connection *c, uint32_t serial, Crosspost__Header *header)
 {
 	header->serial = serial;
-	connection_send(c, header, NULL);
+	connection_send(c, header);
 }
 
 /* The credentials the kernel gave for c, for the policy. */
@@ -530,7 +530,7 @@ void driver_dispatch(Connection *c, Frame **framep)
 				 frame_kind_name(h->body_case));
 		return;
 	}
-	if (!carries_payload(h->body_case) && evbuffer_get_length(frame->payload) > 0) {
+	if (!carries_payload(h->body_case) && frame_payload_length(frame) > 0) {
 		connection_close(c, LOG_WARNING, "protocol violation: %s frame with a payload",
 				 frame_kind_name(h->body_case));
 		return;

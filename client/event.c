@@ -98,8 +98,8 @@ static void deliver(cp_window *w, cp_port *port, Frame *frame)
 		.source_id = ev->source_window_id,
 		.source_name = ev->source_name && *ev->source_name ? ev->source_name : NULL,
 	};
-	size_t length = evbuffer_get_length(frame->payload);
-	const uint8_t *bytes = length ? evbuffer_pullup(frame->payload, -1) : (const uint8_t *)"";
+	size_t length = frame_payload_length(frame);
+	const uint8_t *bytes = frame_payload_bytes(frame);
 	bool bad = !bytes || ev->n_ports > FRAME_FDS_MAX;
 
 	/* The handles were made when the event arrived (client.c). */

@@ -180,7 +180,7 @@ static int return_frame(cp_client *c, uint64_t id, Frame *frame)
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__PortReturn ret = CROSSPOST__PORT_RETURN__INIT;
 	const Crosspost__Event *ev = frame->header->event;
-	size_t length = evbuffer_get_length(frame->payload);
+	size_t length = frame_payload_length(frame);
 	uint8_t *bytes = malloc(length ? length : 1);
 	int r;
 
@@ -188,7 +188,8 @@ static int return_frame(cp_client *c, uint64_t id, Frame *frame)
 		frame_free(frame);
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
 	}
-	evbuffer_remove(frame->payload, bytes, length);
+	if (length)
+		memcpy(bytes, frame_payload_bytes(frame), length);
 	/* Its own ports go back with it: their handles here are dead. */
 	for (size_t i = 0; i < ev->n_ports; i++) {
 		cp_port *carried = client_find_port(c, ev->ports[i]);
