@@ -95,22 +95,30 @@ int client_send_message(cp_client *c, Crosspost__Header *header, uint8_t *bytes,
 		return error_set(CP_ERR_DATA_CLONE, "%zu transferred buffers; the broker's max-fds-per-message "
 				 "is %u", n_fds, c->max_fds_per_message);
 	}
+	/* Descriptors ride on the frame's first byte: queued before it. */
+	r = stream_queue_fds(c->stream, fds, n_fds);
+	if (r < 0) {
+		free(bytes);
+		close_fds(fds, n_fds);
+		return error_set(CP_ERR_NO_MEMORY, "cannot queue %zu descriptors", n_fds);
+	}
+	header->serial = client_next_serial(c);
+	if (length <= FRAME_INLINE_MAX) {
+		/* Small: copied beside the header, one chunk, one iovec. */
+		r = frame_append_bytes(stream_output(c->stream), header, bytes, length);
+		free(bytes);
+		if (r < 0)
+			return error_set(CP_ERR_NO_MEMORY, "out of memory");
+		return write_now || !c->batching ? client_flush(c, true) : client_queued(c);
+	}
+	/* Large: handed to the output by reference; the kernel copies them
+	 * once, when written. */
 	payload = evbuffer_new();
 	if (!payload || evbuffer_add_reference(payload, bytes, length, free_payload, NULL) < 0) {
 		free(bytes);
-		close_fds(fds, n_fds);
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
 		goto out;
 	}
-	/* The bytes are handed to the output by reference: the kernel copies
-	 * them once, when written.  Descriptors ride on the frame's first byte. */
-	r = stream_queue_fds(c->stream, fds, n_fds);
-	if (r < 0) {
-		close_fds(fds, n_fds);
-		r = error_set(CP_ERR_NO_MEMORY, "cannot queue %zu descriptors", n_fds);
-		goto out;
-	}
-	header->serial = client_next_serial(c);
 	r = frame_append(stream_output(c->stream), header, payload);
 	if (r < 0) {
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");

@@ -22,13 +22,10 @@
 typedef struct Stream Stream;
 
 /* A received event frame waiting to be dispatched. */
-typedef struct PendingEvent {
-	struct PendingEvent *next;
-	Frame *frame;
-} PendingEvent;
-
+/* Received event frames waiting to be dispatched, linked through
+ * Frame.next (queueing allocates nothing). */
 typedef struct EventQueue {
-	PendingEvent *head, **tail;
+	Frame *head, **tail;
 } EventQueue;
 
 struct cp_window {

@@ -30,29 +30,22 @@ void event_queue_init(EventQueue *q)
 
 int event_queue_push(EventQueue *q, Frame *frame)
 {
-	PendingEvent *p = malloc(sizeof(*p));
-
-	if (!p)
-		return -1;
-	p->next = NULL;
-	p->frame = frame;
-	*q->tail = p;
-	q->tail = &p->next;
+	frame->next = NULL;
+	*q->tail = frame;
+	q->tail = &frame->next;
 	return 0;
 }
 
 Frame *event_queue_pop(EventQueue *q)
 {
-	PendingEvent *p = q->head;
-	Frame *frame;
+	Frame *frame = q->head;
 
-	if (!p)
+	if (!frame)
 		return NULL;
-	q->head = p->next;
+	q->head = frame->next;
 	if (!q->head)
 		q->tail = &q->head;
-	frame = p->frame;
-	free(p);
+	frame->next = NULL;
 	return frame;
 }
 

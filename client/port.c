@@ -155,19 +155,15 @@ cp_port_state cp_port_get_state(const cp_port *port) { return port->state; }
 static void take_port_frames(EventQueue *queue, uint64_t id, EventQueue *out)
 {
 	EventQueue keep;
-	PendingEvent *p = queue->head;
+	Frame *f = queue->head;
 
 	event_queue_init(&keep);
-	queue->head = NULL;
-	queue->tail = &queue->head;
-	while (p) {
-		PendingEvent *next = p->next;
-		EventQueue *to = p->frame->header->event->target_port_id == id ? out : &keep;
+	event_queue_init(queue);
+	while (f) {
+		Frame *next = f->next;
 
-		p->next = NULL;
-		*to->tail = p;
-		to->tail = &p->next;
-		p = next;
+		event_queue_push(f->header->event->target_port_id == id ? out : &keep, f);
+		f = next;
 	}
 	*queue = keep;
 	if (!queue->head)

@@ -52,6 +52,7 @@ typedef struct Frame {
 	int fds[FRAME_FDS_MAX];      /* owned by the frame: closed by frame_free() */
 	size_t n_fds;                /* set n_fds to 0 after taking them */
 	size_t wire_length;          /* prefix + header + payload, as read */
+	struct Frame *next;          /* free for the owner's queues */
 	/* The header's arena: blocks that do not fit are chained from
 	 * spilled and freed with the frame. */
 	size_t arena_used;
