@@ -88,7 +88,7 @@ ifeq ($(HAVE_ZMQ),1)
 BENCH_TABLE += $(BUILD)/bench/xp_zmq
 endif
 
-.PHONY: all deps check test demo bench bench-all bench-build fuzz install clean
+.PHONY: all deps check test demo bench bench-all bench-build bench-profile fuzz install clean
 # Intermediates (generated sources, objects of tests and examples) are kept.
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -211,6 +211,13 @@ bench-all: deps
 	@BENCH_QUICK=$(BENCH_QUICK) sh bench/run.sh $(BUILD) all
 
 bench-build: build-products $(BENCH_TABLE) $(BENCHES)
+
+# Where crosspostd's time goes on the 64 B one-way run, against the relay
+# (perf stat, strace -c, perf record when it works, callgrind).
+bench-profile: deps
+	@sh bench/install-peers.sh
+	@$(MAKE) --no-print-directory -j$(JOBS) bench-build
+	@sh bench/profile.sh $(BUILD)
 
 # libFuzzer targets (clang): build-fuzz/fuzz_*; see docs/fuzzing.md.
 fuzz: deps
