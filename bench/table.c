@@ -375,15 +375,34 @@ static void print_metric(const char *label, int job, int k, double scale, bool r
 	}
 }
 
+/* The median of crosspost's per-round ratios job / base_job: runs of
+ * the same round ran back to back, so a ratio within a round cancels the
+ * load of the machine at that time, which the ratio of two medians does
+ * not.  NAN when no round has both. */
+static double round_ratio(int job, int base_job, int k)
+{
+	const Cell *a = &jobs[job].cell[COL_CROSSPOST], *b = &jobs[base_job].cell[COL_CROSSPOST];
+	int n = a->n[k] < b->n[k] ? a->n[k] : b->n[k], m = 0;
+	double r[MAX_REPS];
+
+	for (int i = 0; i < n; i++)
+		if (b->v[k][i] > 0)
+			r[m++] = a->v[k][i] / b->v[k][i];
+	if (!m)
+		return NAN;
+	qsort(r, (size_t)m, sizeof(double), compare_double);
+	return m % 2 ? r[m / 2] : (r[m / 2 - 1] + r[m / 2]) / 2;
+}
+
 /* A row of one figure of crosspost against another of its own. */
 static void print_ratio_row(const char *label, int job, int k, int base_job)
 {
-	double v = median(job, COL_CROSSPOST, k), base = median(base_job, COL_CROSSPOST, k);
+	double v = round_ratio(job, base_job, k);
 	char text[32] = "-";
 
-	if (!isnan(v) && !isnan(base) && base > 0)
-		snprintf(text, sizeof(text), "%.2fx", v / base);
-	printf("%-*s%*s\n", LABEL_W, label, COL_W, text);
+	if (!isnan(v))
+		snprintf(text, sizeof(text), "%.2fx", v);
+	printf("%-*s%*s   (median of the rounds' ratios)\n", LABEL_W, label, COL_W, text);
 }
 
 static void print_table(double elapsed)
@@ -464,10 +483,10 @@ static void print_scoreboard(void)
 	      false, "x");
 	score("rtt 64 KiB p50 <= 1.15x the relay", ratio(J_RTT64K, COL_CROSSPOST, J_RTT64K, COL_RELAY, K_P50), 1.15,
 	      false, "x");
-	score("10,000 conns x 1 window: >= 0.9x the 2-window rate",
-	      ratio(J_SCALE10K, COL_CROSSPOST, J_SCALE2, COL_CROSSPOST, K_MSGS), 0.9, true, "x");
-	score("100 conns x 100 windows: >= 0.9x the 2-window rate",
-	      ratio(J_SCALE100, COL_CROSSPOST, J_SCALE2, COL_CROSSPOST, K_MSGS), 0.9, true, "x");
+	score("10,000 conns x 1 window: >= 0.9x the 2-window rate", round_ratio(J_SCALE10K, J_SCALE2, K_MSGS), 0.9,
+	      true, "x");
+	score("100 conns x 100 windows: >= 0.9x the 2-window rate", round_ratio(J_SCALE100, J_SCALE2, K_MSGS), 0.9,
+	      true, "x");
 	score("<= 2 KiB broker memory per idle connection (10k)", median(J_SCALE10K, COL_CROSSPOST, K_KIB), 2, false,
 	      " KiB");
 }
