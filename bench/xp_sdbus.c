@@ -8,8 +8,8 @@
  *                 (--controller FD), hand it a listening socket with
  *                 AddListener and an allow-all policy, and keep the
  *                 controller connection open while it runs.  Per-user
- *                 quotas as the launcher's session bus: --max-bytes 512 MiB,
- *                 --max-fds 4096 (docs/security.md quotes them).
+ *                 quotas --max-bytes 512 MiB, --max-fds 4096: the values
+ *                 docs/security.md gives for dbus-broker's launcher.
  *   dbus-daemon   /usr/bin/dbus-daemon --config-file with a session-like
  *                 configuration (session.conf's limits) listening on a unix
  *                 path in a temporary folder.
@@ -81,7 +81,8 @@ static sd_bus *bus_connect(const char *address, const char *description)
 #define POLICY_T "a(u(" POLICY_T_BATCH "))" "a(buu(" POLICY_T_BATCH "))" "a(ss)" "bs"
 
 /* Allow everything for everyone: connect, own, send, receive (the
- * policy dbus-broker's tests use, in the format of dbus-broker 29+). */
+ * policy dbus-broker's own tests use; the format dbus-broker 33, in
+ * Debian 12, accepts: it is not a stable interface). */
 static int append_policy(sd_bus_message *m)
 {
 	int r = 0;
