@@ -109,6 +109,14 @@ seeds = {
     + op(ADVANCE, 1, 0) + op(RECONNECT, 1) + op(HELLO, 1, 3)
     + post(1, win(1), win(1), 0, 1, fds=bytes([0x81, 1]))
     + op(SHUTDOWN, 1) + op(RECONNECT, 0) + op(HELLO, 0, 0) + op(CLOSE, 0),
+    # Another uid at its budget: large frames admitted before they are
+    # read, descriptors over the uid's limit, small limits everywhere.
+    'budget': bytes([0x3b, 0x23]) + greet_and_register([0, 2])
+    + op(REGISTER, 2, 0x10) + op(REGISTER, 2, 0x21) + op(REGISTER, 2, 0x20)
+    + op(TOGGLE_READ, 0) + post(2, win(2), win(1), 0, 0xff, burst=7, fds=bytes([2, 2, 1]))
+    + post(2, win(2), win(1), 0, 0xff, burst=7) + post(2, win(2), win(1), 0, 0xff, burst=7)
+    + op(RAW_FRAME, 2, 3, 0xff, 40, 0, *b'\xaa\x01\x00') + op(CREATE_CHANNEL, 2, win(2))
+    + op(CREATE_CHANNEL, 2, win(2)) + op(CREATE_CHANNEL, 2, win(2)) + op(TOGGLE_READ, 0),
 }
 
 outdir = 'fuzz/corpus/fuzz_broker'

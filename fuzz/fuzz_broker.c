@@ -1352,6 +1352,10 @@ static void configure(Harness *h, Input *in, BrokerLimits *l)
 	} else if (a & 0x02) {
 		l->bytes_per_uid = 2 * (l->queue_high + l->park_high);
 	}
+	/* The largest message the budget allows (limits_check()), or a
+	 * small one. */
+	if (l->max_message_size + FRAME_PREFIX_SIZE + FRAME_HEADER_MAX > l->bytes_per_uid - l->bytes_per_uid / 4)
+		l->max_message_size = l->bytes_per_uid - l->bytes_per_uid / 4 - FRAME_PREFIX_SIZE - FRAME_HEADER_MAX;
 	if (a & 0x04)
 		l->max_message_size = 256 * 1024;
 	if (a & 0x08) {
