@@ -117,6 +117,12 @@ seeds = {
     + post(2, win(2), win(1), 0, 0xff, burst=7) + post(2, win(2), win(1), 0, 0xff, burst=7)
     + op(RAW_FRAME, 2, 3, 0xff, 40, 0, *b'\xaa\x01\x00') + op(CREATE_CHANNEL, 2, win(2))
     + op(CREATE_CHANNEL, 2, win(2)) + op(CREATE_CHANNEL, 2, win(2)) + op(TOGGLE_READ, 0),
+    # A large frame admitted against a budget that other connections of its
+    # uid hold part of (a receiver that does not read): it must wait for
+    # them, never for its own bytes already read.
+    'reserve': bytes([0x01, 0x01]) + greet_and_register([0, 1]) + op(TOGGLE_READ, 1)
+    + post(0, win(1), win(2), 0, 0xff, burst=5)
+    + op(HELLO, 2, 0) + op(RAW_FRAME, 2, 3, 0xff, 93, 0, 0xaa, 0x01, 0x00),
 }
 
 outdir = 'fuzz/corpus/fuzz_broker'

@@ -62,6 +62,48 @@ START_TEST(limits_whose_largest_message_cannot_fit_the_uid_budget_are_refused)
 }
 END_TEST
 
+/* ---- 2. a large frame waiting for its own bytes ---- */
+
+/* At admission the bytes of the frame already read were counted twice:
+ * once as the connection's input, once in the reservation for the whole
+ * frame.  A frame close to the 3/4 share (here the largest message the
+ * limits allow) was never admitted: its sender waited for room that only
+ * its own bytes took, for ever. */
+START_TEST(the_largest_message_the_uid_budget_allows_is_delivered)
+{
+	static const char *const args[] = { "--limit", "bytes-per-uid=32MiB", "--limit",
+					    "max-message-size=25100280", NULL };
+	const size_t size = 25100280;
+	Header h = CROSSPOST__HEADER__INIT;
+	Crosspost__Post p = CROSSPOST__POST__INIT;
+	uint8_t *payload = malloc(size);
+	TestFrame frame = { 0 };
+	uint64_t window;
+	int fd;
+
+	ck_assert_ptr_nonnull(payload);
+	memset(payload, 'm', size);
+	test_broker_start_args(&broker, args, 0);
+	fd = test_raw_connect(&broker);
+	window = test_raw_register(fd, "https://big.example/");
+	p.sender_window_id = window;
+	p.target_window_id = window;
+	p.target_origin = (char *)"*";
+	h.serial = 7;
+	h.body_case = CROSSPOST__HEADER__BODY_POST;
+	h.post = &p;
+	test_raw_send(fd, &h, payload, size);
+	ck_assert_msg(test_raw_recv(fd, 20000, &frame) == 1, "no event for the largest message");
+	ck_assert_int_eq(frame.header->body_case, CROSSPOST__HEADER__BODY_EVENT);
+	ck_assert_uint_eq(frame.length, size);
+	ck_assert(memcmp(frame.payload, payload, size) == 0);
+	test_frame_clear(&frame);
+	ck_assert_int_eq(test_raw_sync(fd, 8, 5000), 1);
+	close(fd);
+	free(payload);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("broker_fuzz");
@@ -71,6 +113,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, limits_whose_largest_message_cannot_fit_the_uid_budget_are_refused);
+	tcase_add_test(tc, the_largest_message_the_uid_budget_allows_is_delivered);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
