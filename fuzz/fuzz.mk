@@ -1,9 +1,9 @@
 # SPDX-License-Identifier: MIT
 # fuzz.mk - builds and runs the libFuzzer harnesses (every fuzz/fuzz_*.c) with clang.
 #
-# From the repository root (`make fuzz` runs the first line):
+# From the repository root (`make fuzz` runs the second line):
 #   make -f fuzz/fuzz.mk                     build build-fuzz/fuzz_NAME for each fuzz/fuzz_NAME.c
-#   make -f fuzz/fuzz.mk run                 build, then run each for FUZZ_SECONDS (default 60) in
+#   make -f fuzz/fuzz.mk run                 build, then run each for FUZZ_SECONDS (default 30) in
 #                                            turn; stops with an error at the first finding
 #   make -f fuzz/fuzz.mk run FUZZ_SEED_DIR=d also read seed inputs from d
 #   make -f fuzz/fuzz.mk coverage FUZZER=fuzz_broker COVERAGE_SOURCES=broker
@@ -15,7 +15,7 @@
 
 FUZZ_BUILD   ?= build-fuzz
 CLANG        ?= clang
-FUZZ_SECONDS ?= 60
+FUZZ_SECONDS ?= 30
 FUZZ_SEED_DIR ?=
 # A unit that runs longer than this is a bug (inputs must parse in bounded time).
 FUZZ_TIMEOUT ?= 10
