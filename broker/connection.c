@@ -333,7 +333,9 @@ static bool admit_next_frame(Connection *c)
 	total = FRAME_PREFIX_SIZE + (uint64_t)le32toh(lengths[0]) + le32toh(lengths[1]);
 	if (total <= CONNECTION_RESERVE_MIN || c->reserved || total <= evbuffer_get_length(input))
 		return true;
-	if (!account_may_reserve(c->account, total)) {
+	/* What it read of the frame is charged as input already; a frame
+	 * waiting here must not wait for its own bytes. */
+	if (!account_may_reserve(c->account, total, evbuffer_get_length(input))) {
 		wait_on_account(c, PAUSE_RESERVE);
 		return false;
 	}
