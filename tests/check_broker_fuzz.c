@@ -104,6 +104,61 @@ START_TEST(the_largest_message_the_uid_budget_allows_is_delivered)
 }
 END_TEST
 
+/* ---- 3. two frames of one uid that its budget cannot hold both ---- */
+
+/* Two connections of one uid, each partway through a frame under 1 MiB
+ * (so not admitted ahead), put a small budget over its limit with their
+ * own input alone; both stopped being read, and nothing ever brought the
+ * uid back under its low mark.  A frame that has started is now read to
+ * its end (its payload is read in place), and both arrive. */
+START_TEST(two_frames_over_a_small_budget_both_arrive)
+{
+	static const char *const args[] = { "--limit", "bytes-per-uid=1MiB", "--limit", "queue-high=64KiB",
+					    "--limit", "queue-low=16KiB", "--limit", "park-high=64KiB",
+					    "--limit", "park-low=16KiB", "--limit", "max-message-size=700000", NULL };
+	const size_t size = 700000;
+	uint8_t *payload = malloc(size);
+	int fds[2], rx;
+	uint64_t windows[2], target;
+
+	ck_assert_ptr_nonnull(payload);
+	memset(payload, 'p', size);
+	test_broker_start_args(&broker, args, 0);
+	rx = test_raw_connect(&broker);
+	target = test_raw_register(rx, "https://rx.example/");
+	for (int i = 0; i < 2; i++) {
+		fds[i] = test_raw_connect(&broker);
+		windows[i] = test_raw_register(fds[i], i ? "https://b.example/" : "https://a.example/");
+	}
+	/* Both frames half sent before either is finished. */
+	for (int half = 0; half < 2; half++) {
+		for (int i = 0; i < 2; i++) {
+			Header h = CROSSPOST__HEADER__INIT;
+			Crosspost__Post p = CROSSPOST__POST__INIT;
+
+			p.sender_window_id = windows[i];
+			p.target_window_id = target;
+			p.target_origin = (char *)"*";
+			h.serial = 9;
+			h.body_case = CROSSPOST__HEADER__BODY_POST;
+			h.post = &p;
+			test_raw_send_part(fds[i], &h, payload, size, half);
+		}
+	}
+	for (int i = 0; i < 2; i++) {
+		TestFrame frame = { 0 };
+
+		ck_assert_msg(test_raw_recv(rx, 20000, &frame) == 1, "message %d did not arrive", i);
+		ck_assert_uint_eq(frame.length, size);
+		test_frame_clear(&frame);
+	}
+	for (int i = 0; i < 2; i++)
+		close(fds[i]);
+	close(rx);
+	free(payload);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("broker_fuzz");
@@ -114,6 +169,7 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, limits_whose_largest_message_cannot_fit_the_uid_budget_are_refused);
 	tcase_add_test(tc, the_largest_message_the_uid_budget_allows_is_delivered);
+	tcase_add_test(tc, two_frames_over_a_small_budget_both_arrive);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
