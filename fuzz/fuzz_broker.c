@@ -338,11 +338,11 @@ static bool contains(const uint64_t *ids, size_t n, uint64_t id)
 	return false;
 }
 
-static bool read_tag(struct evbuffer *payload, Tag *t)
+static bool read_tag(Frame *frame, Tag *t)
 {
-	uint8_t b[TAG_SIZE];
+	const uint8_t *b = frame_payload_bytes(frame);
 
-	if (evbuffer_copyout(payload, b, sizeof(b)) != (ssize_t)sizeof(b) || memcmp(b, "xpq1", 4) != 0)
+	if (frame_payload_length(frame) < TAG_SIZE || !b || memcmp(b, "xpq1", 4) != 0)
 		return false;
 	t->kind = (char)b[4];
 	memcpy(&t->key, b + 5, 8);
@@ -359,7 +359,7 @@ static void dispatch(Harness *h, Client *c, Frame *frame)
 	const Crosspost__Event *ev = frame->header->event;
 	Tag t;
 
-	if (read_tag(frame->payload, &t) && t.key < SEQ_IDS) {
+	if (read_tag(frame, &t) && t.key < SEQ_IDS) {
 		if (t.kind == 'W') {
 			if (ev->target_port_id || (ev->source_window_id && ev->source_window_id != t.key))
 				fail("a message from window %llu arrived as from window %llu, port %llu",
@@ -410,7 +410,7 @@ static void client_close(Client *c)
  * payload_len bytes of pattern (tagged when tag is given and there is
  * room).  fds (n_fds of them) are the caller's: they are closed here
  * whatever happens. */
-static void client_send(Harness *h, Client *c, Crosspost__Header *hdr, struct evbuffer *payload,
+static void client_send(Harness *h, Client *c, Crosspost__Header *hdr, Frame *payload,
 			size_t payload_len, const Tag *tag, int *fds, size_t n_fds)
 {
 	const uint8_t *bytes = pattern;
@@ -435,7 +435,7 @@ static void client_send(Harness *h, Client *c, Crosspost__Header *hdr, struct ev
 		bytes = h->scratch;
 	}
 	if (payload)
-		r = frame_append(out, hdr, payload);
+		r = frame_append_from(out, hdr, payload);
 	else
 		r = frame_append_bytes(out, hdr, bytes, payload_len);
 	CHECK(r == 0);
@@ -528,7 +528,7 @@ static void return_and_release(Harness *h, Client *c, uint64_t port)
 		ret.buffer_sizes = ev->buffer_sizes;
 		hdr.body_case = CROSSPOST__HEADER__BODY_PORT_RETURN;
 		hdr.port_return = &ret;
-		client_send(h, c, &hdr, f->payload, 0, NULL, f->fds, f->n_fds);
+		client_send(h, c, &hdr, f, 0, NULL, f->fds, f->n_fds);
 		f->n_fds = 0;
 		frame_free(f);
 	}
