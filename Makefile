@@ -4,6 +4,7 @@
 # Layout (one-way layering):  common/ -> proto/ -> broker/ (core, then main.c)
 #                                              \-> value/ -> client/ (libcrosspost)
 #                                                             -> runner/, cli/ (crosspost)
+#                                                             -> gateway/ (crosspost-gateway)
 # BUILD selects the output folder; SANITIZE=1 builds with ASan + UBSan.
 
 BUILD    ?= build
@@ -16,6 +17,9 @@ DESTDIR  ?=
 CC       ?= cc
 
 PKGS := libevent libprotobuf-c jansson libidn2
+# The gateway alone also needs libwebsockets (browser pages as windows:
+# gateway/, docs/gateway.md); nothing else links it.
+GATEWAY_PKGS := libwebsockets
 # The version is written once, in the public header.
 VERSION := $(shell sed -n 's/^\#define CP_VERSION_[A-Z]* \([0-9]*\)$$/\1/p' client/crosspost.h | paste -sd.)
 
@@ -37,6 +41,8 @@ endif
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+GATEWAY_CFLAGS = $(shell pkg-config --cflags $(GATEWAY_PKGS) 2>/dev/null)
+GATEWAY_LIBS   = $(shell pkg-config --libs $(GATEWAY_PKGS) 2>/dev/null)
 CFLAGS_ALL = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN_LDFLAGS) $(LDFLAGS)
 
@@ -49,6 +55,7 @@ COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
 BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
 LIB_SRC    := $(wildcard value/*.c) $(wildcard client/*.c)
 CLI_SRC    := $(wildcard runner/*.c) $(wildcard cli/*.c)
+GATEWAY_SRC := $(wildcard gateway/*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_HELPER_SRC := $(wildcard tests/helpers/*.c)
@@ -60,6 +67,9 @@ COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
 BROKER_OBJ := $(call obj,$(BROKER_SRC))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
+# crosspost.js, embedded into the gateway as a byte array.
+GATEWAY_JS_OBJ := $(BUILD)/gen/gateway/crosspost_js.o
+GATEWAY_OBJ := $(call obj,$(GATEWAY_SRC)) $(GATEWAY_JS_OBJ)
 # The CLI's modules without main(): unit tests link them too.
 CLI_MODULE_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 TEST_HELPER_OBJ := $(call obj,$(TEST_HELPER_SRC))
@@ -67,6 +77,7 @@ BENCH_HELPER_OBJ := $(call obj,$(BENCH_HELPER_SRC))
 
 CROSSPOSTD := $(BUILD)/crosspostd
 CROSSPOST  := $(BUILD)/crosspost
+GATEWAY    := $(BUILD)/crosspost-gateway
 LIBA       := $(BUILD)/libcrosspost.a
 LIBSO      := $(BUILD)/libcrosspost.so
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
@@ -97,7 +108,7 @@ all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-all
 
 .PHONY: build-all build-products
-build-products: $(CROSSPOSTD) $(CROSSPOST) $(LIBA) $(LIBSO)
+build-products: $(CROSSPOSTD) $(CROSSPOST) $(GATEWAY) $(LIBA) $(LIBSO)
 build-all: build-products $(TESTS) $(EXAMPLES)
 
 deps:
@@ -118,6 +129,23 @@ $(BUILD)/obj/%.o: %.c | $(GEN_H)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c $< -o $@
 
+# The gateway's sources see libwebsockets' headers; nothing else does.
+$(call obj,$(GATEWAY_SRC)) $(BUILD)/obj/tests/check_gateway.o: CFLAGS_ALL += $(GATEWAY_CFLAGS)
+
+$(BUILD)/gen/gateway/crosspost_js.c: gateway/crosspost.js
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)
+	$(Q){ echo '/* Generated from gateway/crosspost.js by the Makefile. */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'const unsigned char gw_crosspost_js[] = {'; \
+	  od -An -v -tx1 <$< | sed -e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t gw_crosspost_js_len = sizeof(gw_crosspost_js);'; } >$@.tmp && mv $@.tmp $@
+
+$(GATEWAY_JS_OBJ): %.o: %.c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c $< -o $@
+
 # --- products ---
 $(LIBA): $(LIB_OBJ) $(COMMON_OBJ)
 	$(call say,AR,$@)
@@ -135,10 +163,16 @@ $(CROSSPOST): $(CLI_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
+$(GATEWAY): $(GATEWAY_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(GATEWAY_LIBS) -lm
+
+# check_gateway speaks WebSocket to the gateway with libwebsockets' client.
+$(BUILD)/tests/check_gateway: EXTRA_TEST_LIBS = $(GATEWAY_LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(BROKER_OBJ) $(CLI_MODULE_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CHECK_LIBS) -lm
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(EXTRA_TEST_LIBS) $(CHECK_LIBS) -lm
 
 # Examples use the public header only, as a program of the user's would.
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB_OBJ) $(COMMON_OBJ)
@@ -230,7 +264,7 @@ install: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-products
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
 		$(DESTDIR)$(PREFIX)/lib/pkgconfig
-	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(DESTDIR)$(PREFIX)/bin/
+	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(GATEWAY) $(DESTDIR)$(PREFIX)/bin/
 	$(Q)install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
 	$(Q)install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libcrosspost.so.0
 	$(Q)ln -sf libcrosspost.so.0 $(DESTDIR)$(PREFIX)/lib/libcrosspost.so
