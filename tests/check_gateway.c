@@ -111,18 +111,6 @@ static void gateway_start(TestGateway *g, const TestBroker *b, const char *const
 	ck_assert_int_eq(sscanf(line, "ready http://127.0.0.1:%d/", &g->port), 1);
 }
 
-static int gateway_stop(TestGateway *g)
-{
-	int status = 0;
-
-	if (g->pid <= 0)
-		return -1;
-	kill(g->pid, SIGTERM);
-	waitpid(g->pid, &status, 0);
-	g->pid = 0;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
-
 static int gateway_log_count(const TestGateway *g, const char *needle)
 {
 	FILE *f = fopen(g->log_path, "r");
@@ -136,6 +124,23 @@ static int gateway_log_count(const TestGateway *g, const char *needle)
 			n++;
 	fclose(f);
 	return n;
+}
+
+static int gateway_stop(TestGateway *g)
+{
+	int status = 0;
+
+	if (g->pid <= 0)
+		return -1;
+	kill(g->pid, SIGTERM);
+	waitpid(g->pid, &status, 0);
+	g->pid = 0;
+	/* The server's and the workers' stderr: a sanitizer's report, or a
+	 * worker that did not end cleanly, fails the test that caused it. */
+	ck_assert_msg(gateway_log_count(g, "Sanitizer") == 0 && gateway_log_count(g, "runtime error:") == 0,
+		      "a sanitizer reported an error (see %s)", g->log_path);
+	ck_assert_msg(gateway_log_count(g, "ended with status") == 0, "a worker failed (see %s)", g->log_path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 /* ---- a page: a WebSocket client ---- */
