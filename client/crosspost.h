@@ -584,7 +584,8 @@ const char *cp_event_source_name(const cp_event *ev);
 /* ---------------------------------------------------------------------- */
 
 /* One end of a MessageChannel.  Handles belong to the client (freed with
- * it); a transferred port's handle stays allocated but is dead. */
+ * it); a transferred port's handle stays allocated but is dead (detached,
+ * as the HTML Standard says): posting on it and closing it do nothing. */
 typedef struct cp_port cp_port;
 
 /* Called once per event arriving on a port; as cp_event_callback. */
@@ -599,9 +600,13 @@ int cp_channel_new(cp_window *window, cp_port **ret_port1, cp_port **ret_port2);
  * event has origin "" and a null source.  transfer lists MessagePort and
  * ArrayBuffer values (see cp_value_new_port()); after success they belong
  * to the receiver: the ports' handles are dead, the buffers detached.
- * Posting on a closed port does nothing (returns 0), as in the HTML
- * Standard.  Errors: CP_ERR_INVALID_STATE (port was transferred),
- * CP_ERR_DATA_CLONE (see cp_post_message_with_transfer()), CP_ERR_NETWORK. */
+ * Posting on a closed port, or on one that was transferred away (a dead
+ * handle), sends nothing and returns 0, as the HTML Standard's message
+ * port post message steps do (WPT Transferred_objects_unusable.sub.htm);
+ * the data is still serialized and what transfer lists still moves (the
+ * buffers detach, the ports close: nobody receives them).
+ * Errors: CP_ERR_DATA_CLONE (see cp_post_message_with_transfer(); also
+ * when transfer names this port), CP_ERR_NETWORK. */
 int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *transfer,
 			 size_t n_transfer);
 
@@ -620,8 +625,8 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 void cp_port_set_callback(cp_port *port, cp_port_callback cb, void *userdata);
 
 /* port.close(): its peer's messages are no longer delivered.  Closing a
- * closed port does nothing.  Errors: CP_ERR_INVALID_STATE (transferred),
- * CP_ERR_NETWORK. */
+ * closed port, or one that was transferred away, does nothing and returns
+ * 0: close() never throws (HTML).  Errors: CP_ERR_NETWORK. */
 int cp_port_close(cp_port *port);
 
 /* The broker's id for the port (stable across transfers). */

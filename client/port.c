@@ -130,10 +130,9 @@ int cp_port_close(cp_port *port)
 
 	if (!port)
 		return error_set(CP_ERR_TYPE, "cp_port_close: port is NULL");
-	if (port->state == CP_PORT_TRANSFERRED)
-		return error_set(CP_ERR_INVALID_STATE, "port %llu was transferred: this handle is dead",
-				 (unsigned long long)port->id);
-	if (port->state == CP_PORT_CLOSED)
+	/* close() never throws (HTML): on a port that was transferred (its
+	 * handle is detached) or is closed already, it does nothing. */
+	if (port->state != CP_PORT_OPEN)
 		return 0;
 	c = port->client;
 	port->state = CP_PORT_CLOSED;
@@ -265,9 +264,6 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	if (!port || !data || (n_transfer && !transfer))
 		return error_set(CP_ERR_TYPE, "cp_port_post_message: port and data are required");
 	c = port->client;
-	if (port->state == CP_PORT_TRANSFERRED)
-		return error_set(CP_ERR_INVALID_STATE, "port %llu was transferred: this handle is dead",
-				 (unsigned long long)port->id);
 	if (c->broken)
 		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
 	/* HTML: "If transfer contains this MessagePort, throw DataCloneError". */
@@ -282,10 +278,13 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 		free(bytes);
 		return r;
 	}
-	if (port->state == CP_PORT_CLOSED) {
-		/* Nothing is sent, but the transfer happens: HTML detaches the
-		 * buffers and ships the ports before noticing there is no peer.
-		 * The shipped ports reach nobody, so they close. */
+	if (port->state != CP_PORT_OPEN) {
+		/* A closed port, or one transferred away (its handle is detached
+		 * and entangled with nothing): nothing is sent, but the transfer
+		 * happens, as the HTML Standard's message port post message steps
+		 * serialize with transfer before they find no target port.  The
+		 * shipped ports reach nobody, so they close.  (WPT
+		 * webmessaging/Transferred_objects_unusable.sub.htm) */
 		free(bytes);
 		for (size_t i = 0; i < moved.n_ports; i++)
 			cp_port_close(moved.ports[i]);
