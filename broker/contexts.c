@@ -453,7 +453,7 @@ static int host_allowed(const Connection *c, const Window *w, const char **ret_r
 	return 0;
 }
 
-int contexts_claim(Connection *c, const char *token, Window **ret, const char **ret_reason)
+int contexts_claim(Connection *c, const char *token, bool privileged, Window **ret, const char **ret_reason)
 {
 	Broker *b = c->broker;
 	Claim *claim;
@@ -473,6 +473,7 @@ int contexts_claim(Connection *c, const char *token, Window **ret, const char **
 		return CONTEXTS_E_SECURITY;
 	claims_cancel(b->claims, claim);
 	w->pending = false;
+	w->privileged = privileged;
 	w->owner = c;
 	w->pid = c->pid;
 	w->document = 1;

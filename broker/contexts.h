@@ -60,9 +60,9 @@ int contexts_create_frame(Connection *c, Window *parent, const char *url, const 
 			  Window **ret, Claim **ret_claim, const char **ret_reason);
 
 /* c presents a claim token: the pending window it names is c's from now
- * on.  Returns 0 with *ret, or CONTEXTS_E_NOT_FOUND / _QUOTA / _SECURITY
+ * on (privileged: its events carry source = null, as for Register).  Returns 0 with *ret, or CONTEXTS_E_NOT_FOUND / _QUOTA / _SECURITY
  * with a static reason. */
-int contexts_claim(Connection *c, const char *token, Window **ret, const char **ret_reason);
+int contexts_claim(Connection *c, const char *token, bool privileged, Window **ret, const char **ret_reason);
 
 /* Navigates w to url, initiated by initiator (w itself for its own
  * navigation; the opener for window.open()): the new document's origin as

@@ -177,7 +177,7 @@ static void handle_claim(Connection *c, uint32_t serial, const Crosspost__Claim 
 	Window *w = NULL;
 	int r;
 
-	r = contexts_claim(c, req->token, &w, &reason);
+	r = contexts_claim(c, req->token, req->privileged, &w, &reason);
 	if (r == CONTEXTS_E_NOT_FOUND) {
 		/* Said once per connection; a connection that keeps guessing
 		 * goes. */

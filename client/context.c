@@ -353,6 +353,11 @@ int cp_iframe_remove(cp_window *parent, const cp_window_ref *frame)
 
 int cp_window_claim(cp_client *c, const char *token, cp_window **ret)
 {
+	return cp_window_claim_with_flags(c, token, 0, ret);
+}
+
+int cp_window_claim_with_flags(cp_client *c, const char *token, unsigned flags, cp_window **ret)
+{
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Claim req = CROSSPOST__CLAIM__INIT;
 	const Crosspost__Claimed *claimed;
@@ -362,6 +367,8 @@ int cp_window_claim(cp_client *c, const char *token, cp_window **ret)
 
 	if (!c || !ret)
 		return error_set(CP_ERR_TYPE, "cp_window_claim: client and ret are required");
+	if (flags & ~(unsigned)CP_WINDOW_PRIVILEGED)
+		return error_set(CP_ERR_TYPE, "cp_window_claim: unknown flags 0x%x", flags);
 	if (!token) {
 		token = getenv(CP_CLAIM_ENV);
 		if (!token || !*token)
@@ -370,6 +377,7 @@ int cp_window_claim(cp_client *c, const char *token, cp_window **ret)
 	if (strlen(token) > 256)
 		return error_set(CP_ERR_NOT_FOUND, "that is not a claim token (too long)");
 	req.token = (char *)token;
+	req.privileged = flags & CP_WINDOW_PRIVILEGED;
 	header.body_case = CROSSPOST__HEADER__BODY_CLAIM;
 	header.claim = &req;
 	r = client_request(c, &header, CONTEXT_REQUEST_TIMEOUT_MS, &reply);
@@ -382,7 +390,7 @@ int cp_window_claim(cp_client *c, const char *token, cp_window **ret)
 	}
 	claimed = reply->header->claimed;
 	r = window_new(c, claimed->window_id, claimed->url, claimed->name, claimed->origin, claimed->document,
-		       claimed->generation, false, &w);
+		       claimed->generation, flags & CP_WINDOW_PRIVILEGED, &w);
 	frame_free(reply);
 	if (r < 0)
 		return r;

@@ -653,6 +653,10 @@ int cp_iframe_remove(cp_window *parent, const cp_window_ref *frame);
  * CP_ERR_SECURITY (the policy refuses), CP_ERR_TYPE, CP_ERR_NETWORK,
  * CP_ERR_NO_MEMORY. */
 int cp_window_claim(cp_client *client, const char *claim_token, cp_window **ret);
+/* The same with flags: CP_WINDOW_PRIVILEGED (an extension-like host: the
+ * events the window sends carry source = null).  Errors as above, and
+ * CP_ERR_TYPE for unknown flags. */
+int cp_window_claim_with_flags(cp_client *client, const char *claim_token, unsigned flags, cp_window **ret);
 
 /* Starts argv[0] (looked up in PATH when it has no '/') with arguments
  * argv (NULL-terminated) as the process of the window claim_token names:

@@ -34,6 +34,7 @@ struct scenario_event {
 	uint64_t port_id;           /* the port it arrived on; 0: the window */
 	uint64_t *ports;            /* event.ports: broker ids, in order */
 	size_t port_count;
+	char *last_event_id;        /* event.lastEventId */
 };
 
 /* The answer to one command. */
@@ -46,6 +47,9 @@ struct scenario_result {
 	uint64_t port_ids[2];       /* "channel": the two ports' ids */
 	uint64_t byte_length;       /* "detached": the buffer's byteLength */
 	bool detached;              /* "detached": whether it is detached */
+	char *token;                /* "window-open", "iframe": the claim token, or NULL */
+	bool closed;                /* "closed": window.closed; "close-window": it closed */
+	uint64_t target;            /* "post", "close-window": the window it went to */
 };
 
 struct scenario_agent {

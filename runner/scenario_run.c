@@ -24,7 +24,11 @@ struct window {
 	uint64_t id;                            /* broker-assigned, once open */
 	bool open;                              /* its window statement succeeded */
 	bool killed;                            /* by `kill` */
-	bool closed;                            /* by `close` */
+	bool closed;                            /* by `close`, a script's close(), `remove` */
+	/* Another alias for an existing window: window.open() chose that
+	 * window by name (`open ... name=`) instead of making one. */
+	struct window *same_as;
+	struct window *parent;                  /* a frame's parent (`frame ... in=`) */
 	/* Its id at each earlier broker (`restart broker`): old_ids[g] is the
 	 * id at generation g (0: it had none); id is the current broker's. */
 	uint64_t *old_ids;
@@ -49,7 +53,9 @@ enum {
 	HAS_HELD = 1u << 0,         /* it has had it: its process has a handle or node */
 	HAS_CURRENT = 1u << 1,      /* buffers: its node is the live one (made, or bound
 	                             * by a matched `expect message`) */
-	HAS_STARTED = 1u << 2,      /* ports: started there (an `expect ... port=`) */
+	HAS_STARTED = 1u << 2,      /* ports: started there (an `expect ... port=`, `start`) */
+	HAS_LISTENING = 1u << 3,    /* ports: a callback is set there (`listen`, or an
+	                             * `expect ... port=`, which sets onmessage) */
 };
 
 /* The runner's view of a port or buffer alias: where it is over time.
@@ -116,9 +122,15 @@ static int script_error(struct run *run, const struct scenario_statement *st, co
 
 static struct window *find_window(struct run *run, const char *alias)
 {
-	for (size_t i = 0; i < run->count; i++)
-		if (strcmp(run->windows[i].decl->actor, alias) == 0)
-			return &run->windows[i];
+	for (size_t i = 0; i < run->count; i++) {
+		struct window *w = &run->windows[i];
+
+		if (strcmp(w->decl->actor, alias) != 0)
+			continue;
+		while (w->same_as)
+			w = w->same_as;
+		return w;
+	}
 	return NULL;
 }
 
@@ -135,7 +147,7 @@ static struct window *find_window_by_id_at(struct run *run, uint64_t id, unsigne
 	if (id == 0)
 		return NULL;
 	for (size_t i = 0; i < run->count; i++)
-		if (run->windows[i].open && window_id_at(run, &run->windows[i], gen) == id)
+		if (run->windows[i].open && !run->windows[i].same_as && window_id_at(run, &run->windows[i], gen) == id)
 			return &run->windows[i];
 	return NULL;
 }
@@ -178,14 +190,20 @@ static const char *port_label(struct run *run, uint64_t id, unsigned gen, char *
 	return buf;
 }
 
-/* A window of this script that a post went to (NULL: none of ours). */
-static struct window *receiver_of(struct run *run, const struct scenario_statement *st, struct window *w)
+/* A window of this script that a post went to (NULL: none of ours);
+ * target_id: the id the window process says it posted to. */
+static struct window *receiver_of(struct run *run, const struct scenario_statement *st, struct window *w,
+				  uint64_t target_id)
 {
 	switch (st->target_kind) {
 	case SCENARIO_TARGET_WINDOW:
+		return find_window(run, st->target_alias);
 	case SCENARIO_TARGET_OPENER:
 	case SCENARIO_TARGET_PARENT:
-		return find_window(run, st->target_alias);
+	case SCENARIO_TARGET_TOP:
+	case SCENARIO_TARGET_FRAME_INDEX:
+	case SCENARIO_TARGET_FRAME_NAME:
+		return find_window_by_id_at(run, target_id, run->generation);
 	case SCENARIO_TARGET_SOURCE:
 		return find_window_by_id_at(run, w->last_source_id, w->last_source_gen);
 	case SCENARIO_TARGET_NAME:
@@ -206,7 +224,7 @@ static void move_object(struct run *run, struct object *o, struct window *to, si
 		return;
 	/* The agent stops listening to a port that leaves (cmd_agent.c). */
 	if (o->owner)
-		o->has[o->owner->index] &= (uint8_t)~(HAS_CURRENT | HAS_STARTED);
+		o->has[o->owner->index] &= (uint8_t)~(HAS_CURRENT | HAS_STARTED | HAS_LISTENING);
 	o->owner = to;
 	/* A port's handle appears in the new owner's process by itself; a
 	 * buffer gets its name there only when an expectation binds it. */
@@ -411,28 +429,246 @@ static int command(struct run *run, const struct scenario_statement *st, struct 
 	return STEP_NEXT;
 }
 
-static int exec_window(struct run *run, const struct scenario_statement *st)
+/* A new slot for the window st declares (window, open, frame). */
+static struct window *new_window(struct run *run, const struct scenario_statement *st)
 {
 	struct window *w = &run->windows[run->count];
+
+	*w = (struct window){ .decl = st, .index = run->count };
+	run->agents[run->count++] = NULL;
+	return w;
+}
+
+/* Starts w's window process and sends it cmd (consumed): "open" (a
+ * top-level window it registers) or "claim" (a window another one opened
+ * or framed).  The statement's outcome is w's. */
+static int start_window_process(struct run *run, const struct scenario_statement *st, struct window *w,
+				json_t *cmd)
+{
 	struct scenario_result res = { 0 };
 	int r;
 
-	*w = (struct window){ .decl = st, .index = run->count };
-	r = scenario_agent_spawn(run->opt->self_exe, run->opt->socket_path, st->actor, &w->agent);
-	if (r < 0)
+	r = scenario_agent_spawn(run->opt->self_exe, run->opt->socket_path, w->decl->actor, &w->agent);
+	if (r < 0) {
+		json_decref(cmd);
 		return script_error(run, st, "cannot start a window process: %s", strerror(-r));
-	run->agents[run->count++] = w->agent;
-	r = command(run, st, w, json_pack("{s:s, s:s, s:s?, s:b}", "cmd", "open", "url", st->url,
-					  "name", st->name, "privileged", st->privileged), &res);
+	}
+	run->agents[w->index] = w->agent;
+	r = command(run, st, w, cmd, &res);
 	if (r < 0)
 		return r;
 	if (res.ok) {
 		w->open = true;
 		w->id = res.id;
 		if (run->opt->verbose)
-			tap_comment(run->opt->tap, "%s is window %" PRIu64 ", origin %s", st->actor, w->id,
+			tap_comment(run->opt->tap, "%s is window %" PRIu64 ", origin %s", w->decl->actor, w->id,
 				    res.origin ? res.origin : "?");
 	}
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+/* window.open() (frame: a new iframe) by creator, asked for w's
+ * statement st: a new window, claimed by a new window process for w, or
+ * an existing one (window.open() chose it by name), which w then names
+ * too.  The statement's outcome is w's. */
+static int create_window(struct run *run, const struct scenario_statement *st, struct window *w,
+			 struct window *creator, bool frame, const char *target, bool noopener)
+{
+	struct scenario_result res = { 0 };
+	struct window *existing;
+	uint64_t chosen;
+	json_t *cmd;
+	int r;
+
+	r = need_open(run, st, creator, frame ? "the parent " : "the opener ");
+	if (r < 0)
+		return r;
+	cmd = json_pack("{s:s, s:s, s:s?, s:b}", "cmd", frame ? "iframe" : "window-open", "url", st->url, "target",
+			target, "noopener", noopener);
+	r = call_agent(run, st, creator, cmd, &res);
+	if (r < 0)
+		return r;
+	if (!res.ok) {
+		record_outcome(run, w, st, res.error, res.message);
+		scenario_result_deinit(&res);
+		return STEP_NEXT;
+	}
+	if (frame)
+		w->parent = creator;
+	if (res.token) {
+		cmd = json_pack("{s:s, s:s, s:b}", "cmd", "claim", "token", res.token, "privileged",
+				w->decl->verb == SCENARIO_WINDOW && w->decl->privileged);
+		scenario_result_deinit(&res);
+		return start_window_process(run, st, w, cmd);
+	}
+	/* window.open(url, name) navigated a live window of that name. */
+	chosen = res.id;
+	existing = find_window_by_id_at(run, chosen, run->generation);
+	scenario_result_deinit(&res);
+	if (!existing)
+		return script_error(run, st, "window.open() chose window %" PRIu64 ", which is not one of this "
+				    "script's", chosen);
+	record_outcome(run, w, st, NULL, NULL);
+	w->same_as = existing;
+	w->open = true;
+	w->id = existing->id;
+	if (run->opt->verbose)
+		tap_comment(run->opt->tap, "%s is %s (window %" PRIu64 "): window.open() chose it by name",
+			    w->decl->actor, existing->decl->actor, existing->id);
+	return STEP_NEXT;
+}
+
+static int exec_window(struct run *run, const struct scenario_statement *st)
+{
+	struct window *w = new_window(run, st), *opener, *parent;
+	struct scenario_result res = { 0 };
+	char *frame_name = NULL;
+	int r;
+
+	if (!st->opener && !st->parent)
+		return start_window_process(run, st, w, json_pack("{s:s, s:s, s:s?, s:b}", "cmd", "open", "url",
+								  st->url, "name", st->name, "privileged",
+								  st->privileged));
+	/* opener=A: A's window.open(URL, NAME); parent=P: an iframe in P
+	 * (the relations are the broker's). */
+	parent = st->parent ? find_window(run, st->parent) : NULL;
+	opener = st->opener ? find_window(run, st->opener) : NULL;
+	/* Both: the frame's opener is A once A's window.open("", NAME)
+	 * chooses the frame by its name (HTML window open steps), so a frame
+	 * with no name= gets one of the runner's ("crosspost-opener-ALIAS"). */
+	if (opener && parent && !st->name && asprintf(&frame_name, "crosspost-opener-%s", st->actor) < 0)
+		return script_error(run, st, "out of memory");
+	r = create_window(run, st, w, parent ? parent : opener, parent != NULL,
+			  frame_name ? frame_name : st->name ? st->name : "", false);
+	if (r < 0 || !w->open || !opener || !parent) {
+		free(frame_name);
+		return r;
+	}
+	r = need_open(run, st, opener, "the opener ");
+	if (r >= 0)
+		r = call_agent(run, st, opener, json_pack("{s:s, s:s, s:s, s:b}", "cmd", "window-open", "url", "",
+							  "target", frame_name ? frame_name : st->name, "noopener", 0),
+			       &res);
+	if (r >= 0 && (!res.ok || res.id != w->id))
+		r = script_error(run, st, "opener=%s: its window.open(\"\", \"%s\") did not choose the frame (%s)",
+				 st->opener, frame_name ? frame_name : st->name,
+				 res.ok ? "another window has that name" : res.message);
+	free(frame_name);
+	scenario_result_deinit(&res);
+	return r < 0 ? r : STEP_NEXT;
+}
+
+/* open ALIAS URL by=OPENER [name=NAME] [noopener] */
+static int exec_open(struct run *run, const struct scenario_statement *st)
+{
+	struct window *w = new_window(run, st);
+
+	return create_window(run, st, w, find_window(run, st->opener), false, st->name ? st->name : "_blank",
+			     st->noopener);
+}
+
+/* frame ALIAS URL in=PARENT [name=NAME] */
+static int exec_frame(struct run *run, const struct scenario_statement *st)
+{
+	struct window *w = new_window(run, st);
+
+	return create_window(run, st, w, find_window(run, st->parent), true, st->name ? st->name : "", false);
+}
+
+/* w and every window framed in it (they go with it). */
+static void mark_discarded(struct run *run, struct window *w)
+{
+	w->closed = true;
+	for (size_t i = 0; i < run->count; i++) {
+		struct window *child = &run->windows[i];
+
+		if (child->parent == w && !child->closed)
+			mark_discarded(run, child);
+	}
+}
+
+/* remove ALIAS: ALIAS's parent removes its iframe. */
+static int exec_remove(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct scenario_result res = { 0 };
+	int r;
+
+	if (!w->open || !w->parent)
+		return need_open(run, st, w, "");
+	r = need_open(run, st, w->parent, "its parent ");
+	if (r < 0)
+		return r;
+	r = call_agent(run, st, w->parent, json_pack("{s:s, s:I}", "cmd", "remove", "frame", (json_int_t)w->id), &res);
+	if (r < 0)
+		return r;
+	record_outcome(run, w, st, res.ok ? NULL : res.error, res.message);
+	if (res.ok)
+		mark_discarded(run, w);
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+/* OBSERVER expect closed|open ALIAS: what OBSERVER's reference to ALIAS's
+ * window says (window.closed), within the time given (closing follows a
+ * process's death, or a close(), asynchronously). */
+static int exec_expect_window_state(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	bool want_closed = st->verb == SCENARIO_EXPECT_CLOSED;
+	int64_t deadline = proc_now_ms() + st->within_ms;
+	struct window *target = find_window(run, st->target_alias);
+	struct scenario_result res = { 0 };
+	struct tap_diag diag;
+	char expected[96], got[96] = "nothing";
+	bool ok = false;
+	int r;
+
+	r = need_open(run, st, w, "");
+	if (r < 0)
+		return r;
+	if (!target->id)
+		return script_error(run, st, "'%s' has no window at this broker (its statement failed, or the "
+				    "broker restarted since it closed)", target->decl->actor);
+	for (;;) {
+		r = call_agent(run, st, w, json_pack("{s:s, s:I}", "cmd", "closed", "id", (json_int_t)target->id), &res);
+		if (r < 0)
+			return r;
+		if (!res.ok) {
+			snprintf(got, sizeof(got), "%s: %s", res.error, res.message ? res.message : "");
+			scenario_result_deinit(&res);
+			break;
+		}
+		snprintf(got, sizeof(got), "window.closed is %s", res.closed ? "true" : "false");
+		ok = res.closed == want_closed;
+		scenario_result_deinit(&res);
+		if (ok || proc_now_ms() >= deadline)
+			break;
+		r = pump(run, st, 20);
+		if (r < 0)
+			return r;
+	}
+	snprintf(expected, sizeof(expected), "window.closed is %s within %" PRId64 "ms", want_closed ? "true" : "false",
+		 st->within_ms);
+	tap_diag_init(&diag);
+	tap_diag_string(&diag, 0, "statement", st->text);
+	tap_diag_string(&diag, 0, "expected", expected);
+	tap_diag_string(&diag, 0, "got", got);
+	point(run, st, ok, scenario_verb_name(st->verb), &diag);
+	tap_diag_deinit(&diag);
+	return STEP_NEXT;
+}
+
+/* hold ALIAS / release ALIAS */
+static int exec_hold(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct scenario_result res = { 0 };
+	int r;
+
+	if (!w->agent || w->killed)
+		return script_error(run, st, "'%s' has no window process", w->decl->actor);
+	r = call_agent(run, st, w, json_pack("{s:s}", "cmd", st->verb == SCENARIO_HOLD ? "hold" : "release"), &res);
+	if (r < 0)
+		return r;
 	scenario_result_deinit(&res);
 	return STEP_NEXT;
 }
@@ -573,12 +809,70 @@ static void transferred(struct run *run, const struct scenario_statement *st, st
 	}
 }
 
+/* Adds st's TARGET to cmd: an id, a name to look up, or a relation for
+ * w's process to read from the broker.  *ret_done: nothing is to be sent,
+ * the statement's outcome is recorded (a window gone since a restart, a
+ * null source). */
+static int add_target(struct run *run, const struct scenario_statement *st, struct window *w, json_t *cmd,
+		      bool *ret_done)
+{
+	static const char *const relations[] = {
+		[SCENARIO_TARGET_OPENER] = "opener", [SCENARIO_TARGET_PARENT] = "parent",
+		[SCENARIO_TARGET_TOP] = "top", [SCENARIO_TARGET_FRAME_INDEX] = "frame",
+		[SCENARIO_TARGET_FRAME_NAME] = "frame",
+	};
+	struct window *target;
+	int r;
+
+	*ret_done = false;
+	switch (st->target_kind) {
+	case SCENARIO_TARGET_WINDOW:
+		target = find_window(run, st->target_alias);
+		r = need_open(run, st, target, "the target ");
+		if (r < 0)
+			return r;
+		if (target->id == 0) {
+			/* Killed or closed before a `restart broker`: the new
+			 * broker never knew it.  Dropped silently, as the old
+			 * broker would have. */
+			*ret_done = true;
+			record_outcome(run, w, st, NULL, NULL);
+			if (run->opt->verbose)
+				tap_comment(run->opt->tap, "%s is gone since the broker restarted: dropped",
+					    target->decl->actor);
+			return STEP_NEXT;
+		}
+		json_object_set_new(cmd, "target", json_integer((json_int_t)target->id));
+		return STEP_NEXT;
+	case SCENARIO_TARGET_SOURCE:
+		r = need_source(run, st, w, ret_done);
+		if (r < 0 || *ret_done)
+			return r;
+		json_object_set_new(cmd, "target", json_integer((json_int_t)w->last_source_id));
+		return STEP_NEXT;
+	case SCENARIO_TARGET_NAME:
+		json_object_set_new(cmd, "targetName", json_string(st->target_name));
+		return STEP_NEXT;
+	case SCENARIO_TARGET_OPENER:
+	case SCENARIO_TARGET_PARENT:
+	case SCENARIO_TARGET_TOP:
+	case SCENARIO_TARGET_FRAME_INDEX:
+	case SCENARIO_TARGET_FRAME_NAME:
+		json_object_set_new(cmd, "relation", json_string(relations[st->target_kind]));
+		if (st->target_kind == SCENARIO_TARGET_FRAME_INDEX)
+			json_object_set_new(cmd, "index", json_integer((json_int_t)st->target_index));
+		if (st->target_kind == SCENARIO_TARGET_FRAME_NAME)
+			json_object_set_new(cmd, "name", json_string(st->target_name));
+		return STEP_NEXT;
+	}
+	return script_error(run, st, "internal: unknown target");
+}
+
 static int exec_post(struct run *run, const struct scenario_statement *st, struct window *w)
 {
 	struct scenario_result res = { 0 };
-	struct window *target;
 	json_t *cmd;
-	bool null_source;
+	bool done;
 	int r;
 
 	r = need_open(run, st, w, "");
@@ -592,40 +886,10 @@ static int exec_post(struct run *run, const struct scenario_statement *st, struc
 	}
 	if (!cmd)
 		return script_error(run, st, "out of memory");
-	switch (st->target_kind) {
-	case SCENARIO_TARGET_WINDOW:
-	case SCENARIO_TARGET_OPENER:
-	case SCENARIO_TARGET_PARENT:
-		target = find_window(run, st->target_alias);
-		r = need_open(run, st, target, "the target ");
-		if (r < 0) {
-			json_decref(cmd);
-			return r;
-		}
-		if (target->id == 0) {
-			/* Killed or closed before a `restart broker`: the new
-			 * broker never knew it.  Dropped silently, as the old
-			 * broker would have. */
-			json_decref(cmd);
-			record_outcome(run, w, st, NULL, NULL);
-			if (run->opt->verbose)
-				tap_comment(run->opt->tap, "%s is gone since the broker restarted: dropped",
-					    target->decl->actor);
-			return STEP_NEXT;
-		}
-		json_object_set_new(cmd, "target", json_integer((json_int_t)target->id));
-		break;
-	case SCENARIO_TARGET_SOURCE:
-		r = need_source(run, st, w, &null_source);
-		if (r < 0 || null_source) {
-			json_decref(cmd);
-			return r;
-		}
-		json_object_set_new(cmd, "target", json_integer((json_int_t)w->last_source_id));
-		break;
-	case SCENARIO_TARGET_NAME:
-		json_object_set_new(cmd, "targetName", json_string(st->target_name));
-		break;
+	r = add_target(run, st, w, cmd, &done);
+	if (r < 0 || done) {
+		json_decref(cmd);
+		return r;
 	}
 	r = add_data(run, st, w, cmd);
 	if (r >= 0)
@@ -640,7 +904,44 @@ static int exec_post(struct run *run, const struct scenario_statement *st, struc
 	/* A window's message event is dispatched as it arrives, so what it
 	 * carried is there at once (the agent waits for it if need be). */
 	if (res.ok)
-		transferred(run, st, receiver_of(run, st, w), NULL);
+		transferred(run, st, receiver_of(run, st, w, res.target), NULL);
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+/* ALIAS close TARGET: TARGET.close() called by ALIAS's script. */
+static int exec_close_window(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct scenario_result res = { 0 };
+	struct window *target;
+	json_t *cmd;
+	bool done;
+	int r;
+
+	r = need_open(run, st, w, "");
+	if (r < 0)
+		return r;
+	cmd = json_pack("{s:s}", "cmd", "close-window");
+	if (!cmd)
+		return script_error(run, st, "out of memory");
+	r = add_target(run, st, w, cmd, &done);
+	if (r < 0 || done) {
+		json_decref(cmd);
+		return r;
+	}
+	r = command(run, st, w, cmd, &res);
+	if (r < 0)
+		return r;
+	if (res.ok && res.closed) {
+		target = find_window_by_id_at(run, res.target, run->generation);
+		if (target)
+			mark_discarded(run, target);
+		if (run->opt->verbose)
+			tap_comment(run->opt->tap, "%s closed window %" PRIu64, w->decl->actor, res.target);
+	} else if (res.ok && run->opt->verbose) {
+		tap_comment(run->opt->tap, "%s: close() of window %" PRIu64 " did nothing (HTML: not top-level, not "
+			    "script-closable, not familiar, or closed already)", w->decl->actor, res.target);
+	}
 	scenario_result_deinit(&res);
 	return STEP_NEXT;
 }
@@ -711,8 +1012,8 @@ static int exec_buffer(struct run *run, const struct scenario_statement *st, str
 	r = need_open(run, st, w, "");
 	if (r < 0)
 		return r;
-	r = command(run, st, w, json_pack("{s:s, s:s, s:I, s:i}", "cmd", "buffer", "name", st->buffer,
-					  "size", (json_int_t)st->size, "fill", (int)st->fill), &res);
+	r = command(run, st, w, json_pack("{s:s, s:s, s:I, s:i, s:s?}", "cmd", "buffer", "name", st->buffer,
+					  "size", (json_int_t)st->size, "fill", (int)st->fill, "bytes", st->bytes), &res);
 	if (r < 0)
 		return r;
 	if (res.ok) {
@@ -735,6 +1036,11 @@ static int exec_send(struct run *run, const struct scenario_statement *st, struc
 	if (r < 0)
 		return r;
 	cmd = json_pack("{s:s, s:I}", "cmd", "send", "port", port_ref(port));
+	if (cmd && st->verb == SCENARIO_SEND_CORRUPT &&
+	    json_object_set_new(cmd, "corrupt", json_string(scenario_corruption_name(st->corruption))) < 0) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
 	if (!cmd)
 		return script_error(run, st, "out of memory");
 	r = add_data(run, st, w, cmd);
@@ -757,6 +1063,34 @@ static int exec_send(struct run *run, const struct scenario_statement *st, struc
 			 * where it is (and moves with it until then). */
 			transferred(run, st, peer->owner,
 				    peer->has[peer->owner->index] & HAS_STARTED ? NULL : peer);
+	}
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+/* ALIAS start PORT (port.start()), ALIAS listen PORT (addEventListener). */
+static int exec_port_verb(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct object *port = find_object(run, st->port);
+	bool start = st->verb == SCENARIO_START_PORT;
+	struct scenario_result res = { 0 };
+	int r;
+
+	r = need_object(run, st, w, port);
+	if (r < 0)
+		return r;
+	r = command(run, st, w, json_pack("{s:s, s:I}", "cmd", start ? "port-start" : "port-listen", "port",
+					  port_ref(port)), &res);
+	if (r < 0)
+		return r;
+	if (res.ok && port->owner == w) {
+		port->has[w->index] |= start ? HAS_STARTED : HAS_LISTENING;
+		/* What waited in it is dispatched once it is started: what rode
+		 * in those messages is w's now. */
+		if (start)
+			for (size_t i = 0; i < run->object_count; i++)
+				if (run->objects[i].riding == port)
+					run->objects[i].riding = NULL;
 	}
 	scenario_result_deinit(&res);
 	return STEP_NEXT;
@@ -847,13 +1181,15 @@ static int expect_port(struct run *run, const struct scenario_statement *st, str
 				    "has not started: match that message with '%s expect message port=%s' first",
 				    o->alias, o->riding->alias, w->decl->actor, w->decl->actor, o->riding->alias);
 	*ret = o;
-	if (o->owner != w || (o->has[w->index] & HAS_STARTED))
+	/* A port w listens to (`listen`: addEventListener) is not started by
+	 * an expectation: its queue stays disabled until `start`. */
+	if (o->owner != w || (o->has[w->index] & HAS_LISTENING))
 		return STEP_NEXT;
-	r = call_agent(run, st, w, json_pack("{s:s, s:I}", "cmd", "start", "port", port_ref(o)), &res);
+	r = call_agent(run, st, w, json_pack("{s:s, s:I}", "cmd", "onmessage", "port", port_ref(o)), &res);
 	if (r < 0)
 		return r;
 	if (res.ok) {
-		o->has[w->index] |= HAS_STARTED;
+		o->has[w->index] |= HAS_STARTED | HAS_LISTENING;
 		for (size_t i = 0; i < run->object_count; i++)
 			if (run->objects[i].riding == o)
 				run->objects[i].riding = NULL;
@@ -897,12 +1233,24 @@ static int expected_buffer(void *userdata, const char *name, cp_value **ret)
 	if (!v)
 		return CP_ERR_NO_MEMORY;
 	e->made = v;
-	r = cp_value_new_array_buffer(NULL, o->decl->size, ret);
-	if (r < 0)
-		return r;
-	bytes = cp_value_array_buffer_data_mut(*ret, &len);
-	if (bytes && o->decl->fill)
-		memset(bytes, (int)o->decl->fill, len);
+	if (o->decl->bytes) {
+		/* bytes=BASE64, read as the window process read it */
+		json_t *tagged = json_pack("{s:s}", "$bytes", o->decl->bytes);
+		char *text = tagged ? json_dumps(tagged, JSON_COMPACT) : NULL;
+
+		json_decref(tagged);
+		r = text ? cp_value_from_json(text, strlen(text), NULL, ret) : CP_ERR_NO_MEMORY;
+		free(text);
+		if (r < 0)
+			return r;
+	} else {
+		r = cp_value_new_array_buffer(NULL, o->decl->size, ret);
+		if (r < 0)
+			return r;
+		bytes = cp_value_array_buffer_data_mut(*ret, &len);
+		if (bytes && o->decl->fill)
+			memset(bytes, (int)o->decl->fill, len);
+	}
 	e->made[e->count].name = o->alias;
 	e->made[e->count++].node = *ret;
 	return 0;
@@ -1031,6 +1379,8 @@ static void diag_event(struct run *run, struct tap_diag *diag, const struct scen
 		tap_diag_json(diag, 2, "data", ev->data_json);
 	}
 	tap_diag_string(diag, 2, "origin", ev->origin);
+	if (ev->last_event_id && *ev->last_event_id)
+		tap_diag_string(diag, 2, "last-event-id", ev->last_event_id);
 	tap_diag_string(diag, 2, "source", source);
 	if (ev->port_id)
 		tap_diag_string(diag, 2, "port", port_label(run, ev->port_id, ev->generation, buf, sizeof(buf)));
@@ -1046,6 +1396,20 @@ static void diag_event(struct run *run, struct tap_diag *diag, const struct scen
 		}
 		tap_diag_string(diag, 2, "ports", list);
 	}
+}
+
+/* ports=P1,P2: event.ports are those ports, in that order. */
+static bool ports_match(struct run *run, const struct scenario_statement *st, const struct scenario_event *ev)
+{
+	size_t i;
+
+	for (i = 0; st->ports_list[i]; i++) {
+		struct object *o = find_object(run, st->ports_list[i]);
+
+		if (i >= ev->port_count || !o->created || o->id != ev->ports[i] || o->gen != ev->generation)
+			return false;
+	}
+	return i == ev->port_count;
 }
 
 static int exec_expect_event(struct run *run, const struct scenario_statement *st, struct window *w)
@@ -1104,6 +1468,10 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 			fputs(", source", d);
 		if (st->ports_given && ev->port_count != st->ports)
 			fputs(", ports", d);
+		else if (st->ports_list && !ports_match(run, st, ev))
+			fputs(", ports", d);
+		if (st->last_event_id && (!ev->last_event_id || strcmp(ev->last_event_id, st->last_event_id) != 0))
+			fputs(", last-event-id", d);
 		w->has_last_event = true;
 		w->last_source_id = ev->source_id;
 		w->last_source_gen = ev->generation;
@@ -1149,12 +1517,25 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	}
 	if (port)
 		tap_diag_string(&diag, 2, "port", port->alias);
-	if (st->ports_given) {
+	if (st->ports_list) {
+		_cleanup_(freep) char *list = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&list, &len);
+
+		if (f) {
+			for (size_t i = 0; st->ports_list[i]; i++)
+				fprintf(f, "%s%s", i ? ", " : "", st->ports_list[i]);
+			fclose(f);
+		}
+		tap_diag_string(&diag, 2, "ports", list);
+	} else if (st->ports_given) {
 		char n[16];
 
 		snprintf(n, sizeof(n), "%u", st->ports);
 		tap_diag_json(&diag, 2, "ports", n);
 	}
+	if (st->last_event_id)
+		tap_diag_string(&diag, 2, "last-event-id", st->last_event_id);
 	snprintf(within, sizeof(within), "%" PRId64 "ms", st->within_ms);
 	tap_diag_string(&diag, 2, "within", within);
 	if (ev)
@@ -1336,7 +1717,7 @@ static int exec_restart(struct run *run, const struct scenario_statement *st)
 		struct tap_diag diag;
 
 		w->id = 0;
-		if (w->killed || w->dead_reported)
+		if (w->killed || w->dead_reported || !w->agent)
 			continue;
 		r = call_agent(run, st, w, json_pack("{s:s}", "cmd", "reconnect"), &res);
 		if (r < 0)
@@ -1362,6 +1743,18 @@ static int exec_restart(struct run *run, const struct scenario_statement *st)
 		tap_diag_deinit(&diag);
 		scenario_result_deinit(&res);
 		return STEP_STOP;
+	}
+	/* A second alias follows the window it names. */
+	for (size_t i = 0; i < run->count; i++) {
+		struct window *w = &run->windows[i];
+
+		if (w->same_as) {
+			struct window *t = w->same_as;
+
+			while (t->same_as)
+				t = t->same_as;
+			w->id = t->id;
+		}
 	}
 	return STEP_NEXT;
 }
@@ -1402,6 +1795,8 @@ static int exec_statement(struct run *run, const struct scenario_statement *st, 
 	case SCENARIO_SLEEP:
 		return exec_sleep(run, st);
 	case SCENARIO_KILL:
+		if (!w->agent)
+			return script_error(run, st, "'%s' has no window process (its statement failed)", w->decl->actor);
 		scenario_agent_kill(w->agent);
 		w->killed = true;
 		/* The broker closes the ports of a connection that goes away. */
@@ -1421,6 +1816,25 @@ static int exec_statement(struct run *run, const struct scenario_statement *st, 
 		return exec_expect_detached(run, st, w);
 	case SCENARIO_RESTART_BROKER:
 		return exec_restart(run, st);
+	case SCENARIO_OPEN:
+		return exec_open(run, st);
+	case SCENARIO_FRAME:
+		return exec_frame(run, st);
+	case SCENARIO_REMOVE:
+		return exec_remove(run, st, w);
+	case SCENARIO_EXPECT_CLOSED:
+	case SCENARIO_EXPECT_OPEN:
+		return exec_expect_window_state(run, st, w);
+	case SCENARIO_HOLD:
+	case SCENARIO_RELEASE:
+		return exec_hold(run, st, w);
+	case SCENARIO_START_PORT:
+	case SCENARIO_LISTEN_PORT:
+		return exec_port_verb(run, st, w);
+	case SCENARIO_SEND_CORRUPT:
+		return exec_send(run, st, w);
+	case SCENARIO_CLOSE_WINDOW:
+		return exec_close_window(run, st, w);
 	}
 	return script_error(run, st, "'%s' is not supported", scenario_verb_name(st->verb));
 }
@@ -1448,7 +1862,7 @@ static void finish_windows(struct run *run)
 		struct tap_diag diag;
 		char how[96];
 
-		if (w->killed || w->dead_reported)
+		if (w->killed || w->dead_reported || !w->agent)
 			continue;
 		if (scenario_agent_finish(w->agent) == 0)
 			continue;
@@ -1492,7 +1906,8 @@ enum scenario_outcome scenario_run(const struct scenario *s, const struct scenar
 	size_t windows = 0, objects = 0, i;
 
 	for (i = 0; i < s->count; i++) {
-		windows += s->statements[i].verb == SCENARIO_WINDOW;
+		windows += s->statements[i].verb == SCENARIO_WINDOW || s->statements[i].verb == SCENARIO_OPEN ||
+			   s->statements[i].verb == SCENARIO_FRAME;
 		objects += s->statements[i].verb == SCENARIO_CHANNEL ? 2 : s->statements[i].verb == SCENARIO_BUFFER;
 	}
 	run.window_max = windows;
@@ -1512,7 +1927,7 @@ enum scenario_outcome scenario_run(const struct scenario *s, const struct scenar
 			interrupted(&run, st);
 			break;
 		}
-		if (st->actor && st->verb != SCENARIO_WINDOW)
+		if (st->actor && st->verb != SCENARIO_WINDOW && st->verb != SCENARIO_OPEN && st->verb != SCENARIO_FRAME)
 			w = find_window(&run, st->actor);
 		/* A failure is consumed only by the window's very next statement. */
 		if (w && st->verb != SCENARIO_EXPECT_ERROR)
