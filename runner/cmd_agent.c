@@ -82,6 +82,9 @@ struct agent {
 	/* `hold`: the window's and its ports' callbacks are off, so their
 	 * events wait in the library, undispatched. */
 	bool held;
+	/* BroadcastChannels this window made (`broadcast-channel`). */
+	cp_broadcast **broadcasts;
+	size_t broadcast_count;
 	unsigned generation;        /* reconnections so far */
 	struct named_buffer *buffers;
 	size_t buffer_count;
@@ -212,9 +215,11 @@ static void retain(struct agent *a, uint64_t seq, cp_value *data)
 	a->retained[a->retained_count++] = (struct retained){ .seq = seq, .data = data };
 }
 
-/* Reports one event of the window or of a port to the runner. */
+/* Reports one event of the window, of a port or of a BroadcastChannel
+ * to the runner. */
 static void report_event(struct agent *a, const cp_event *ev, cp_port *port)
 {
+	cp_broadcast *bc = cp_event_broadcast(ev);
 	const cp_value *data = cp_event_data(ev);
 	char *data_json = data ? cp_value_to_json(data) : NULL;
 	uint64_t source_id = cp_event_source_id(ev);
@@ -245,6 +250,9 @@ static void report_event(struct agent *a, const cp_event *ev, cp_port *port)
 			"source", source, "ports", port_ids, "lastEventId", cp_event_last_event_id(ev));
 	if (msg && port)
 		json_object_set_new(msg, "port", json_integer((json_int_t)cp_port_id(port)));
+	for (size_t i = 0; msg && bc && i < a->broadcast_count; i++)
+		if (a->broadcasts[i] == bc)
+			json_object_set_new(msg, "broadcast", json_integer((json_int_t)(i + 1)));
 	if (msg && too_large)
 		json_object_set_new(msg, "dataTooLarge", json_integer((json_int_t)too_large));
 	agent_send(a, msg);
@@ -262,6 +270,12 @@ static void on_event(cp_window *window, const cp_event *ev, void *userdata)
 static void on_port_event(cp_port *port, const cp_event *ev, void *userdata)
 {
 	report_event(userdata, ev, port);
+}
+
+static void on_broadcast_event(cp_broadcast *bc, const cp_event *ev, void *userdata)
+{
+	(void)bc;
+	report_event(userdata, ev, NULL);
 }
 
 /* A command's failure before reaching libcrosspost: the window's state. */
@@ -1192,6 +1206,8 @@ static void do_hold(struct agent *a, bool hold)
 	a->held = hold;
 	if (a->window)
 		cp_window_set_callback(a->window, hold ? NULL : on_event, hold ? NULL : a);
+	for (size_t i = 0; i < a->broadcast_count; i++)
+		cp_broadcast_set_callback(a->broadcasts[i], hold ? NULL : on_broadcast_event, hold ? NULL : a);
 	for (size_t i = 0; i < a->port_count; i++) {
 		if (a->port_listen[i] == LISTEN_NONE || cp_port_get_state(a->ports[i]) != CP_PORT_OPEN)
 			continue;
@@ -1203,6 +1219,76 @@ static void do_hold(struct agent *a, bool hold)
 			cp_port_set_listener(a->ports[i], on_port_event, a);
 	}
 	send_ok(a);
+}
+
+/* The channel the runner names: its 1-based index here. */
+static cp_broadcast *known_broadcast(struct agent *a, json_t *cmd)
+{
+	json_int_t i = json_integer_value(json_object_get(cmd, "channel"));
+
+	return i >= 1 && (size_t)i <= a->broadcast_count ? a->broadcasts[i - 1] : NULL;
+}
+
+/* broadcast-open, broadcast-post, broadcast-close. */
+static void do_broadcast(struct agent *a, json_t *cmd, const char *what)
+{
+	struct command c = { .a = a };
+	cp_broadcast *bc = NULL, **v;
+	cp_value *data = NULL;
+	bool owned = false;
+	int r;
+
+	if (strcmp(what, "broadcast-open") == 0) {
+		const char *name = json_string_value(json_object_get(cmd, "name"));
+
+		if (refuse_unusable(a))
+			return;
+		r = name ? cp_broadcast_new(a->window, name, &bc) : CP_ERR_TYPE;
+		if (r < 0) {
+			send_error(a, r, name ? cp_last_error_message() : "broadcast-open: no name");
+			return;
+		}
+		v = realloc(a->broadcasts, (a->broadcast_count + 1) * sizeof(*v));
+		if (!v) {
+			a->link_broken = true;
+			return;
+		}
+		a->broadcasts = v;
+		a->broadcasts[a->broadcast_count++] = bc;
+		/* Events are reported at once, or held with the window's. */
+		if (!a->held)
+			cp_broadcast_set_callback(bc, on_broadcast_event, a);
+		agent_send(a, json_pack("{s:s, s:b, s:I}", "kind", "result", "ok", 1, "channel",
+					(json_int_t)a->broadcast_count));
+		return;
+	}
+	if (refuse_no_client(a))
+		return;
+	bc = known_broadcast(a, cmd);
+	if (!bc) {
+		send_error(a, CP_ERR_TYPE, "no such BroadcastChannel in this window");
+		return;
+	}
+	if (strcmp(what, "broadcast-close") == 0) {
+		r = cp_broadcast_close(bc);
+	} else {
+		r = command_data(&c, cmd, &data, &owned);
+		if (r < 0) {
+			send_error(a, r, c.message);
+			command_deinit(&c);
+			return;
+		}
+		r = cp_broadcast_post(bc, data);
+		if (r == 0)
+			r = cp_client_sync(a->client, AGENT_SYNC_TIMEOUT_MS);
+		if (owned)
+			cp_value_free(data);
+		command_deinit(&c);
+	}
+	if (r < 0)
+		send_error(a, r, cp_last_error_message());
+	else
+		send_ok(a);
 }
 
 static void handle_command(struct agent *a, json_t *cmd)
@@ -1245,6 +1331,8 @@ static void handle_command(struct agent *a, json_t *cmd)
 		do_closed(a, cmd);
 	else if (strcmp(name, "close-window") == 0)
 		do_close_window(a, cmd);
+	else if (strncmp(name, "broadcast-", 10) == 0)
+		do_broadcast(a, cmd, name);
 	else if (strcmp(name, "hold") == 0)
 		do_hold(a, true);
 	else if (strcmp(name, "release") == 0)
@@ -1377,6 +1465,7 @@ int cmd_agent(int argc, char **argv)
 	free(a.ports);
 	free(a.port_gens);
 	free(a.port_listen);
+	free(a.broadcasts);
 	/* Freeing the client closes the window at the broker. */
 	cp_client_free(a.client);
 	for (size_t i = 0; i < a.old_client_count; i++)

@@ -25,7 +25,7 @@
 /* Aliases: windows, ports and buffers share one namespace                */
 /* ---------------------------------------------------------------------- */
 
-enum symbol_kind { SYMBOL_WINDOW, SYMBOL_PORT, SYMBOL_BUFFER };
+enum symbol_kind { SYMBOL_WINDOW, SYMBOL_PORT, SYMBOL_BUFFER, SYMBOL_BROADCAST };
 
 struct symbol {
 	char *alias;
@@ -133,6 +133,7 @@ static const char *kind_name(enum symbol_kind kind)
 	case SYMBOL_WINDOW: return "a window";
 	case SYMBOL_PORT: return "a port";
 	case SYMBOL_BUFFER: return "a buffer";
+	case SYMBOL_BROADCAST: return "a BroadcastChannel";
 	}
 	return "?";
 }
@@ -146,7 +147,8 @@ static int symbol_use(struct parser *p, const char *alias, enum symbol_kind kind
 	if (!s) {
 		if (kind == SYMBOL_WINDOW)
 			return parse_error(p, "unknown window '%s' (declare it with a window statement first)", alias);
-		return parse_error(p, "unknown %s '%s'", kind == SYMBOL_PORT ? "port" : "buffer", alias);
+		return parse_error(p, "unknown %s '%s'", kind == SYMBOL_PORT ? "port" :
+				   kind == SYMBOL_BROADCAST ? "BroadcastChannel" : "buffer", alias);
 	}
 	if (s->kind != kind)
 		return parse_error(p, "'%s' is %s (line %u), not %s", alias, kind_name(s->kind), s->line,
@@ -688,7 +690,7 @@ int scenario_parse_size(const char *text, uint64_t *ret)
 enum option_id {
 	OPT_NAME, OPT_OPENER, OPT_PARENT, OPT_PRIVILEGED, OPT_TARGET, OPT_TRANSFER,
 	OPT_ORIGIN, OPT_SOURCE, OPT_PORTS, OPT_PORT, OPT_WITHIN, OPT_FILL, OPT_KIND,
-	OPT_BY, OPT_IN, OPT_NOOPENER, OPT_BYTES, OPT_LAST_EVENT_ID,
+	OPT_BY, OPT_IN, OPT_NOOPENER, OPT_BYTES, OPT_LAST_EVENT_ID, OPT_CHANNEL,
 };
 
 static const struct {
@@ -713,6 +715,7 @@ static const struct {
 	[OPT_NOOPENER] = { "noopener", true },
 	[OPT_BYTES] = { "bytes", false },
 	[OPT_LAST_EVENT_ID] = { "last-event-id", false },
+	[OPT_CHANNEL] = { "channel", false },
 };
 
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
@@ -734,11 +737,11 @@ static unsigned verb_options(enum scenario_verb verb)
 		return BIT(OPT_KIND);
 	case SCENARIO_EXPECT_MESSAGE:
 		return BIT(OPT_ORIGIN) | BIT(OPT_SOURCE) | BIT(OPT_PORTS) | BIT(OPT_PORT) | BIT(OPT_WITHIN) |
-		       BIT(OPT_LAST_EVENT_ID);
+		       BIT(OPT_LAST_EVENT_ID) | BIT(OPT_CHANNEL);
 	case SCENARIO_EXPECT_MESSAGEERROR:
-		return BIT(OPT_ORIGIN) | BIT(OPT_SOURCE) | BIT(OPT_PORT) | BIT(OPT_WITHIN);
+		return BIT(OPT_ORIGIN) | BIT(OPT_SOURCE) | BIT(OPT_PORT) | BIT(OPT_WITHIN) | BIT(OPT_CHANNEL);
 	case SCENARIO_EXPECT_NOTHING:
-		return BIT(OPT_PORT) | BIT(OPT_WITHIN);
+		return BIT(OPT_PORT) | BIT(OPT_WITHIN) | BIT(OPT_CHANNEL);
 	case SCENARIO_EXPECT_CLOSED:
 	case SCENARIO_EXPECT_OPEN:
 		return BIT(OPT_WITHIN);
@@ -890,6 +893,12 @@ static int apply_option(struct parser *p, struct scenario_statement *st, enum op
 		return parse_bytes(p, st, v);
 	case OPT_LAST_EVENT_ID:
 		st->last_event_id = steal_pointer(&v);
+		return 0;
+	case OPT_CHANNEL:
+		r = symbol_use(p, v, SYMBOL_BROADCAST, &sym);
+		if (r < 0)
+			return r;
+		st->channel = steal_pointer(&v);
 		return 0;
 	case OPT_PRIVILEGED:
 		st->privileged = true;
@@ -1061,6 +1070,9 @@ const char *scenario_verb_name(enum scenario_verb verb)
 	case SCENARIO_LISTEN_PORT: return "listen";
 	case SCENARIO_SEND_CORRUPT: return "send-corrupt";
 	case SCENARIO_CLOSE_WINDOW: return "close WINDOW";
+	case SCENARIO_BROADCAST_OPEN: return "broadcast-channel";
+	case SCENARIO_BROADCAST_POST: return "broadcast";
+	case SCENARIO_CLOSE_BROADCAST: return "close CHANNEL";
 	}
 	return "?";
 }
@@ -1073,7 +1085,8 @@ static bool verb_can_fail(enum scenario_verb verb)
 	case SCENARIO_CLOSE: case SCENARIO_CHANNEL: case SCENARIO_BUFFER: case SCENARIO_SEND:
 	case SCENARIO_CLOSE_PORT: case SCENARIO_POST_CORRUPT: case SCENARIO_OPEN: case SCENARIO_FRAME:
 	case SCENARIO_REMOVE: case SCENARIO_START_PORT: case SCENARIO_LISTEN_PORT:
-	case SCENARIO_SEND_CORRUPT: case SCENARIO_CLOSE_WINDOW:
+	case SCENARIO_SEND_CORRUPT: case SCENARIO_CLOSE_WINDOW: case SCENARIO_BROADCAST_OPEN:
+	case SCENARIO_BROADCAST_POST: case SCENARIO_CLOSE_BROADCAST:
 		return true;
 	default:
 		return false;
@@ -1112,6 +1125,8 @@ static void statement_clear(struct scenario_statement *st)
 	free(st->buffer);
 	free(st->bytes);
 	free(st->last_event_id);
+	free(st->channel);
+	free(st->channel_name);
 	for (size_t i = 0; st->ports_list && st->ports_list[i]; i++)
 		free(st->ports_list[i]);
 	free(st->ports_list);
@@ -1372,6 +1387,7 @@ static int parse_expect(struct parser *p, struct scenario_statement *st, const s
 		if (r < 0)
 			return r;
 	} else if (strcmp(what, "closed") == 0 || strcmp(what, "open") == 0) {
+		/* (below) */
 		struct symbol *sym;
 
 		st->verb = what[0] == 'c' ? SCENARIO_EXPECT_CLOSED : SCENARIO_EXPECT_OPEN;
@@ -1396,7 +1412,10 @@ static int parse_expect(struct parser *p, struct scenario_statement *st, const s
 		return parse_error(p, "expected message, messageerror, nothing, detached, closed, open or error after "
 			    "'expect', not '%s'", what);
 	}
-	return parse_options(p, st);
+	r = parse_options(p, st);
+	if (r == 0 && st->port && st->channel)
+		return parse_error(p, "port= and channel= do not go together: an event arrives on one of them");
+	return r;
 }
 
 /* close (the window's host closes it), close PORT, close TARGET (a
@@ -1423,9 +1442,16 @@ static int parse_close(struct parser *p, struct scenario_statement *st)
 			return r;
 		return parse_options(p, st);
 	}
+	if (sym && sym->kind == SYMBOL_BROADCAST) {
+		st->verb = SCENARIO_CLOSE_BROADCAST;
+		r = next_word(p, "a BroadcastChannel", &st->channel);
+		if (r < 0)
+			return r;
+		return parse_options(p, st);
+	}
 	if (sym && sym->kind == SYMBOL_BUFFER)
-		return parse_error(p, "'%.*s' is a buffer: close takes a port or a window", (int)(end - p->pos),
-			    p->text + p->pos);
+		return parse_error(p, "'%.*s' is a buffer: close takes a port, a BroadcastChannel or a window",
+			    (int)(end - p->pos), p->text + p->pos);
 	if (!sym) {
 		static const char *const words[] = { "opener", "parent", "top", "source" };
 		bool relation = end - p->pos > 7 && memcmp(p->text + p->pos, "frames[", 7) == 0;
@@ -1441,6 +1467,46 @@ static int parse_close(struct parser *p, struct scenario_statement *st)
 		return r;
 	if (st->target_kind == SCENARIO_TARGET_NAME)
 		return parse_error(p, "close takes a window reference, not name:NAME");
+	return parse_options(p, st);
+}
+
+/* broadcast-channel B NAME: new BroadcastChannel(NAME) named B here. */
+static int parse_broadcast_open(struct parser *p, struct scenario_statement *st)
+{
+	int r;
+
+	st->verb = SCENARIO_BROADCAST_OPEN;
+	r = next_word(p, "the channel's alias", &st->channel);
+	if (r < 0)
+		return r;
+	r = next_text(p, "the channel's NAME", &st->channel_name);
+	if (r < 0)
+		return r;
+	r = parse_options(p, st);
+	if (r < 0)
+		return r;
+	return symbol_declare(p, st->channel, SYMBOL_BROADCAST, NULL);
+}
+
+/* broadcast B DATA: B.postMessage(DATA). */
+static int parse_broadcast_post(struct parser *p, struct scenario_statement *st)
+{
+	struct symbol *sym;
+	int r;
+
+	st->verb = SCENARIO_BROADCAST_POST;
+	r = next_word(p, "a BroadcastChannel", &st->channel);
+	if (r < 0)
+		return r;
+	r = symbol_use(p, st->channel, SYMBOL_BROADCAST, &sym);
+	if (r < 0)
+		return r;
+	r = next_data(p, st);
+	if (r < 0)
+		return r;
+	if (st->data_named)
+		return parse_error(p, "broadcast: DATA cannot name buffers or ports (BroadcastChannel copies, "
+			    "it does not transfer)");
 	return parse_options(p, st);
 }
 
@@ -1606,9 +1672,13 @@ static int parse_window_verb(struct parser *p, struct scenario_statement *st)
 		r = parse_port_verb(p, st, SCENARIO_START_PORT);
 	} else if (strcmp(verb, "listen") == 0) {
 		r = parse_port_verb(p, st, SCENARIO_LISTEN_PORT);
+	} else if (strcmp(verb, "broadcast-channel") == 0) {
+		r = parse_broadcast_open(p, st);
+	} else if (strcmp(verb, "broadcast") == 0) {
+		r = parse_broadcast_post(p, st);
 	} else {
 		return parse_error(p, "unknown verb '%s' (expected post, reply, expect, navigate, close, "
-			    "channel, buffer, send, start, listen, post-corrupt or send-corrupt)", verb);
+			    "channel, buffer, send, start, listen, broadcast-channel, broadcast, post-corrupt or send-corrupt)", verb);
 	}
 	return r;
 }

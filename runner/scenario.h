@@ -49,6 +49,9 @@ enum scenario_verb {
 	SCENARIO_LISTEN_PORT,         /* ALIAS listen PORT: addEventListener, not started (addition) */
 	SCENARIO_SEND_CORRUPT,        /* ALIAS send-corrupt PORT [DATA] [kind=] */
 	SCENARIO_CLOSE_WINDOW,        /* ALIAS close TARGET: TARGET.close() by script (addition) */
+	SCENARIO_BROADCAST_OPEN,      /* ALIAS broadcast-channel B NAME (addition) */
+	SCENARIO_BROADCAST_POST,      /* ALIAS broadcast B DATA (addition) */
+	SCENARIO_CLOSE_BROADCAST,     /* ALIAS close B (addition) */
 };
 
 /* What a post's TARGET names. */
@@ -115,6 +118,8 @@ struct scenario_statement {
 	char **ports_list;          /* ports=P1,P2: these ports, in this order (else NULL) */
 	char *last_event_id;        /* last-event-id=, or NULL: not checked */
 	char *port;                 /* port= (expect), PORT (send, close, start, listen) */
+	char *channel;              /* channel= (expect), B (broadcast-channel, broadcast, close B) */
+	char *channel_name;         /* broadcast-channel: NAME */
 
 	/* expect error */
 	char *error_name;

@@ -147,10 +147,10 @@ struct scenario_event *scenario_agent_pop_event(struct scenario_agent *a)
 	return a->events ? unlink_event(a, &a->events) : NULL;
 }
 
-struct scenario_event *scenario_agent_pop_event_on(struct scenario_agent *a, uint64_t port_id)
+struct scenario_event *scenario_agent_pop_event_on(struct scenario_agent *a, uint64_t port_id, uint64_t broadcast_id)
 {
 	for (struct scenario_event **link = &a->events; *link; link = &(*link)->next)
-		if ((*link)->port_id == port_id)
+		if ((*link)->port_id == port_id && (*link)->broadcast_id == broadcast_id)
 			return unlink_event(a, link);
 	return NULL;
 }
@@ -188,6 +188,7 @@ static int queue_event(struct scenario_agent *a, json_t *msg)
 	ev->origin = strdup(origin);
 	ev->last_event_id = dup_or_null(json_string_value(json_object_get(msg, "lastEventId")));
 	ev->port_id = (uint64_t)json_integer_value(json_object_get(msg, "port"));
+	ev->broadcast_id = (uint64_t)json_integer_value(json_object_get(msg, "broadcast"));
 	if (json_is_object(source)) {
 		ev->source_id = (uint64_t)json_integer_value(json_object_get(source, "id"));
 		ev->source_name = dup_or_null(json_string_value(json_object_get(source, "name")));
@@ -228,6 +229,7 @@ static void store_result(struct scenario_agent *a, json_t *msg)
 	res->token = dup_or_null(json_string_value(json_object_get(msg, "token")));
 	res->closed = json_is_true(json_object_get(msg, "closed"));
 	res->target = (uint64_t)json_integer_value(json_object_get(msg, "target"));
+	res->channel_id = (uint64_t)json_integer_value(json_object_get(msg, "channel"));
 	if (!res->ok && !res->error)
 		res->error = strdup("UnknownError");
 	a->has_result = true;

@@ -38,6 +38,9 @@
  *     read through the window's WindowProxy; a post answers "target":ID
  *   {"cmd":"send",...,"corrupt":KIND}         send-corrupt
  *   {"cmd":"buffer","name":B,"bytes":BASE64}  a buffer holding those bytes
+ *   {"cmd":"broadcast-open","name":N}         new BroadcastChannel(N) -> result "channel":ID
+ *   {"cmd":"broadcast-post","channel":ID,"data":...}
+ *   {"cmd":"broadcast-close","channel":ID}
  *   {"cmd":"bind","event":SEQ,"buffers":[[B,RANK],...]}
  *                                             names the RANK-th ArrayBuffer (in
  *                                             scenario_value_buffers() order) of
@@ -56,7 +59,7 @@
  *   {"kind":"result","ok":true[,"id":ID,"origin":O]}       answers one command (id: open)
  *   {"kind":"result","ok":false,"error":NAME,"message":M}   its DOMException-style failure
  *   {"kind":"event","seq":N,"type":"message"|"messageerror","data":TAGGED_JSON_TEXT|null,
- *    "origin":O,"source":{"id":ID,"name":N|null}|null,"ports":[ID,...],"lastEventId":S[,"port":ID]
+ *    "origin":O,"source":{"id":ID,"name":N|null}|null,"ports":[ID,...],"lastEventId":S[,"port":ID][,"broadcast":ID]
  *    [,"dataTooLarge":LEN]}                   port: it arrived on that port (else on
  *                                             the window); dataTooLarge: data left out
  *   {"kind":"lost","error":NAME,"message":M}               the broker connection ended

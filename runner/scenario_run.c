@@ -81,6 +81,15 @@ struct object {
 	uint8_t *has;               /* HAS_* per window index */
 };
 
+/* The runner's view of a BroadcastChannel alias. */
+struct bchannel {
+	const struct scenario_statement *decl;  /* its broadcast-channel statement */
+	struct window *owner;                   /* the window that made it */
+	uint64_t id;                            /* its number in the owner's process */
+	unsigned gen;                           /* the broker generation that made it */
+	bool created;
+};
+
 struct run {
 	const struct scenario *s;
 	const struct scenario_run_options *opt;
@@ -90,6 +99,8 @@ struct run {
 	size_t window_max;                      /* window statements in the script */
 	struct object *objects;                 /* every port and buffer alias */
 	size_t object_count;
+	struct bchannel *bchannels;             /* every BroadcastChannel alias */
+	size_t bchannel_count;
 	enum scenario_outcome outcome;
 	unsigned generation;                    /* `restart broker`s so far */
 };
@@ -157,6 +168,14 @@ static struct object *find_object(struct run *run, const char *alias)
 	for (size_t i = 0; i < run->object_count; i++)
 		if (strcmp(run->objects[i].alias, alias) == 0)
 			return &run->objects[i];
+	return NULL;
+}
+
+static struct bchannel *find_bchannel(struct run *run, const char *alias)
+{
+	for (size_t i = 0; i < run->bchannel_count; i++)
+		if (strcmp(run->bchannels[i].decl->channel, alias) == 0)
+			return &run->bchannels[i];
 	return NULL;
 }
 
@@ -1068,6 +1087,50 @@ static int exec_send(struct run *run, const struct scenario_statement *st, struc
 	return STEP_NEXT;
 }
 
+/* ALIAS broadcast-channel B NAME, ALIAS broadcast B DATA, ALIAS close B */
+static int exec_broadcast(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct bchannel *bc = find_bchannel(run, st->channel);
+	struct scenario_result res = { 0 };
+	json_t *cmd;
+	int r;
+
+	r = need_open(run, st, w, "");
+	if (r < 0)
+		return r;
+	if (st->verb == SCENARIO_BROADCAST_OPEN) {
+		r = command(run, st, w, json_pack("{s:s, s:s}", "cmd", "broadcast-open", "name", st->channel_name), &res);
+		if (r < 0)
+			return r;
+		if (res.ok) {
+			bc->created = true;
+			bc->owner = w;
+			bc->id = res.channel_id;
+			bc->gen = run->generation;
+		}
+		scenario_result_deinit(&res);
+		return STEP_NEXT;
+	}
+	if (!bc->created)
+		return script_error(run, st, "BroadcastChannel '%s' does not exist: its statement (line %u) failed",
+				    st->channel, bc->decl->line);
+	if (bc->owner != w)
+		return script_error(run, st, "BroadcastChannel '%s' is %s's, not %s's", st->channel,
+				    bc->owner->decl->actor, w->decl->actor);
+	cmd = json_pack("{s:s, s:I}", "cmd", st->verb == SCENARIO_BROADCAST_POST ? "broadcast-post" : "broadcast-close",
+			"channel", (json_int_t)bc->id);
+	if (!cmd)
+		return script_error(run, st, "out of memory");
+	if (st->verb == SCENARIO_BROADCAST_POST) {
+		r = add_data(run, st, w, cmd);
+		if (r < 0) {
+			json_decref(cmd);
+			return r;
+		}
+	}
+	return command(run, st, w, cmd, NULL);
+}
+
 /* ALIAS start PORT (port.start()), ALIAS listen PORT (addEventListener). */
 static int exec_port_verb(struct run *run, const struct scenario_statement *st, struct window *w)
 {
@@ -1117,7 +1180,7 @@ static int exec_close_port(struct run *run, const struct scenario_statement *st,
 /* The next event of w on port_id (0: on the window; -1: on either)
  * within timeout_ms (*ret NULL when none came). */
 static int next_event(struct run *run, const struct scenario_statement *st, struct window *w,
-		      int64_t port_id, int64_t timeout_ms, struct scenario_event **ret)
+		      int64_t port_id, uint64_t broadcast_id, int64_t timeout_ms, struct scenario_event **ret)
 {
 	int64_t deadline = proc_now_ms() + timeout_ms;
 	bool polled = false;
@@ -1127,7 +1190,7 @@ static int next_event(struct run *run, const struct scenario_statement *st, stru
 		int r;
 
 		*ret = port_id < 0 ? scenario_agent_pop_event(w->agent)
-				   : scenario_agent_pop_event_on(w->agent, (uint64_t)port_id);
+				   : scenario_agent_pop_event_on(w->agent, (uint64_t)port_id, broadcast_id);
 		if (*ret)
 			return STEP_NEXT;
 		if (w->agent->gone)
@@ -1412,8 +1475,30 @@ static bool ports_match(struct run *run, const struct scenario_statement *st, co
 	return i == ev->port_count;
 }
 
+/* The BroadcastChannel an expectation is about (channel=), which must be
+ * w's; *ret NULL without channel=. */
+static int expect_channel(struct run *run, const struct scenario_statement *st, struct window *w,
+			  struct bchannel **ret)
+{
+	struct bchannel *bc;
+
+	*ret = NULL;
+	if (!st->channel)
+		return STEP_NEXT;
+	bc = find_bchannel(run, st->channel);
+	if (!bc->created)
+		return script_error(run, st, "BroadcastChannel '%s' does not exist: its statement (line %u) failed",
+				    st->channel, bc->decl->line);
+	if (bc->owner != w)
+		return script_error(run, st, "BroadcastChannel '%s' is %s's, not %s's", st->channel,
+				    bc->owner->decl->actor, w->decl->actor);
+	*ret = bc;
+	return STEP_NEXT;
+}
+
 static int exec_expect_event(struct run *run, const struct scenario_statement *st, struct window *w)
 {
+	struct bchannel *bc = NULL;
 	bool want_error = st->verb == SCENARIO_EXPECT_MESSAGEERROR;
 	struct scenario_event *ev = NULL;
 	_cleanup_(freep) char *differs = NULL;
@@ -1438,7 +1523,10 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	r = expect_port(run, st, w, &port, &start_failed);
 	if (r < 0 || start_failed)
 		return r;
-	r = next_event(run, st, w, port ? (int64_t)port->id : 0, st->within_ms, &ev);
+	r = expect_channel(run, st, w, &bc);
+	if (r < 0)
+		return r;
+	r = next_event(run, st, w, port ? (int64_t)port->id : 0, bc ? bc->id : 0, st->within_ms, &ev);
 	if (r < 0)
 		return r;
 	d = open_memstream(&differs, &differs_len);
@@ -1554,6 +1642,7 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 	int64_t deadline = proc_now_ms() + st->within_ms;
 	struct scenario_event *ev = NULL;
 	struct object *port = NULL;
+	struct bchannel *bc = NULL;
 	struct tap_diag diag;
 	bool start_failed;
 	char within[64];
@@ -1565,11 +1654,15 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 	r = expect_port(run, st, w, &port, &start_failed);
 	if (r < 0 || start_failed)
 		return r;
+	r = expect_channel(run, st, w, &bc);
+	if (r < 0)
+		return r;
 	for (bool polled = false;;) {
 		int64_t left;
 
 		/* Without port=: nothing on the window nor on any port. */
-		ev = port ? scenario_agent_pop_event_on(w->agent, port->id) : scenario_agent_pop_event(w->agent);
+		ev = port ? scenario_agent_pop_event_on(w->agent, port->id, 0) :
+		     bc ? scenario_agent_pop_event_on(w->agent, 0, bc->id) : scenario_agent_pop_event(w->agent);
 		if (ev)
 			break;
 		if (w->agent->gone)
@@ -1582,8 +1675,8 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 			return r;
 		polled = true;
 	}
-	snprintf(within, sizeof(within), "no event%s%s within %" PRId64 "ms", port ? " on " : "",
-		 port ? port->alias : "", st->within_ms);
+	snprintf(within, sizeof(within), "no event%s%s within %" PRId64 "ms", port || bc ? " on " : "",
+		 port ? port->alias : bc ? st->channel : "", st->within_ms);
 	tap_diag_init(&diag);
 	tap_diag_string(&diag, 0, "statement", st->text);
 	tap_diag_string(&diag, 0, "expected", within);
@@ -1835,6 +1928,10 @@ static int exec_statement(struct run *run, const struct scenario_statement *st, 
 		return exec_send(run, st, w);
 	case SCENARIO_CLOSE_WINDOW:
 		return exec_close_window(run, st, w);
+	case SCENARIO_BROADCAST_OPEN:
+	case SCENARIO_BROADCAST_POST:
+	case SCENARIO_CLOSE_BROADCAST:
+		return exec_broadcast(run, st, w);
 	}
 	return script_error(run, st, "'%s' is not supported", scenario_verb_name(st->verb));
 }
@@ -1911,10 +2008,14 @@ enum scenario_outcome scenario_run(const struct scenario *s, const struct scenar
 		objects += s->statements[i].verb == SCENARIO_CHANNEL ? 2 : s->statements[i].verb == SCENARIO_BUFFER;
 	}
 	run.window_max = windows;
+	run.bchannels = calloc(s->count + 1, sizeof(*run.bchannels));
+	for (i = 0; run.bchannels && i < s->count; i++)
+		if (s->statements[i].verb == SCENARIO_BROADCAST_OPEN)
+			run.bchannels[run.bchannel_count++].decl = &s->statements[i];
 	run.windows = calloc(windows + 1, sizeof(*run.windows));
 	run.agents = calloc(windows + 1, sizeof(*run.agents));
 	run.objects = calloc(objects + 1, sizeof(*run.objects));
-	if (!run.windows || !run.agents || !run.objects || init_objects(&run) < 0) {
+	if (!run.windows || !run.agents || !run.objects || !run.bchannels || init_objects(&run) < 0) {
 		fprintf(stderr, "crosspost run: %s: out of memory\n", s->file);
 		run.outcome = SCENARIO_SCRIPT_ERROR;
 		goto out;
@@ -1954,5 +2055,6 @@ out:
 	for (i = 0; i < run.object_count; i++)
 		free(run.objects[i].has);
 	free(run.objects);
+	free(run.bchannels);
 	return run.outcome;
 }
