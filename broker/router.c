@@ -96,7 +96,7 @@ void router_post(Connection *sender, Frame *frame)
 		if (registry_id_assigned(b->registry, post->target_window_id)) {
 			b->stats.dropped_target_closed++;
 			dropped = true;
-			log_debug("dropped: window %llu -> %llu: the target has closed",
+			log_debug("dropped: window %llu -> window %llu: the target has closed",
 				  (unsigned long long)from->id, (unsigned long long)post->target_window_id);
 		} else {
 			connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,

@@ -48,6 +48,7 @@ struct parser {
 	size_t symbol_count, symbol_cap;
 	struct scenario *out;
 	size_t statement_cap;
+	int block;                  /* the current `## NAME` block; -1 before any */
 	/* the current line */
 	const char *text;
 	size_t len, pos;
@@ -1722,14 +1723,46 @@ static bool is_keyword(struct parser *p, const char *word, const char *kw)
 	return strcmp(word, kw) == 0 && !symbol_find(p, kw);
 }
 
+/* "## NAME": a named block starts here (--filter NAME runs it alone). */
+static int note_block(struct parser *p)
+{
+	size_t start = p->pos, end = p->len;
+	struct scenario *s = p->out;
+	char **v;
+
+	while (start < p->len && is_blank(p->text[start]))
+		start++;
+	if (p->len - start < 3 || memcmp(p->text + start, "##", 2) != 0 || !is_blank(p->text[start + 2]))
+		return 0;
+	start += 3;
+	while (start < end && is_blank(p->text[start]))
+		start++;
+	while (end > start && is_blank(p->text[end - 1]))
+		end--;
+	if (start == end)
+		return 0;
+	for (size_t i = 0; i < s->block_count; i++)
+		if (strlen(s->blocks[i]) == end - start && memcmp(s->blocks[i], p->text + start, end - start) == 0)
+			return parse_error(p, "block '%s' is named twice", s->blocks[i]);
+	v = realloc(s->blocks, (s->block_count + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->blocks = v;
+	v[s->block_count] = strndup(p->text + start, end - start);
+	if (!v[s->block_count])
+		return -ENOMEM;
+	p->block = (int)s->block_count++;
+	return 0;
+}
+
 static int parse_line(struct parser *p)
 {
-	struct scenario_statement st = { .line = p->line };
+	struct scenario_statement st = { .line = p->line, .block = p->block };
 	size_t start;
 	int r;
 
 	if (at_end(p))
-		return 0;
+		return note_block(p);
 	start = p->pos;
 	r = next_word(p, "a statement", &st.actor);
 	if (r < 0)
@@ -1829,7 +1862,7 @@ static void parser_deinit(struct parser *p)
 int scenario_parse(const char *file, const char *text, size_t len,
 		   struct scenario_error *err, struct scenario **ret)
 {
-	struct parser p = { .file = file, .err = err };
+	struct parser p = { .file = file, .err = err, .block = -1 };
 	size_t start = 0;
 	int r = -ENOMEM;
 
@@ -1922,6 +1955,9 @@ struct scenario *scenario_free(struct scenario *scenario)
 	for (size_t i = 0; i < scenario->count; i++)
 		statement_clear(&scenario->statements[i]);
 	free(scenario->statements);
+	for (size_t i = 0; i < scenario->block_count; i++)
+		free(scenario->blocks[i]);
+	free(scenario->blocks);
 	free(scenario->file);
 	free(scenario);
 	return NULL;

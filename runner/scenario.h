@@ -71,6 +71,7 @@ enum scenario_target {
 struct scenario_statement {
 	enum scenario_verb verb;
 	unsigned line;              /* 1-based line in the file */
+	int block;                  /* the `## NAME` block it is in (index); -1: before any */
 	char *text;                 /* the statement as written, without comment */
 	char *actor;                /* the window that acts (ALIAS ...), the new window's
 	                             * alias (window) or the victim (kill); NULL for sleep
@@ -147,6 +148,11 @@ struct scenario {
 	char *file;                              /* as given to scenario_parse() */
 	struct scenario_statement *statements;
 	size_t count;
+	/* Named blocks: a comment line "## NAME" starts one, which runs to the
+	 * next such line (`crosspost run --filter NAME` runs the statements
+	 * before the first block, then that block alone). */
+	char **blocks;
+	size_t block_count;
 };
 
 /* Where and why a script does not parse. */

@@ -103,6 +103,9 @@ struct run {
 	size_t bchannel_count;
 	enum scenario_outcome outcome;
 	unsigned generation;                    /* `restart broker`s so far */
+	bool selected_reported;                 /* --filter: the selected point was printed */
+	char **drops;                           /* --verbose: the broker's "dropped:" lines */
+	size_t drop_count;
 };
 
 /* A step's verdict: go on with the next statement, or stop the script
@@ -269,8 +272,18 @@ static void point(struct run *run, const struct scenario_statement *st, bool ok,
 {
 	char *desc = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&desc, &len);
+	FILE *f;
 
+	/* --filter selected another statement's point: this one is not
+	 * counted; a failure is mentioned, since it may explain the rest. */
+	if (run->opt->select_line && st->line != run->opt->select_line) {
+		if (!ok)
+			tap_comment(run->opt->tap, "(before the filtered point) %s:%u %s%s%s failed", run->s->file,
+				    st->line, st->actor ? st->actor : "", st->actor ? " " : "", label);
+		return;
+	}
+	run->selected_reported = true;
+	f = open_memstream(&desc, &len);
 	if (f) {
 		for (const char *c = run->s->file; *c; c++) {
 			if (*c == '#')
@@ -329,7 +342,74 @@ static int window_process_died(struct run *run, const struct scenario_statement 
 
 static int interrupted(struct run *run, const struct scenario_statement *st)
 {
-	return script_error(run, st, "interrupted");
+	struct tap_diag diag;
+	char why[96];
+
+	if (*run->opt->interrupted != SCENARIO_TIMED_OUT)
+		return script_error(run, st, "interrupted");
+	/* --timeout: the system under test took too long; the file stops. */
+	snprintf(why, sizeof(why), "the file ran longer than --timeout %" PRId64 "ms", run->opt->timeout_ms);
+	tap_diag_init(&diag);
+	tap_diag_string(&diag, 0, "statement", st->text);
+	tap_diag_string(&diag, 0, "got", why);
+	tap_point(run->opt->tap, false, run->s->file, tap_diag_text(&diag));
+	tap_diag_deinit(&diag);
+	worsen(run, SCENARIO_FAILED);
+	return STEP_STOP;
+}
+
+/* --verbose: what the private broker logged since the last look, on
+ * stderr as it always was, and its "dropped:" lines kept for the
+ * diagnostics of a failed expectation (diag_drops()). */
+static void read_broker_log(struct run *run)
+{
+	char *text = scenario_broker_read_log(run->opt->broker), *line, *next;
+
+	if (!text)
+		return;
+	fflush(stdout);
+	fputs(text, stderr);
+	for (line = text; *line; line = next) {
+		char **v;
+
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		if (!strstr(line, "dropped: "))
+			continue;
+		v = realloc(run->drops, (run->drop_count + 1) * sizeof(*v));
+		if (!v)
+			break;
+		run->drops = v;
+		v[run->drop_count] = strdup(strstr(line, "dropped: ") + strlen("dropped: "));
+		if (v[run->drop_count])
+			run->drop_count++;
+	}
+	free(text);
+}
+
+/* --verbose: why the broker dropped messages for window id (not yet
+ * said), as a diagnostic of a failed expectation. */
+static void diag_drops(struct run *run, struct tap_diag *diag, uint64_t id)
+{
+	json_t *list = json_array();
+	char needle[48];
+	char *text;
+
+	if (!list)
+		return;
+	snprintf(needle, sizeof(needle), "-> window %" PRIu64 ":", id);
+	for (size_t i = 0; i < run->drop_count; i++) {
+		if (!run->drops[i] || !strstr(run->drops[i], needle))
+			continue;
+		json_array_append_new(list, json_string(run->drops[i]));
+		free(run->drops[i]);
+		run->drops[i] = NULL;
+	}
+	text = json_array_size(list) ? json_dumps(list, JSON_COMPACT) : NULL;
+	if (text)
+		tap_diag_json(diag, 0, "broker_dropped", text);
+	free(text);
+	json_decref(list);
 }
 
 /* Waits up to timeout_ms for anything from the agents. */
@@ -1631,6 +1711,11 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	else
 		tap_diag_string(&diag, 0, "got", "nothing");
 	tap_diag_string(&diag, 0, "differs", differs && *differs ? differs + 2 : "");
+	/* --verbose: the broker says why what was expected did not come. */
+	if (differs_len && run->opt->verbose && run->opt->broker && !port && !bc) {
+		read_broker_log(run);
+		diag_drops(run, &diag, w->id);
+	}
 	point(run, st, differs_len == 0, scenario_verb_name(st->verb), &diag);
 	tap_diag_deinit(&diag);
 	scenario_event_free(ev);
@@ -1997,6 +2082,49 @@ static int init_objects(struct run *run)
 	return 0;
 }
 
+/* The statement that declares window alias (window, open, frame). */
+static const struct scenario_statement *declaration(const struct scenario *s, const char *alias)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		const struct scenario_statement *st = &s->statements[i];
+
+		if ((st->verb == SCENARIO_WINDOW || st->verb == SCENARIO_OPEN || st->verb == SCENARIO_FRAME) &&
+		    strcmp(st->actor, alias) == 0)
+			return st;
+	}
+	return NULL;
+}
+
+/* --filter with a block: the block's statements may name the windows of
+ * the statements before the first block and of the block itself, not
+ * those of another block (which does not run). */
+static int check_filter(struct run *run)
+{
+	const struct scenario *s = run->s;
+
+	if (run->opt->only_block < 0)
+		return 0;
+	for (size_t i = 0; i < s->count; i++) {
+		const struct scenario_statement *st = &s->statements[i];
+		const char *names[] = { st->actor, st->target_kind == SCENARIO_TARGET_WINDOW ? st->target_alias : NULL,
+					st->opener, st->parent, st->source,
+					st->verb == SCENARIO_EXPECT_CLOSED || st->verb == SCENARIO_EXPECT_OPEN ?
+					st->target_alias : NULL };
+
+		if (st->block != run->opt->only_block)
+			continue;
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			const struct scenario_statement *decl = names[k] ? declaration(s, names[k]) : NULL;
+
+			if (decl && decl->block >= 0 && decl->block != run->opt->only_block)
+				return script_error(run, st, "--filter %s: '%s' is declared in block '%s' (line %u), "
+						    "which does not run", s->blocks[run->opt->only_block], names[k],
+						    s->blocks[decl->block], decl->line);
+		}
+	}
+	return 0;
+}
+
 enum scenario_outcome scenario_run(const struct scenario *s, const struct scenario_run_options *opt)
 {
 	struct run run = { .s = s, .opt = opt };
@@ -2020,10 +2148,16 @@ enum scenario_outcome scenario_run(const struct scenario *s, const struct scenar
 		run.outcome = SCENARIO_SCRIPT_ERROR;
 		goto out;
 	}
+	if (check_filter(&run) < 0)
+		goto out;
 	for (i = 0; i < s->count; i++) {
 		const struct scenario_statement *st = &s->statements[i];
 		struct window *w = NULL;
 
+		if (opt->only_block >= 0 && st->block >= 0 && st->block != opt->only_block)
+			continue;
+		if (opt->select_line && st->line > opt->select_line)
+			break;
 		if (*opt->interrupted) {
 			interrupted(&run, st);
 			break;
@@ -2037,10 +2171,23 @@ enum scenario_outcome scenario_run(const struct scenario *s, const struct scenar
 			tap_comment(opt->tap, "%s:%u: %s", s->file, st->line, st->text);
 		if (exec_statement(&run, st, w) < 0)
 			break;
+		if (opt->verbose)
+			read_broker_log(&run);
 	}
-	if (i == s->count)
+	if (i == s->count || (opt->select_line && i < s->count && s->statements[i].line > opt->select_line))
 		for (size_t k = 0; k < run.count; k++)
 			report_unconsumed_failure(&run, &run.windows[k]);
+	if (opt->select_line && !run.selected_reported && run.outcome < SCENARIO_SCRIPT_ERROR)
+		for (size_t k = 0; k < s->count; k++)
+			if (s->statements[k].line == opt->select_line) {
+				struct tap_diag diag;
+
+				tap_diag_init(&diag);
+				tap_diag_string(&diag, 0, "statement", s->statements[k].text);
+				tap_diag_string(&diag, 0, "got", "not reached: the script stopped before it");
+				point(&run, &s->statements[k], false, scenario_verb_name(s->statements[k].verb), &diag);
+				tap_diag_deinit(&diag);
+			}
 	finish_windows(&run);
 out:
 	for (i = 0; i < run.count; i++) {
@@ -2056,5 +2203,8 @@ out:
 		free(run.objects[i].has);
 	free(run.objects);
 	free(run.bchannels);
+	for (i = 0; i < run.drop_count; i++)
+		free(run.drops[i]);
+	free(run.drops);
 	return run.outcome;
 }
