@@ -263,11 +263,9 @@ static void handle_relation(Connection *c, uint32_t serial, const Crosspost__Rel
 	}
 	switch (req->kind) {
 	case CROSSPOST__RELATION_KIND__RELATION_OPENER:
-		/* The opener may have closed since: the reference stays. */
-		if (w->opener_id) {
-			reply_related(c, serial, w->opener_id, registry_find(registry, w->opener_id) == NULL, 0);
-			return;
-		}
+		/* A discarded opener reads as null (WPT html/browsers/windows/
+		 * auxiliary-browsing-contexts/opener-closed.html). */
+		related = w->opener_id ? registry_find(registry, w->opener_id) : NULL;
 		break;
 	case CROSSPOST__RELATION_KIND__RELATION_PARENT:
 		related = w->parent ? w->parent : w;

@@ -687,9 +687,9 @@ cp_window_ref *cp_window_ref_free(cp_window_ref *ref);
 uint64_t cp_window_ref_id(const cp_window_ref *ref);
 
 /* window.opener: the window that opened ref's window with
- * cp_window_open_window() (or last chose it by name), even if it has
- * closed since; *ret NULL when none (noopener, or not opened by a
- * window), or when ref's window is closed.  Errors: CP_ERR_NOT_FOUND (an
+ * cp_window_open_window() (or last chose it by name); *ret NULL when none
+ * (noopener, or not opened by a window), when that window has closed
+ * since (WPT opener-closed.html), or when ref's window is closed.  Errors: CP_ERR_NOT_FOUND (an
  * id never assigned), CP_ERR_TYPE, CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
 int cp_window_opener(const cp_window_ref *ref, cp_window_ref **ret);
 /* window.parent: the window ref's window is a frame of, or that window

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 
 #include <jansson.h>
@@ -134,6 +135,19 @@ static int script_error(struct run *run, const struct scenario_statement *st, co
 	return STEP_STOP;
 }
 
+/* The window's name (window.name) as its statement gave it: name=, but
+ * not a target keyword (`open ... name=_blank` names nothing). */
+static const char *window_name(const struct window *w)
+{
+	const char *name = w->decl->name;
+
+	if (name && w->decl->verb == SCENARIO_OPEN &&
+	    (strcasecmp(name, "_blank") == 0 || strcasecmp(name, "_self") == 0 || strcasecmp(name, "_parent") == 0 ||
+	     strcasecmp(name, "_top") == 0))
+		return NULL;
+	return name;
+}
+
 static struct window *find_window(struct run *run, const char *alias)
 {
 	for (size_t i = 0; i < run->count; i++) {
@@ -230,8 +244,9 @@ static struct window *receiver_of(struct run *run, const struct scenario_stateme
 		return find_window_by_id_at(run, w->last_source_id, w->last_source_gen);
 	case SCENARIO_TARGET_NAME:
 		for (size_t i = run->count; i-- > 0;)
-			if (run->windows[i].open && !run->windows[i].killed && run->windows[i].decl->name &&
-			    strcmp(run->windows[i].decl->name, st->target_name) == 0)
+			if (run->windows[i].open && !run->windows[i].killed && !run->windows[i].same_as &&
+			    window_name(&run->windows[i]) &&
+			    strcmp(window_name(&run->windows[i]), st->target_name) == 0)
 				return &run->windows[i];
 		return NULL;
 	}
@@ -1632,7 +1647,7 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 		if (st->source_null && ev->source_id != 0)
 			fputs(", source", d);
 		if (sw && (ev->source_id != window_id_at(run, sw, ev->generation) ||
-			   (sw->decl->name && (!ev->source_name || strcmp(sw->decl->name, ev->source_name) != 0))))
+			   (window_name(sw) && (!ev->source_name || strcmp(window_name(sw), ev->source_name) != 0))))
 			fputs(", source", d);
 		if (st->ports_given && ev->port_count != st->ports)
 			fputs(", ports", d);
@@ -1679,7 +1694,7 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	if (st->source_null) {
 		tap_diag_string(&diag, 2, "source", "null");
 	} else if (sw) {
-		_cleanup_(freep) char *source = describe_source(run, sw->id, run->generation, sw->decl->name);
+		_cleanup_(freep) char *source = describe_source(run, sw->id, run->generation, window_name(sw));
 
 		tap_diag_string(&diag, 2, "source", source);
 	}

@@ -53,6 +53,17 @@ if command -v python3 >/dev/null 2>&1; then
 		pass "--junit writes well-formed XML" || fail "--junit's XML does not parse"
 fi
 
+cat >"$T/cross.scenario" <<'SCN'
+window a https://a.example
+## one
+window b https://b.example
+## two
+a post b 1 target=*
+SCN
+capture "$CROSSPOST" run --filter two "$T/cross.scenario"
+expect_eq "--filter: a block naming another block's window exits 2" "$RC" "2"
+expect_contains "and says which" "$ERR" "--filter two: 'b' is declared in block 'one' (line 3), which does not run"
+
 capture "$CROSSPOST" run --timeout 2 "$S"
 expect_eq "--timeout needs a unit" "$RC" "2"
 capture "$CROSSPOST" run --filter "" "$S"
