@@ -238,6 +238,9 @@ static int replace_document(Broker *b, Window *w, const char *url, Origin *origi
 int contexts_navigate(Broker *b, Window *w, const Window *initiator, const char *url, bool notify_host,
 		      const char **ret_reason)
 {
+	/* The initiator may be one of w's frames, which the navigation
+	 * discards: only its id is used after it. */
+	uint64_t initiator_id = initiator->id;
 	DocumentUrlKind kind;
 	Origin *origin = NULL;
 	int r;
@@ -253,7 +256,7 @@ int contexts_navigate(Broker *b, Window *w, const Window *initiator, const char 
 		 * "javascript: URL ... initiatorOrigin not same origin-domain"). */
 		origin_free(origin);
 		log_debug("window %llu: javascript: navigation by window %llu: the document stays",
-			  (unsigned long long)w->id, (unsigned long long)initiator->id);
+			  (unsigned long long)w->id, (unsigned long long)initiator_id);
 		return 0;
 	}
 	r = check_origin_size(origin, ret_reason);
@@ -265,7 +268,7 @@ int contexts_navigate(Broker *b, Window *w, const Window *initiator, const char 
 	if (r < 0)
 		return r;
 	log_debug("window %llu navigated by window %llu to %s (%s), document %llu", (unsigned long long)w->id,
-		  (unsigned long long)initiator->id, w->url, origin_serialization(w->origin),
+		  (unsigned long long)initiator_id, w->url, origin_serialization(w->origin),
 		  (unsigned long long)w->document);
 	if (notify_host && w->owner)
 		send_navigated(w->owner, w);
@@ -366,6 +369,7 @@ int contexts_open(Connection *c, Window *opener, const char *url, const char *ta
 {
 	Broker *b = c->broker;
 	Window *chosen = NULL;
+	uint64_t opener_id;
 	int r;
 
 	*ret_claim = NULL;
@@ -393,6 +397,9 @@ int contexts_open(Connection *c, Window *opener, const char *url, const char *ta
 		*ret = chosen;
 		return 0;
 	}
+	/* Navigating the chosen window may discard the opener (a frame that
+	 * navigates its parent or top): only its id is used after it. */
+	opener_id = opener->id;
 	if (*url) {
 		r = contexts_navigate(b, chosen, opener, url, true, ret_reason);
 		if (r)
@@ -400,8 +407,8 @@ int contexts_open(Connection *c, Window *opener, const char *url, const char *ta
 	}
 	/* HTML window open steps: the chosen window's opener becomes the
 	 * caller (not for the caller itself: it would be its own opener). */
-	if (!noopener && chosen != opener)
-		chosen->opener_id = opener->id;
+	if (!noopener && chosen->id != opener_id)
+		chosen->opener_id = opener_id;
 	*ret = chosen;
 	return 0;
 }

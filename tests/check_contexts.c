@@ -303,6 +303,29 @@ START_TEST(self_parent_and_top_targets)
 }
 END_TEST
 
+START_TEST(a_frame_that_navigates_its_top_goes_with_the_old_document)
+{
+	/* window.open(url, "_top") from a frame: the top gets a new
+	 * document, whose frames the old one's were, so the frame that asked
+	 * is discarded by its own call (the broker must not use it after). */
+	cp_client *a = test_client(&broker), *f = test_client(&broker);
+	cp_window *top = top_window(a, "https://a.example/");
+	cp_window *frame = make_frame(top, f, "https://b.example/", NULL, NULL);
+	cp_window_ref *got = NULL;
+	char *token = NULL;
+
+	OK(cp_window_open_window(frame, "https://c.example/", "_top", 0, &got, &token));
+	ck_assert_ptr_null(token);
+	ck_assert_uint_eq(id_of(got), cp_window_id(top));
+	ck_assert(cp_window_is_closed(frame));
+	WAIT_UNTIL(a, strcmp(cp_window_origin(top), "https://c.example") == 0);
+	/* its opener was discarded: null */
+	ck_assert_uint_eq(opener_of(top), 0);
+	cp_client_free(f);
+	cp_client_free(a);
+}
+END_TEST
+
 START_TEST(noopener_gives_no_reference_no_opener_and_no_lookup)
 {
 	cp_client *a = test_client(&broker), *b = test_client(&broker);
@@ -923,6 +946,7 @@ int main(void)
 	tcase_add_test(tc, pending_claims_per_connection_are_bounded);
 	tcase_add_test(tc, open_with_the_name_of_a_live_window_navigates_it);
 	tcase_add_test(tc, self_parent_and_top_targets);
+	tcase_add_test(tc, a_frame_that_navigates_its_top_goes_with_the_old_document);
 	tcase_add_test(tc, noopener_gives_no_reference_no_opener_and_no_lookup);
 	tcase_add_test(tc, a_name_in_an_unrelated_tree_is_reached_only_when_familiar);
 	tcase_add_test(tc, frames_parent_top_length_index_and_name);
