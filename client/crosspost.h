@@ -7,7 +7,10 @@
  * origin), and posts structured-clone values to other windows with
  * cp_post_message().  The broker checks targetOrigin and stamps every
  * delivered event with the sender's origin and a reference to the sender
- * window; a client cannot forge either.
+ * window; a client cannot forge either.  Windows are browsing contexts:
+ * a window can open others (cp_window_open_window()) and insert iframes
+ * (cp_iframe_new()), and the broker keeps opener, parent, top and frames
+ * for every client ("Browsing contexts" below).
  *
  * Conventions, for every function below:
  *  - Functions that can fail return int: 0 (or a count) on success, a
@@ -952,8 +955,8 @@ bool cp_client_has_pending(const cp_client *client);
  *   < 0  an error: CP_ERR_NETWORK (the connection is lost; events that
  *        arrived before were dispatched first), CP_ERR_TYPE (client NULL).
  * Events the library drops do not count and do not end the wait: for a
- * window closed meanwhile, for a window that navigated to an origin the
- * message was not meant for, for a closed port.  A signal does not end the
+ * window closed meanwhile, for a window's older document (it navigated
+ * since the message was posted), for a closed port or BroadcastChannel.  A signal does not end the
  * wait either.  So a loop needs no error-code comparison:
  *     while (!done)
  *             if ((r = cp_client_wait(client, 1000)) < 0)
