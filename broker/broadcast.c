@@ -310,7 +310,7 @@ void broadcast_post(BroadcastTable *t, Connection *sender, Frame *frame)
 	const Crosspost__BroadcastPost *post = frame->header->broadcast_post;
 	uint32_t serial = frame->header->serial;
 	BroadcastSub *from = find_sub(t, post->channel_id);
-	size_t length = evbuffer_get_length(frame->payload);
+	size_t length = frame_payload_length(frame);
 	const unsigned char *bytes;
 	uint64_t *targets;
 	size_t n = 0, cap = 0;
@@ -329,7 +329,7 @@ void broadcast_post(BroadcastTable *t, Connection *sender, Frame *frame)
 				      (unsigned long long)post->channel_id);
 		return;
 	}
-	bytes = length ? evbuffer_pullup(frame->payload, -1) : (const unsigned char *)"";
+	bytes = frame_payload_bytes(frame);
 	if (!bytes) {
 		connection_close(sender, LOG_ERROR, "out of memory broadcasting a message");
 		return;
@@ -351,14 +351,16 @@ void broadcast_post(BroadcastTable *t, Connection *sender, Frame *frame)
 		Crosspost__Header header = CROSSPOST__HEADER__INIT;
 		Crosspost__Event event = CROSSPOST__EVENT__INIT;
 		BroadcastSub *to = find_sub(t, targets[i]);
-		struct evbuffer *copy;
+		Frame *copy;
 
 		if (!to || to->host->closing)
 			continue;
-		copy = evbuffer_new();
-		if (!copy || evbuffer_add(copy, bytes, length) < 0) {
-			if (copy)
-				evbuffer_free(copy);
+		/* Each receiver's queue takes a payload of its own. */
+		copy = calloc(1, sizeof(*copy));
+		if (copy)
+			copy->payload = evbuffer_new();
+		if (!copy || !copy->payload || evbuffer_add(copy->payload, bytes, length) < 0) {
+			frame_free(copy);
 			connection_close(sender, LOG_ERROR, "out of memory broadcasting a message");
 			break;
 		}
@@ -371,7 +373,7 @@ void broadcast_post(BroadcastTable *t, Connection *sender, Frame *frame)
 		header.event = &event;
 		if (queue_frame(to->host, sender, NULL, &header, copy, NULL, 0) == 0)
 			t->broker->stats.broadcasts_delivered++;
-		evbuffer_free(copy);
+		frame_free(copy);
 	}
 	free(targets);
 }

@@ -11,6 +11,7 @@
 
 #include <event2/event.h>
 
+#include "access.h"
 #include "account.h"
 #include "broadcast.h"
 #include "broker.h"
@@ -276,6 +277,7 @@ int broker_new(Broker **ret, struct event_base *base, int listen_fd, const Broke
 	b->handshake_timer = evtimer_new(base, on_handshake_timer, b);
 	b->reap_event = event_new(base, -1, 0, on_reap, b);
 	if (!b->accept_event || !b->accept_retry || !b->handshake_timer || !b->reap_event ||
+	    access_policy_new(&b->access, geteuid()) < 0 ||
 	    registry_new(&b->registry) < 0 || port_table_new(&b->ports, b) < 0 ||
 	    claim_table_new(&b->claims, b, contexts_claim_expired) < 0 ||
 	    broadcast_table_new(&b->broadcasts, b) < 0 ||
@@ -309,12 +311,28 @@ Broker *broker_free(Broker *b)
 	registry_free(b->registry);
 	site_cleanup();
 	account_table_free(b->accounts);
+	access_policy_free(b->access);
 	if (b->listen_fd >= 0)
 		close(b->listen_fd);
 	if (b->reserve_fd >= 0)
 		close(b->reserve_fd);
 	free(b);
 	return NULL;
+}
+
+void broker_set_access(Broker *b, AccessPolicy *policy)
+{
+	access_policy_free(b->access);
+	b->access = policy;
+}
+
+void broker_reload_limits(Broker *b, const BrokerLimits *wanted,
+			  void (*restart_needed)(const char *key, void *userdata), void *userdata)
+{
+	limits_apply_live(&b->limits, wanted, restart_needed, userdata);
+	/* The pending limit and the handshake deadline may have moved. */
+	arm_handshake_timer(b);
+	update_accepting(b);
 }
 
 void broker_flush(Broker *b)

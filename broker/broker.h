@@ -17,6 +17,7 @@
 
 struct event_base;
 struct event;
+typedef struct AccessPolicy AccessPolicy;
 typedef struct AccountTable AccountTable;
 typedef struct BroadcastTable BroadcastTable;
 typedef struct ClaimTable ClaimTable;
@@ -40,6 +41,7 @@ typedef struct BrokerStats {
 typedef struct Broker {
 	struct event_base *base;
 	BrokerLimits limits;
+	AccessPolicy *access;        /* who may do what (access.h); replaced on reload */
 	int listen_fd;
 	/* Kept open so that at EMFILE one descriptor can be freed to accept
 	 * and close the waiting connection (the libuv trick): otherwise the
@@ -73,6 +75,19 @@ typedef struct Broker {
 int broker_new(Broker **ret, struct event_base *base, int listen_fd, const BrokerLimits *limits);
 /* Closes every connection and the listening socket. */
 Broker *broker_free(Broker *broker);
+
+/* Replaces the policy (the broker takes ownership of policy; the old one is
+ * freed).  It applies to requests from now on: connections already
+ * greeted stay, windows already registered keep their origins.  A new
+ * broker has a policy with no sections: its own euid may do everything,
+ * other uids nothing. */
+void broker_set_access(Broker *broker, AccessPolicy *policy);
+
+/* Reload: applies the limits of wanted that may change while running
+ * (limits_apply_live()), and calls restart_needed for the others that
+ * differ. */
+void broker_reload_limits(Broker *broker, const BrokerLimits *wanted,
+			  void (*restart_needed)(const char *key, void *userdata), void *userdata);
 
 /* Writes queued output of every connection touched during this turn: one
  * sendmsg per receiver per turn rather than one per message. */

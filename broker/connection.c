@@ -250,11 +250,11 @@ void connection_mark_dirty(Connection *c)
 	c->broker->dirty = c;
 }
 
-int connection_send(Connection *c, const Crosspost__Header *header, struct evbuffer *payload)
+int connection_send(Connection *c, const Crosspost__Header *header)
 {
 	/* Replies are charged to the connection that asked: one that does not
 	 * read them stops being read itself. */
-	return queue_frame(c, c, NULL, header, payload, NULL, 0);
+	return queue_frame(c, c, NULL, header, NULL, NULL, 0);
 }
 
 void connection_send_error(Connection *c, uint32_t serial, Crosspost__ErrorCode code,
@@ -273,7 +273,7 @@ void connection_send_error(Connection *c, uint32_t serial, Crosspost__ErrorCode 
 	header.serial = serial;
 	header.body_case = CROSSPOST__HEADER__BODY_ERROR;
 	header.error = &error;
-	connection_send(c, &header, NULL);
+	connection_send(c, &header);
 }
 
 void connection_flush(Connection *c)

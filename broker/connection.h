@@ -84,11 +84,10 @@ Connection *connection_free(Connection *connection);
 void connection_close(Connection *connection, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* Queues a reply or notice for the client (queue.h: charged to the
+/* Queues a reply or notice (no payload) for the client (queue.h: charged to the
  * connection itself if it has to wait).  Returns 0 or a negative errno
  * (the connection has then been closed). */
-int connection_send(Connection *connection, const Crosspost__Header *header,
-		    struct evbuffer *payload);
+int connection_send(Connection *connection, const Crosspost__Header *header);
 
 /* Queues an Error frame answering serial. */
 void connection_send_error(Connection *connection, uint32_t serial, Crosspost__ErrorCode code,

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "access.h"
 #include "broadcast.h"
 #include "broker.h"
 #include "claims.h"
@@ -15,6 +16,7 @@
 #include "log.h"
 #include "ports.h"
 #include "registry.h"
+#include "stream.h"
 
 /* "A is familiar with B" follows openers; opener chains can loop (a
  * window may become its opener's opener through window.open() with a
@@ -99,7 +101,7 @@ static void send_closed(Connection *host, const Window *w, const char *reason)
 	closed.reason = (char *)reason;
 	header.body_case = CROSSPOST__HEADER__BODY_WINDOW_CLOSED;
 	header.window_closed = &closed;
-	connection_send(host, &header, NULL);
+	connection_send(host, &header);
 }
 
 static void send_navigated(Connection *host, const Window *w)
@@ -114,7 +116,7 @@ static void send_navigated(Connection *host, const Window *w)
 	nav.generation = w->generation;
 	header.body_case = CROSSPOST__HEADER__BODY_WINDOW_NAVIGATED;
 	header.window_navigated = &nav;
-	connection_send(host, &header, NULL);
+	connection_send(host, &header);
 }
 
 /* ---- discarding ---------------------------------------------------------- */
@@ -195,6 +197,56 @@ void contexts_claim_expired(Broker *b, Window *w)
 	contexts_discard(b, w, NULL, "nobody claimed it in time");
 }
 
+/* ---- the registration policy ------------------------------------------- */
+
+static AccessPeer peer_of(const Connection *c)
+{
+	return (AccessPeer){ .uid = c->uid, .gid = c->gid, .fd = stream_fd(c->stream) };
+}
+
+/* The per-uid registration policy (access.h) decides who may host which
+ * origin.  This is its one call site for claimed windows: the *claiming*
+ * connection's uid is the one checked (as if it registered the window:
+ * origin, privilege, name), not the opener's.  Logged once, as driver.c
+ * logs a refused Register. */
+static int host_allowed(const Connection *c, const Window *w, bool privileged, const char **ret_reason)
+{
+	AccessPeer peer = peer_of(c);
+	AccessDecision d;
+	AccessVerdict v = access_may_register(c->broker->access, &peer, w->origin, privileged, w->name, &d);
+
+	if (v == ACCESS_ALLOW)
+		return 0;
+	log_info("connection %llu (pid %d, uid %u): refused to host window %llu (%s): %s%s%s",
+		 (unsigned long long)c->id, (int)c->pid, (unsigned)c->uid, (unsigned long long)w->id,
+		 origin_serialization(w->origin), access_verdict_reason(v), *d.section ? " " : "", d.section);
+	*ret_reason = access_verdict_reason(v);
+	return CONTEXTS_E_SECURITY;
+}
+
+/* A navigation of w that another window asked for (window.open() with
+ * its name, _parent, _top) must be one w's host's uid may make itself:
+ * its policy's navigate list is about the windows it hosts. */
+static int navigation_allowed(const Window *w, const Origin *origin, const char **ret_reason)
+{
+	const Connection *host = w->owner;
+	AccessPeer peer;
+	AccessDecision d;
+	AccessVerdict v;
+
+	if (!host)
+		return 0;    /* pending: the claim checks the origin it has then */
+	peer = peer_of(host);
+	v = access_may_navigate(host->broker->access, &peer, origin, &d);
+	if (v == ACCESS_ALLOW)
+		return 0;
+	log_info("window %llu: a navigation to %s refused: its host (uid %u) may not have that origin: %s%s%s",
+		 (unsigned long long)w->id, origin_serialization(origin), (unsigned)host->uid,
+		 access_verdict_reason(v), *d.section ? " " : "", d.section);
+	*ret_reason = "the policy does not let the window's host navigate it to that origin";
+	return CONTEXTS_E_SECURITY;
+}
+
 /* ---- documents ----------------------------------------------------------- */
 
 static int check_origin_size(const Origin *origin, const char **ret_reason)
@@ -260,6 +312,8 @@ int contexts_navigate(Broker *b, Window *w, const Window *initiator, const char 
 		return 0;
 	}
 	r = check_origin_size(origin, ret_reason);
+	if (!r && notify_host)
+		r = navigation_allowed(w, origin, ret_reason);
 	if (r) {
 		origin_free(origin);
 		return r;
@@ -447,19 +501,6 @@ int contexts_create_frame(Connection *c, Window *parent, const char *url, const 
 	return 0;
 }
 
-/* The per-uid registration policy decides who may host which origin.
- * This is its one call site for claimed windows: the *claiming*
- * connection's uid is the one checked, not the opener's.  broker/access.c
- * (access_may_register(), being added on another branch) plugs in here;
- * until then every uid that may connect may host. */
-static int host_allowed(const Connection *c, const Window *w, const char **ret_reason)
-{
-	(void)c;
-	(void)w;
-	(void)ret_reason;
-	return 0;
-}
-
 int contexts_claim(Connection *c, const char *token, bool privileged, Window **ret, const char **ret_reason)
 {
 	Broker *b = c->broker;
@@ -476,7 +517,7 @@ int contexts_claim(Connection *c, const char *token, bool privileged, Window **r
 		return CONTEXTS_E_NOT_FOUND;
 	}
 	w = claim->window;
-	if (host_allowed(c, w, ret_reason) != 0)
+	if (host_allowed(c, w, privileged, ret_reason) != 0)
 		return CONTEXTS_E_SECURITY;
 	claims_cancel(b->claims, claim);
 	w->pending = false;

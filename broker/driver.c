@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* driver.c - the broker's side of each request: handshake, windows, sync. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <event2/buffer.h>
 
+#include "access.h"
 #include "account.h"
 #include "broker.h"
 #include "connection.h"
@@ -19,6 +21,7 @@
 #include "ports.h"
 #include "registry.h"
 #include "router.h"
+#include "stream.h"
 
 /* A WindowList page holds entries up to this many header bytes, leaving
  * room for the rest of the header: any one entry (URL, name, origin each
@@ -28,7 +31,37 @@
 static void reply(Connection *c, uint32_t serial, Crosspost__Header *header)
 {
 	header->serial = serial;
-	connection_send(c, header, NULL);
+	connection_send(c, header);
+}
+
+/* The credentials the kernel gave for c, for the policy. */
+static AccessPeer peer_of(const Connection *c)
+{
+	return (AccessPeer){ .uid = c->uid, .gid = c->gid, .fd = stream_fd(c->stream) };
+}
+
+/* " ([uid 1000] at FILE:LINE)", or "" when no section decided: for logs. */
+static const char *decided_by(const AccessDecision *d, char *buf, size_t size)
+{
+	if (!*d->section)
+		return "";
+	snprintf(buf, size, " (%s%s%s)", d->section, *d->where ? " at " : "", d->where);
+	return buf;
+}
+
+/* Answers a request the policy refused with SecurityError, and logs it
+ * once: who (uid, pid), what, and the section that decided.  The client
+ * is told the section, not where the file is. */
+static void refuse(Connection *c, uint32_t serial, const char *what, AccessVerdict verdict,
+		   const AccessDecision *d)
+{
+	char by[600];
+
+	log_info("connection %llu (pid %d, uid %u): refused to %s: %s%s", (unsigned long long)c->id,
+		 (int)c->pid, (unsigned)c->uid, what, access_verdict_reason(verdict), decided_by(d, by, sizeof(by)));
+	connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_SECURITY, "uid %u may not %s: %s%s%s",
+			      (unsigned)c->uid, what, access_verdict_reason(verdict), *d->section ? " " : "",
+			      d->section);
 }
 
 static void handle_hello(Connection *c, uint32_t serial, const Crosspost__Hello *hello)
@@ -52,6 +85,23 @@ static void handle_hello(Connection *c, uint32_t serial, const Crosspost__Hello 
 				 (unsigned)hello->version, (unsigned)FRAME_PROTOCOL_VERSION);
 		return;
 	}
+	{
+		AccessPeer peer = peer_of(c);
+		AccessDecision d;
+		AccessVerdict v = access_may_connect(c->broker->access, &peer, &d);
+
+		if (v != ACCESS_ALLOW) {
+			char by[600];
+
+			connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_SECURITY,
+					      "uid %u may not connect to this broker: %s%s%s", (unsigned)c->uid,
+					      access_verdict_reason(v), *d.section ? " " : "", d.section);
+			connection_flush(c);
+			connection_close(c, LOG_INFO, "refused uid %u at hello: %s%s", (unsigned)c->uid,
+					 access_verdict_reason(v), decided_by(&d, by, sizeof(by)));
+			return;
+		}
+	}
 	c->greeted = true;
 	broker_connection_greeted(c->broker, c);
 	log_debug("connection %llu (pid %d): hello from %s", (unsigned long long)c->id, (int)c->pid,
@@ -67,6 +117,38 @@ static void handle_hello(Connection *c, uint32_t serial, const Crosspost__Hello 
 	header.body_case = CROSSPOST__HEADER__BODY_WELCOME;
 	header.welcome = &welcome;
 	reply(c, serial, &header);
+}
+
+/* Asks the policy about a registration.  A URL that does not parse is
+ * let through: registry_add() answers it with SyntaxError.  False when
+ * the request was answered (refused) or the connection closed. */
+static bool may_register(Connection *c, uint32_t serial, const Crosspost__Register *reg)
+{
+	AccessPeer peer = peer_of(c);
+	AccessDecision d;
+	AccessVerdict v;
+	Origin *origin = NULL;
+	char what[400];
+	int r = origin_from_url(reg->url, strlen(reg->url), NULL, 0, &origin, NULL);
+
+	if (r == -EINVAL)
+		return true;
+	if (r < 0) {
+		connection_close(c, LOG_ERROR, "cannot register a window: %s", strerror(-r));
+		return false;
+	}
+	v = access_may_register(c->broker->access, &peer, origin, reg->privileged, reg->name, &d);
+	if (v == ACCESS_E_PRIVILEGED)
+		snprintf(what, sizeof(what), "register a privileged window");
+	else if (v == ACCESS_E_NAME)
+		snprintf(what, sizeof(what), "name a window '%.200s'", reg->name);
+	else
+		snprintf(what, sizeof(what), "register a window of origin %.300s", origin_serialization(origin));
+	origin_free(origin);
+	if (v == ACCESS_ALLOW)
+		return true;
+	refuse(c, serial, what, v, &d);
+	return false;
 }
 
 static void handle_register(Connection *c, uint32_t serial, const Crosspost__Register *reg)
@@ -97,6 +179,8 @@ static void handle_register(Connection *c, uint32_t serial, const Crosspost__Reg
 				      c->n_windows);
 		return;
 	}
+	if (!may_register(c, serial, reg))
+		return;
 	r = registry_add(c->broker->registry, c, c->pid, reg->url, reg->name, reg->privileged, &w, &reason);
 	if (r == REGISTRY_E_ORIGIN_TOO_LONG) {
 		c->broker->stats.quota_rejects++;
@@ -160,6 +244,34 @@ static void handle_unregister(Connection *c, uint32_t serial, const Crosspost__U
 	reply(c, serial, &header);
 }
 
+/* The same for a navigation of w to url, with the origin the document
+ * will have (about:blank keeps w's: document.h). */
+static bool may_navigate(Connection *c, uint32_t serial, const Window *w, const char *url)
+{
+	AccessPeer peer = peer_of(c);
+	AccessDecision d;
+	AccessVerdict v;
+	Origin *origin = NULL;
+	DocumentUrlKind kind;
+	char what[400];
+	int r = document_origin(url, w->origin, w->parent != NULL, &origin, &kind, NULL);
+
+	if (r == DOCUMENT_E_BAD_URL)
+		return true;
+	if (r < 0) {
+		connection_close(c, LOG_ERROR, "cannot navigate: %s", strerror(-r));
+		return false;
+	}
+	v = access_may_navigate(c->broker->access, &peer, origin, &d);
+	snprintf(what, sizeof(what), "navigate window %llu to origin %.300s", (unsigned long long)w->id,
+		 origin_serialization(origin));
+	origin_free(origin);
+	if (v == ACCESS_ALLOW)
+		return true;
+	refuse(c, serial, what, v, &d);
+	return false;
+}
+
 static void handle_navigate(Connection *c, uint32_t serial, const Crosspost__Navigate *nav)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
@@ -181,6 +293,8 @@ static void handle_navigate(Connection *c, uint32_t serial, const Crosspost__Nav
 				      strlen(nav->url), c->broker->limits.max_url_length);
 		return;
 	}
+	if (!may_navigate(c, serial, w, nav->url))
+		return;
 	/* Its own navigation: the window is the initiator (about:blank keeps
 	 * its origin), and its process learns the outcome from the reply. */
 	r = contexts_navigate(c->broker, w, w, nav->url, false, &reason);
@@ -227,7 +341,10 @@ static void handle_lookup(Connection *c, uint32_t serial, const Crosspost__Looku
 
 /* One page of the live windows after after_id, in id order, as many as fit
  * one reply (LIST_PAGE_BYTES); `more` says that others follow.  Each
- * entry costs its strings plus a few bytes of ids and tags. */
+ * entry costs its strings plus a few bytes of ids and tags.  Windows of
+ * other uids show their URL and pid only to a lister the policy lets see
+ * them (list-all): a URL can carry a session's secrets, and a pid says
+ * which process to go after.  Names and origins are what posting needs. */
 static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWindows *req)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
@@ -236,8 +353,12 @@ static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWin
 	Crosspost__WindowInfo *infos = calloc(cap, sizeof(*infos));
 	Crosspost__WindowInfo **ptrs = calloc(cap, sizeof(*ptrs));
 	Window *w = registry_first_after(c->broker->registry, req->after_id);
+	AccessPeer peer = peer_of(c);
+	AccessDecision d;
+	bool list_all = access_may_list_all(c->broker->access, &peer, &d) == ACCESS_ALLOW;
 
 	for (; w && infos && ptrs; w = w->order_next) {
+		bool full = list_all || ((const Connection *)w->owner)->uid == c->uid;
 		const char *origin = origin_serialization(w->origin);
 		size_t cost = strlen(w->url) + (w->name ? strlen(w->name) : 0) + strlen(origin) + 48;
 
@@ -264,9 +385,9 @@ static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWin
 		crosspost__window_info__init(&infos[n]);
 		infos[n].id = w->id;
 		infos[n].name = w->name ? w->name : (char *)"";
-		infos[n].url = w->url;
+		infos[n].url = full ? w->url : (char *)"";
 		infos[n].origin = (char *)origin;
-		infos[n].pid = w->pid;
+		infos[n].pid = full ? w->pid : 0;
 		infos[n].parent_id = w->parent ? w->parent->id : 0;
 		infos[n].opener_id = w->opener_id;
 		infos[n].pending = w->pending;
@@ -423,7 +544,7 @@ void driver_dispatch(Connection *c, Frame **framep)
 				 frame_kind_name(h->body_case));
 		return;
 	}
-	if (!carries_payload(h->body_case) && evbuffer_get_length(frame->payload) > 0) {
+	if (!carries_payload(h->body_case) && frame_payload_length(frame) > 0) {
 		connection_close(c, LOG_WARNING, "protocol violation: %s frame with a payload",
 				 frame_kind_name(h->body_case));
 		return;

@@ -19,7 +19,7 @@
 static void reply(Connection *c, uint32_t serial, Crosspost__Header *header)
 {
 	header->serial = serial;
-	connection_send(c, header, NULL);
+	connection_send(c, header);
 }
 
 static void reply_ack(Connection *c, uint32_t serial)

@@ -50,10 +50,17 @@ typedef struct LimitField {
 	size_t offset;
 	size_t width;         /* sizeof the field: 4 or 8 */
 	uint64_t min, max;    /* accepted range (durations in ms) */
+	bool live;            /* may change while the broker runs (limits_apply_live) */
 } LimitField;
 
 #define FIELD(key, kind, member, min, max) \
-	{ key, kind, offsetof(BrokerLimits, member), sizeof(((BrokerLimits *)0)->member), min, max }
+	{ key, kind, offsetof(BrokerLimits, member), sizeof(((BrokerLimits *)0)->member), min, max, false }
+/* Read afresh each time they are used, and only for what comes next (a
+ * new connection, a new deadline), so a change cannot strand anything
+ * already admitted.  The others are announced in Welcome, size buffers
+ * and marks already crossed, or size the accounts. */
+#define LIVE_FIELD(key, kind, member, min, max) \
+	{ key, kind, offsetof(BrokerLimits, member), sizeof(((BrokerLimits *)0)->member), min, max, true }
 
 /* A zero would mean "nothing may pass", never "no limit" (a config
  * accepted and then silently changed is the classic mistake): every
@@ -68,11 +75,11 @@ static const LimitField fields[] = {
 	FIELD("park-low", KIND_SIZE, park_low, 1, 4 * GIB),
 	FIELD("bytes-per-uid", KIND_SIZE, bytes_per_uid, 1 * MIB, 1024 * GIB),
 	FIELD("fds-per-uid", KIND_COUNT, fds_per_uid, 16, 1u << 24),
-	FIELD("max-connections", KIND_COUNT, max_connections, 1, 1u << 24),
-	FIELD("max-connections-per-uid", KIND_COUNT, max_connections_per_uid, 1, 1u << 24),
-	FIELD("max-pending-connections", KIND_COUNT, max_pending_connections, 1, 1u << 24),
-	FIELD("handshake-timeout", KIND_DURATION, handshake_timeout_ms, 1, 3600 * 1000),
-	FIELD("transit-timeout", KIND_DURATION, transit_timeout_ms, 1, 3600 * 1000),
+	LIVE_FIELD("max-connections", KIND_COUNT, max_connections, 1, 1u << 24),
+	LIVE_FIELD("max-connections-per-uid", KIND_COUNT, max_connections_per_uid, 1, 1u << 24),
+	LIVE_FIELD("max-pending-connections", KIND_COUNT, max_pending_connections, 1, 1u << 24),
+	LIVE_FIELD("handshake-timeout", KIND_DURATION, handshake_timeout_ms, 1, 3600 * 1000),
+	LIVE_FIELD("transit-timeout", KIND_DURATION, transit_timeout_ms, 1, 3600 * 1000),
 	FIELD("max-windows-per-connection", KIND_COUNT, max_windows_per_connection, 1, 1u << 24),
 	FIELD("max-ports-per-connection", KIND_COUNT, max_ports_per_connection, 2, 1u << 26),
 	FIELD("max-url-length", KIND_SIZE, max_url_length, 16, FRAME_URL_MAX),
@@ -157,12 +164,33 @@ int limits_check(const BrokerLimits *l, const char **ret_reason)
 	return -EINVAL;
 }
 
+static uint64_t field_get(const BrokerLimits *l, const LimitField *f)
+{
+	return f->width == sizeof(uint32_t) ? *(const uint32_t *)((const char *)l + f->offset) :
+	       *(const uint64_t *)((const char *)l + f->offset);
+}
+
+void limits_apply_live(BrokerLimits *running, const BrokerLimits *wanted,
+		       void (*restart_needed)(const char *key, void *userdata), void *userdata)
+{
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		const LimitField *f = &fields[i];
+
+		if (field_get(running, f) == field_get(wanted, f))
+			continue;
+		if (!f->live) {
+			restart_needed(f->key, userdata);
+			continue;
+		}
+		memcpy((char *)running + f->offset, (const char *)wanted + f->offset, f->width);
+	}
+}
+
 void limits_print(const BrokerLimits *l, void (*line)(const char *text, void *userdata), void *userdata)
 {
 	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
 		const LimitField *f = &fields[i];
-		uint64_t v = f->width == sizeof(uint32_t) ? *(const uint32_t *)((const char *)l + f->offset) :
-			     *(const uint64_t *)((const char *)l + f->offset);
+		uint64_t v = field_get(l, f);
 		char text[128];
 
 		if (f->kind == KIND_DURATION)

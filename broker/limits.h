@@ -86,6 +86,14 @@ int limits_set(BrokerLimits *limits, const char *key, const char *value, const c
  * static reason. */
 int limits_check(const BrokerLimits *limits, const char **ret_reason);
 
+/* A reload (SIGHUP): copies into running the limits of wanted that may
+ * change while the broker runs (max-connections, max-connections-per-uid,
+ * max-pending-connections, handshake-timeout, transit-timeout: they apply
+ * to what comes next), and calls restart_needed with the key of each other
+ * limit that differs (running keeps its value). */
+void limits_apply_live(BrokerLimits *running, const BrokerLimits *wanted,
+		       void (*restart_needed)(const char *key, void *userdata), void *userdata);
+
 /* One "key = value" line per limit, for --print-limits; static buffer. */
 void limits_print(const BrokerLimits *limits, void (*line)(const char *text, void *userdata),
 		  void *userdata);

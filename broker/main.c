@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -15,9 +16,13 @@
 
 #include <event2/event.h>
 
+#include "access.h"
 #include "broker.h"
+#include "cleanup.h"
+#include "config.h"
 #include "limits.h"
 #include "log.h"
+#include "socket_dir.h"
 #include "socket_path.h"
 
 /* The Makefile passes the version written in client/crosspost.h, which
@@ -34,6 +39,13 @@ static void usage(FILE *out)
 		"  -s, --socket PATH      listen on PATH (default: $CROSSPOST_SOCKET if set and\n"
 		"                         not empty, else $XDG_RUNTIME_DIR/crosspost/broker.sock,\n"
 		"                         else /tmp/crosspost-$UID/broker.sock)\n"
+		"  -c, --config FILE      limits, the socket's mode and the policy: who may\n"
+		"                         connect and register which origins (docs/security.md,\n"
+		"                         docs/crosspost.conf.example); SIGHUP reloads it.\n"
+		"                         Without it, only this uid may connect\n"
+		"      --check-config     read --config and the limits, report, and exit (0 or 2)\n"
+		"      --limit KEY=VALUE  set a limit (repeatable; over the config file's)\n"
+		"      --print-limits     print the limits in force and exit\n"
 		"  -f, --foreground       stay in the foreground (default: detach once listening)\n"
 		"  -p, --pidfile FILE     write the broker's pid to FILE once it listens (after\n"
 		"                         detaching); removed when the broker stops cleanly\n"
@@ -47,6 +59,9 @@ static void usage(FILE *out)
 		"Logs go to stderr, or to --log-file.  A detached broker keeps the stderr it was\n"
 		"started with: when that is a terminal, log lines are lost once the terminal\n"
 		"closes, so redirect it (2>>FILE) or pass --log-file FILE.\n"
+		"SIGHUP re-reads --config: the policy applies to new requests, limits that can\n"
+		"change live do, others are logged as needing a restart; a file with an error\n"
+		"is logged and the configuration in force is kept.\n"
 		"SIGINT and SIGTERM stop the broker and remove the socket (and the pidfile):\n"
 		"  crosspostd --pidfile /tmp/cp.pid --log-file /tmp/cp.log && kill $(cat /tmp/cp.pid)\n");
 }
@@ -66,11 +81,13 @@ static bool socket_is_live(const char *path)
 	return live;
 }
 
-/* Binds and listens on path with mode 0600.  Returns the socket or -1 with
- * the reason logged. */
-static int listen_on(const char *path)
+/* Binds and listens on path, in a folder that is the broker's alone
+ * (socket_dir.h), with the config's socket mode and group.  Returns the
+ * socket or -1 with the reason logged. */
+static int listen_on(const char *path, const BrokerConfig *config)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	char problem[1024];
 	struct stat st;
 	mode_t old_mask;
 	int fd, r;
@@ -80,9 +97,9 @@ static int listen_on(const char *path)
 		return -1;
 	}
 	strcpy(addr.sun_path, path);
-	r = socket_path_make_dir(path);
-	if (r < 0) {
-		log_error("cannot create the folder of %s: %s", path, strerror(-r));
+	r = socket_dir_prepare(path, config->socket_mode, problem, sizeof(problem));
+	if (r != 0) {
+		log_error("%s", problem);
 		return -1;
 	}
 	if (lstat(path, &st) == 0) {
@@ -104,7 +121,8 @@ static int listen_on(const char *path)
 		log_error("socket: %s", strerror(errno));
 		return -1;
 	}
-	/* The umask makes the socket 0600 from the moment it exists. */
+	/* The umask makes the socket 0600 from the moment it exists; a
+	 * shared mode is given once it is checked to be ours. */
 	old_mask = umask(0177);
 	r = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old_mask);
@@ -113,8 +131,54 @@ static int listen_on(const char *path)
 		close(fd);
 		return -1;
 	}
+	r = socket_file_claim(path, config->socket_mode, config->socket_group_set, config->socket_group, problem,
+			      sizeof(problem));
+	if (r != 0) {
+		log_error("%s", problem);
+		close(fd);
+		if (r < 0)
+			unlink(path);    /* ours, with the wrong mode or group */
+		return -1;
+	}
 	return fd;
 }
+
+/* Raises the soft limit on descriptors to the hard limit, as dbus-broker's
+ * util_bump_nofile() does: every connection costs one, and the soft limit
+ * (often 1024) is a guard for programs that use select(), which libevent
+ * does not here (epoll). */
+static void bump_nofile(void)
+{
+	struct rlimit rl;
+	rlim_t was;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0) {
+		log_warning("cannot read the descriptor limit (RLIMIT_NOFILE): %s", strerror(errno));
+		return;
+	}
+	was = rl.rlim_cur;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0) {
+			log_warning("cannot raise the descriptor limit (RLIMIT_NOFILE) from %llu to %llu: %s",
+				    (unsigned long long)was, (unsigned long long)rl.rlim_max, strerror(errno));
+			return;
+		}
+	}
+	log_debug("descriptor limit (RLIMIT_NOFILE): %llu (soft limit was %llu)", (unsigned long long)rl.rlim_cur,
+		  (unsigned long long)was);
+}
+
+/* What a reload needs: the file, the command line's limits (they override
+ * the file's), the socket settings in force (they need a restart), and the
+ * broker. */
+typedef struct Daemon {
+	const char *config_path;
+	char **limit_args;
+	size_t n_limit_args;
+	const BrokerConfig *started_with;
+	Broker *broker;
+} Daemon;
 
 static void on_signal(evutil_socket_t sig, short what, void *userdata)
 {
@@ -189,6 +253,60 @@ static int parse_limit(BrokerLimits *limits, const char *arg)
 	return 0;
 }
 
+/* The file's limits, then the command line's over them; each --limit
+ * parsed once already. */
+static void apply_limit_args(BrokerLimits *limits, const Daemon *d)
+{
+	for (size_t i = 0; i < d->n_limit_args; i++)
+		parse_limit(limits, d->limit_args[i]);
+}
+
+static void restart_needed(const char *key, void *userdata)
+{
+	const char *path = userdata;
+
+	log_warning("reload: %s: %s changed, restart needed (the broker keeps the value it started with)", path,
+		    key);
+}
+
+/* SIGHUP: the file again.  Connections stay; the policy applies to the
+ * requests that follow.  Anything wrong keeps what is in force. */
+static void on_reload(evutil_socket_t sig, short what, void *userdata)
+{
+	Daemon *d = userdata;
+	_cleanup_(config_freep) BrokerConfig *config = NULL;
+	char error[1024];
+	const char *reason = "?";
+	BrokerLimits limits;
+
+	(void)sig;
+	(void)what;
+	if (!d->config_path) {
+		log_info("received SIGHUP: there is no --config file to reload");
+		return;
+	}
+	if (config_load(&config, d->config_path, geteuid(), error, sizeof(error)) < 0) {
+		log_error("reload: %s; keeping the configuration in force", error);
+		return;
+	}
+	limits = config->limits;
+	apply_limit_args(&limits, d);
+	if (limits_check(&limits, &reason) < 0) {
+		log_error("reload: %s: the limits do not fit together: %s; keeping the configuration in force",
+			  d->config_path, reason);
+		return;
+	}
+	if (config->socket_mode != d->started_with->socket_mode ||
+	    config->socket_group_set != d->started_with->socket_group_set ||
+	    (config->socket_group_set && config->socket_group != d->started_with->socket_group))
+		log_warning("reload: %s: [socket] changed, restart needed (the socket keeps its mode and group)",
+			    d->config_path);
+	broker_reload_limits(d->broker, &limits, restart_needed, (void *)d->config_path);
+	log_info("reloaded %s: %zu policy section%s, in force for new requests", d->config_path,
+		 access_policy_count(config->policy), access_policy_count(config->policy) == 1 ? "" : "s");
+	broker_set_access(d->broker, steal_pointer(&config->policy));
+}
+
 static void print_line(const char *text, void *userdata)
 {
 	fprintf(userdata, "%s\n", text);
@@ -206,12 +324,18 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ "limit", required_argument, NULL, 'X' },
 		{ "print-limits", no_argument, NULL, 'P' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	BrokerLimits limits;
-	bool print_limits = false;
-	struct event *sigint = NULL, *sigterm = NULL;
+	bool print_limits = false, check_config = false;
+	_cleanup_(config_freep) BrokerConfig *config = NULL;
+	_cleanup_(freep) char **limit_args = calloc((size_t)argc, sizeof(char *));
+	Daemon daemon = { .limit_args = limit_args };
+	char error[1024];
+	struct event *sigint = NULL, *sigterm = NULL, *sighup = NULL;
 	struct event_base *base = NULL;
 	Broker *broker = NULL;
 	char *path = NULL;
@@ -220,15 +344,31 @@ int main(int argc, char **argv)
 	int opt, fd, pid_fd = -1, log_fd = -1, status = 1;
 
 	log_set_ident("crosspostd");
+	if (!limit_args) {
+		fprintf(stderr, "crosspostd: out of memory\n");
+		return 1;
+	}
 	limits_init(&limits);
-	while ((opt = getopt_long(argc, argv, "s:fl:vp:L:VhX:P", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "s:fl:vp:L:VhX:Pc:C", options, NULL)) != -1) {
 		switch (opt) {
 		case 'X':
+			/* Checked now, applied over the config file's below. */
 			if (parse_limit(&limits, optarg) < 0)
 				return 2;
+			limit_args[daemon.n_limit_args++] = optarg;
 			break;
 		case 'P':
 			print_limits = true;
+			break;
+		case 'c':
+			if (!*optarg) {
+				fprintf(stderr, "crosspostd: --config needs a file name, not an empty string\n");
+				return 2;
+			}
+			daemon.config_path = optarg;
+			break;
+		case 'C':
+			check_config = true;
 			break;
 		case 's':
 			/* An empty path would bind the abstract socket of NUL bytes. */
@@ -282,6 +422,19 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	if (check_config && !daemon.config_path) {
+		fprintf(stderr, "crosspostd: --check-config needs --config FILE\n");
+		return 2;
+	}
+	/* A config file that does not read is never half used: exit 2, as
+	 * for a bad option. */
+	if (daemon.config_path ? config_load(&config, daemon.config_path, geteuid(), error, sizeof(error)) < 0 :
+	    config_new_default(&config, geteuid()) < 0) {
+		fprintf(stderr, "crosspostd: %s\n", daemon.config_path ? error : "out of memory");
+		return 2;
+	}
+	limits = config->limits;
+	apply_limit_args(&limits, &daemon);
 	{
 		const char *reason = "?";
 
@@ -289,6 +442,11 @@ int main(int argc, char **argv)
 			fprintf(stderr, "crosspostd: the limits do not fit together: %s\n", reason);
 			return 2;
 		}
+	}
+	if (check_config) {
+		printf("%s: ok: %zu policy section%s\n", daemon.config_path, access_policy_count(config->policy),
+		       access_policy_count(config->policy) == 1 ? "" : "s");
+		return fflush(stdout) == 0 ? 0 : 1;
 	}
 	if (print_limits) {
 		limits_print(&limits, print_line, stdout);
@@ -309,7 +467,8 @@ int main(int argc, char **argv)
 			goto out;
 		}
 	}
-	fd = listen_on(path);
+	bump_nofile();
+	fd = listen_on(path, config);
 	if (fd < 0)
 		goto out;
 	/* Only now: a broker refused because another one runs must not
@@ -342,12 +501,20 @@ int main(int argc, char **argv)
 		log_error("out of memory");
 		goto out_unlink;
 	}
+	broker_set_access(broker, steal_pointer(&config->policy));
+	daemon.broker = broker;
+	daemon.started_with = config;
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
-	if (!sigint || !sigterm || evsignal_add(sigint, NULL) < 0 || evsignal_add(sigterm, NULL) < 0) {
+	sighup = evsignal_new(base, SIGHUP, on_reload, &daemon);
+	if (!sigint || !sigterm || !sighup || evsignal_add(sigint, NULL) < 0 || evsignal_add(sigterm, NULL) < 0 ||
+	    evsignal_add(sighup, NULL) < 0) {
 		log_error("cannot install signal handlers");
 		goto out_unlink;
 	}
+	if (daemon.config_path)
+		log_info("policy and limits from %s: %zu policy section%s", daemon.config_path,
+			 access_policy_count(broker->access), access_policy_count(broker->access) == 1 ? "" : "s");
 	log_info("listening on %s (pid %d)", path, (int)getpid());
 	event_base_dispatch(base);
 	log_info("stopped: %llu messages delivered, %llu dropped for targetOrigin, %llu to closed windows",
@@ -368,6 +535,8 @@ out:
 		event_free(sigint);
 	if (sigterm)
 		event_free(sigterm);
+	if (sighup)
+		event_free(sighup);
 	broker_free(broker);
 	if (base)
 		event_base_free(base);

@@ -340,7 +340,7 @@ static void send_port_moved(Connection *old_owner, uint64_t id)
 	moved.port_id = id;
 	header.body_case = CROSSPOST__HEADER__BODY_PORT_MOVED;
 	header.port_moved = &moved;
-	connection_send(old_owner, &header, NULL);
+	connection_send(old_owner, &header);
 }
 
 void ports_move(PortTable *t, const uint64_t *ids, size_t n, Connection *receiver)
@@ -518,7 +518,7 @@ static void send_to_owner(PortTable *t, Port *p, Frame *frame, Connection *poste
 	header.event = &event;
 	ports_move(t, ids, n_ports, p->owner);
 	ports_bind(t, ids, n_ports, p->window_id, p->document);
-	if (queue_frame(p->owner, poster, account, &header, frame->payload, frame->fds, frame->n_fds) == 0)
+	if (queue_frame(p->owner, poster, account, &header, frame, frame->fds, frame->n_fds) == 0)
 		t->broker->stats.messages_delivered++;
 	frame->n_fds = 0;
 	frame_free(frame);

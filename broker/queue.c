@@ -99,7 +99,7 @@ bool queue_congested(const Connection *c)
 
 /* Into the socket output: descriptors first, so that they ride on the
  * frame's first byte. */
-static int append_output(Connection *c, const Crosspost__Header *header, struct evbuffer *payload,
+static int append_output(Connection *c, const Crosspost__Header *header, Frame *payload,
 			 int *fds, size_t n_fds)
 {
 	int r = stream_queue_fds(c->stream, fds, n_fds);
@@ -108,11 +108,11 @@ static int append_output(Connection *c, const Crosspost__Header *header, struct 
 		close_fds(fds, n_fds);
 		return r;
 	}
-	return frame_append(stream_output(c->stream), header, payload);
+	return frame_append_from(stream_output(c->stream), header, payload);
 }
 
 static int park(Connection *receiver, Connection *sender, Account *account,
-		const Crosspost__Header *header, struct evbuffer *payload, int *fds, size_t n_fds)
+		const Crosspost__Header *header, Frame *payload, int *fds, size_t n_fds)
 {
 	struct evbuffer *wire = evbuffer_new();
 	int *kept = NULL;
@@ -123,7 +123,7 @@ static int park(Connection *receiver, Connection *sender, Account *account,
 		close_fds(fds, n_fds);
 		return -ENOMEM;
 	}
-	r = frame_append(wire, header, payload);
+	r = frame_append_from(wire, header, payload);
 	if (r == 0 && n_fds > 0) {
 		kept = malloc(n_fds * sizeof(int));
 		if (!kept)
@@ -151,7 +151,7 @@ static int park(Connection *receiver, Connection *sender, Account *account,
 }
 
 int queue_frame(Connection *receiver, Connection *sender, Account *account,
-		const Crosspost__Header *header, struct evbuffer *payload, int *fds, size_t n_fds)
+		const Crosspost__Header *header, Frame *payload, int *fds, size_t n_fds)
 {
 	int r;
 

@@ -52,11 +52,11 @@ void held_free(Held *held);
 /* Queues a frame for receiver (see above), charged to sender when it has
  * to wait: sender may be the receiver itself (its own replies), or NULL
  * with `account` naming who pays (a message whose sender is gone).  The
- * payload's chains and the descriptors (n_fds of them) move into the
- * queue.  Returns 0, or a negative errno when the receiver could not take
+ * payload of payload_from (a parsed frame, or NULL for none) and the
+ * descriptors (n_fds of them) move into the queue.  Returns 0, or a negative errno when the receiver could not take
  * it (it is then closed, the descriptors closed). */
 int queue_frame(Connection *receiver, Connection *sender, Account *account,
-		const Crosspost__Header *header, struct evbuffer *payload, int *fds, size_t n_fds);
+		const Crosspost__Header *header, Frame *payload_from, int *fds, size_t n_fds);
 
 /* After receiver's output was written: moves parked frames into its
  * output while it has room, releasing their senders. */

@@ -153,7 +153,7 @@ void router_post(Connection *sender, Frame *frame)
 	ports_bind(b->ports, post->transfer_ports, post->n_transfer_ports, to->id, to->document);
 	/* Accepted messages are never dropped: a lagging receiver's wait in
 	 * the broker, charged to this sender (queue.h). */
-	r = queue_frame(receiver, sender, NULL, &header, frame->payload, frame->fds, frame->n_fds);
+	r = queue_frame(receiver, sender, NULL, &header, frame, frame->fds, frame->n_fds);
 	frame->n_fds = 0;
 	if (r < 0)
 		goto out;

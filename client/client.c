@@ -2,6 +2,7 @@
 /* client.c - connecting to the broker, the handshake, request and reply. */
 #include <errno.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +20,25 @@
 #include "error.h"
 #include "socket_path.h"
 #include "stream.h"
+
+static unsigned forks;
+static pthread_once_t forks_once = PTHREAD_ONCE_INIT;
+
+static void count_fork(void)
+{
+	forks++;
+}
+
+static void watch_forks(void)
+{
+	pthread_atfork(NULL, NULL, count_fork);
+}
+
+/* Cheaper than getpid() on every post (glibc does not cache it). */
+unsigned client_forks(void)
+{
+	return forks;
+}
 
 int client_fail(cp_client *c, const char *fmt, ...)
 {
@@ -75,28 +95,36 @@ int client_send_message(cp_client *c, Crosspost__Header *header, uint8_t *bytes,
 		return error_set(CP_ERR_DATA_CLONE, "%zu transferred buffers; the broker's max-fds-per-message "
 				 "is %u", n_fds, c->max_fds_per_message);
 	}
+	/* Descriptors ride on the frame's first byte: queued before it. */
+	r = stream_queue_fds(c->stream, fds, n_fds);
+	if (r < 0) {
+		free(bytes);
+		close_fds(fds, n_fds);
+		return error_set(CP_ERR_NO_MEMORY, "cannot queue %zu descriptors", n_fds);
+	}
+	header->serial = client_next_serial(c);
+	if (length <= FRAME_INLINE_MAX) {
+		/* Small: copied beside the header, one chunk, one iovec. */
+		r = frame_append_bytes(stream_output(c->stream), header, bytes, length);
+		free(bytes);
+		if (r < 0)
+			return error_set(CP_ERR_NO_MEMORY, "out of memory");
+		return write_now || !c->batching ? client_flush(c, true) : client_queued(c);
+	}
+	/* Large: handed to the output by reference; the kernel copies them
+	 * once, when written. */
 	payload = evbuffer_new();
 	if (!payload || evbuffer_add_reference(payload, bytes, length, free_payload, NULL) < 0) {
 		free(bytes);
-		close_fds(fds, n_fds);
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
 		goto out;
 	}
-	/* The bytes are handed to the output by reference: the kernel copies
-	 * them once, when written.  Descriptors ride on the frame's first byte. */
-	r = stream_queue_fds(c->stream, fds, n_fds);
-	if (r < 0) {
-		close_fds(fds, n_fds);
-		r = error_set(CP_ERR_NO_MEMORY, "cannot queue %zu descriptors", n_fds);
-		goto out;
-	}
-	header->serial = client_next_serial(c);
 	r = frame_append(stream_output(c->stream), header, payload);
 	if (r < 0) {
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
 		goto out;
 	}
-	r = write_now ? client_flush(c, true) : 0;
+	r = write_now || !c->batching ? client_flush(c, true) : client_queued(c);
 out:
 	if (payload)
 		evbuffer_free(payload);
@@ -266,7 +294,9 @@ static int client_poll(cp_client *c, short events, int64_t deadline, short *ret)
 	return 0;
 }
 
-int client_flush(cp_client *c, bool block)
+/* Writes queued output; blocking: until it is all written or deadline
+ * (-1: none) passes (CP_ERR_TIMEOUT). */
+static int client_flush_until(cp_client *c, bool block, int64_t deadline)
 {
 	if (c->broken)
 		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
@@ -280,7 +310,7 @@ int client_flush(cp_client *c, bool block)
 			break;
 		/* Keep reading while we wait, or a broker that waits for us to
 		 * read would never read us. */
-		r = client_poll(c, POLLIN | POLLOUT, -1, &revents);
+		r = client_poll(c, POLLIN | POLLOUT, deadline, &revents);
 		if (r < 0)
 			return r;
 		if (revents & (POLLIN | POLLHUP | POLLERR)) {
@@ -294,6 +324,103 @@ int client_flush(cp_client *c, bool block)
 	return 0;
 }
 
+int client_flush(cp_client *c, bool block)
+{
+	return client_flush_until(c, block, -1);
+}
+
+int client_queued(cp_client *c)
+{
+	/* Enough for many small messages per write, and for a large one to
+	 * go out at once. */
+	if (evbuffer_get_length(stream_output(c->stream)) >= CLIENT_WRITE_THRESHOLD)
+		return client_flush(c, true);
+	if (c->base)
+		loop_kick(c);
+	return 0;
+}
+
+int cp_client_set_batching(cp_client *c, bool on)
+{
+	if (!c)
+		return error_set(CP_ERR_TYPE, "cp_client_set_batching: client is NULL");
+	c->batching = on;
+	/* Turning it off keeps the promise from now on: nothing stays queued. */
+	return on ? 0 : client_flush(c, true);
+}
+
+int cp_client_flush(cp_client *c)
+{
+	if (!c)
+		return error_set(CP_ERR_TYPE, "cp_client_flush: client is NULL");
+	if (!client_in_its_process(c))
+		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
+	return client_flush(c, true);
+}
+
+/* Every client of this process, so that exit() writes what they queued. */
+static pthread_mutex_t clients_lock = PTHREAD_MUTEX_INITIALIZER;
+static cp_client *clients;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+
+static void flush_at_exit(void)
+{
+	pthread_mutex_lock(&clients_lock);
+	for (cp_client *c = clients; c; c = c->all_next) {
+		struct event_base *base = c->base;
+
+		if (!client_in_its_process(c) || c->broken)
+			continue;
+		/* The loop may be gone by now: write without telling it. */
+		c->base = NULL;
+		client_flush_until(c, true, now_ms() + CLIENT_EXIT_FLUSH_MS);
+		c->base = base;
+	}
+	pthread_mutex_unlock(&clients_lock);
+}
+
+void client_flush_others(cp_client *self)
+{
+	/* Without a lock on the list, nothing here would be safe if another
+	 * thread used its own clients meanwhile; each client is still used by
+	 * one thread only, and this writes without blocking or reading. */
+	pthread_mutex_lock(&clients_lock);
+	for (cp_client *c = clients; c; c = c->all_next) {
+		if (c == self || c->broken || !client_in_its_process(c) ||
+		    evbuffer_get_length(stream_output(c->stream)) == 0)
+			continue;
+		if (stream_flush(c->stream) < 0)
+			c->broken = true;    /* its next call says why */
+	}
+	pthread_mutex_unlock(&clients_lock);
+}
+
+static void watch_exit(void)
+{
+	atexit(flush_at_exit);
+}
+
+static void track(cp_client *c)
+{
+	pthread_once(&exit_once, watch_exit);
+	pthread_mutex_lock(&clients_lock);
+	c->all_next = clients;
+	clients = c;
+	pthread_mutex_unlock(&clients_lock);
+}
+
+static void untrack(cp_client *c)
+{
+	pthread_mutex_lock(&clients_lock);
+	for (cp_client **p = &clients; *p; p = &(*p)->all_next) {
+		if (*p == c) {
+			*p = c->all_next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&clients_lock);
+}
+
 int client_request(cp_client *c, Crosspost__Header *request, int timeout_ms, Frame **ret_reply)
 {
 	int64_t deadline = timeout_ms < 0 ? -1 : now_ms() + timeout_ms;
@@ -302,6 +429,9 @@ int client_request(cp_client *c, Crosspost__Header *request, int timeout_ms, Fra
 
 	if (c->broken)
 		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	/* About to wait: what other clients of this process queued goes out
+	 * first, so that one waiting on another is never waiting on itself. */
+	client_flush_others(c);
 	request->serial = client_next_serial(c);
 	r = frame_append(stream_output(c->stream), request, NULL);
 	if (r < 0)
@@ -371,6 +501,46 @@ static int connect_socket(const char *path, int *ret_fd)
 	return 0;
 }
 
+/* The broker must be who the user expects: a process of another uid that
+ * got its socket onto our path (a squatted /tmp folder) would otherwise
+ * read every message.  The kernel says who is listening (SO_PEERCRED, as
+ * sd-bus checks a system bus).  By default our euid or root; or the one
+ * uid $CROSSPOST_BROKER_UID names, or any with "any".  secure_getenv: a
+ * setuid program keeps the default whatever its caller's environment. */
+static int check_broker_uid(int fd, const char *path)
+{
+	const char *want = secure_getenv("CROSSPOST_BROKER_UID");
+	struct ucred cred = { .uid = (uid_t)-1 };
+	socklen_t len = sizeof(cred);
+	uid_t me = geteuid();
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+		return error_set(CP_ERR_NETWORK, "cannot learn who runs the broker at %s (SO_PEERCRED): %s", path,
+				 strerror(errno));
+	if (want && *want) {
+		unsigned long long uid;
+		char *end;
+
+		if (strcmp(want, "any") == 0)
+			return 0;
+		errno = 0;
+		uid = strtoull(want, &end, 10);
+		if (*want < '0' || *want > '9' || *end || errno || uid >= (uid_t)-1)
+			return error_set(CP_ERR_SECURITY, "CROSSPOST_BROKER_UID must be a uid or 'any', not '%s'",
+					 want);
+		if (cred.uid == (uid_t)uid)
+			return 0;
+		return error_set(CP_ERR_SECURITY, "the broker at %s runs as uid %u, not uid %llu as "
+				 "CROSSPOST_BROKER_UID says: refusing to talk to it", path, (unsigned)cred.uid, uid);
+	}
+	if (cred.uid == me || cred.uid == 0)
+		return 0;
+	return error_set(CP_ERR_SECURITY, "the broker at %s runs as uid %u, not as uid %u (this process) or root: "
+			 "it could be a fake put there by another user, so crosspost refuses to talk to it "
+			 "(CROSSPOST_BROKER_UID=%u accepts it, if you trust uid %u)", path, (unsigned)cred.uid,
+			 (unsigned)me, (unsigned)cred.uid, (unsigned)cred.uid);
+}
+
 static int handshake(cp_client *c)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
@@ -432,6 +602,8 @@ int cp_client_new(const char *socket_path, cp_client **ret)
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
 	event_queue_init(&c->events);
 	c->pid = getpid();
+	pthread_once(&forks_once, watch_forks);
+	c->forks = client_forks();
 	c->socket_path = socket_path ? strdup(socket_path) : socket_path_default();
 	if (!c->socket_path) {
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
@@ -440,6 +612,11 @@ int cp_client_new(const char *socket_path, cp_client **ret)
 	r = connect_socket(c->socket_path, &fd);
 	if (r < 0)
 		goto fail;
+	r = check_broker_uid(fd, c->socket_path);
+	if (r < 0) {
+		close(fd);
+		goto fail;
+	}
 	if (stream_new(&c->stream, fd) < 0) {
 		close(fd);
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
@@ -448,6 +625,7 @@ int cp_client_new(const char *socket_path, cp_client **ret)
 	r = handshake(c);
 	if (r < 0)
 		goto fail;
+	track(c);
 	*ret = c;
 	return 0;
 fail:
@@ -479,8 +657,13 @@ cp_client *cp_client_free(cp_client *c)
 		broadcast_free(b);
 	}
 	event_queue_clear(&c->events);
-	if (c->stream && !c->broken && c->pid == getpid())
-		stream_flush(c->stream);    /* best effort: posts already made */
+	untrack(c);
+	free(c->target_origin_spec);
+	free(c->target_origin_sent);
+	/* Posts already made go out before the connection closes (bounded:
+	 * a broker that stopped reading us cannot hold this forever). */
+	if (c->stream && !c->broken && client_in_its_process(c))
+		client_flush_until(c, true, now_ms() + CLIENT_EXIT_FLUSH_MS);
 	stream_free(c->stream);
 	free(c->socket_path);
 	free(c);

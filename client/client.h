@@ -25,13 +25,10 @@
 typedef struct Stream Stream;
 
 /* A received event frame waiting to be dispatched. */
-typedef struct PendingEvent {
-	struct PendingEvent *next;
-	Frame *frame;
-} PendingEvent;
-
+/* Received event frames waiting to be dispatched, linked through
+ * Frame.next (queueing allocates nothing). */
 typedef struct EventQueue {
-	PendingEvent *head, **tail;
+	Frame *head, **tail;
 } EventQueue;
 
 /* A WindowProxy: a reference to a browsing context by its broker id,
@@ -96,6 +93,12 @@ struct cp_client {
 	Stream *stream;
 	char *socket_path;
 	pid_t pid;                 /* of the process that connected */
+	unsigned forks;            /* client_forks() when it connected */
+	/* The last targetOrigin posted that was not already in canonical form,
+	 * and its serialization: parsed once, not per message. */
+	char *target_origin_spec, *target_origin_sent;
+	struct cp_client *all_next;   /* every client of the process (exit flush) */
+	bool batching;                /* cp_client_set_batching() */
 	uint32_t next_serial;
 	bool broken;               /* the connection is gone */
 	cp_window *windows;
@@ -112,6 +115,13 @@ struct cp_client {
 };
 
 /* client.c */
+/* Counts fork()s in this process (pthread_atfork); a client created before
+ * the latest one belongs to the parent. */
+unsigned client_forks(void);
+static inline bool client_in_its_process(const cp_client *client)
+{
+	return client->forks == client_forks();
+}
 /* CP_ERR_RANGE when s is longer than max bytes, with a message naming
  * what s is and the limit: "the URL is 70000 bytes; the limit is 8192
  * bytes (CP_URL_MAX)".  0 otherwise. */
@@ -131,13 +141,26 @@ int client_read_available(cp_client *client);
  * reading (not dispatching) input meanwhile so that a broker waiting for us
  * to read is never waited for in turn.  Returns 0 or CP_ERR_NETWORK. */
 int client_flush(cp_client *client, bool block);
+/* Posts queue their frames; the output is written once this much is
+ * queued, or by any call that waits or dispatches (docs/architecture.md). */
+#define CLIENT_WRITE_THRESHOLD (64u * 1024u)
+/* How long cp_client_free() and exit() wait for queued posts to go out. */
+#define CLIENT_EXIT_FLUSH_MS 10000
+/* A message frame was queued: writes once the threshold is reached, or
+ * lets an attached loop write it on its next turn.  Returns 0 or
+ * CP_ERR_NETWORK. */
+int client_queued(cp_client *client);
+/* Writes, without blocking, what every other client of this process has
+ * queued: called before any wait, so that a program with several clients
+ * never waits on one for messages another one still holds. */
+void client_flush_others(cp_client *self);
 /* Marks the connection lost and records why; returns CP_ERR_NETWORK. */
 int client_fail(cp_client *client, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Maps a wire error code to CP_ERR_*. */
 int client_error_from_wire(Crosspost__ErrorCode code);
 /* Queues a message frame (Post, PortPost or PortReturn header) whose
  * payload is bytes, with fds attached, and, when write_now, writes it all
- * (client_flush(block)).  Takes ownership of bytes (malloc'd) and fds on
+ * (client_flush(block)); otherwise client_queued().  Takes ownership of bytes (malloc'd) and fds on
  * every path.  Returns 0 or a CP_ERR_* code. */
 int client_send_message(cp_client *client, Crosspost__Header *header, uint8_t *bytes, size_t length,
 			int *fds, size_t n_fds, bool write_now);

@@ -394,9 +394,22 @@ typedef void (*cp_broadcast_callback)(cp_broadcast *channel, const cp_event *ev,
 /* Connects to the broker at socket_path, or, when socket_path is NULL, at
  * $CROSSPOST_SOCKET, else $XDG_RUNTIME_DIR/crosspost/broker.sock, else
  * /tmp/crosspost-$UID/broker.sock, and performs the versioned handshake.
- * *ret belongs to the caller (cp_client_free()).  Errors: CP_ERR_NETWORK
- * (no broker there), CP_ERR_NOT_SUPPORTED (the broker speaks another
- * protocol version), CP_ERR_NO_MEMORY. */
+ * *ret belongs to the caller (cp_client_free()).
+ *
+ * The broker must run as this process's effective uid, or as root: the
+ * kernel says which uid listens on the socket (SO_PEERCRED), and a broker
+ * of any other uid is refused before anything is sent to it, since it
+ * could be a fake that another user put on the path.  To use a broker
+ * shared by another user, set $CROSSPOST_BROKER_UID to its uid (then only
+ * that uid is accepted), or to "any" to skip the check (ignored in setuid
+ * programs: secure_getenv).  The broker checks the client in turn: with no
+ * policy for this uid it refuses the handshake (docs/security.md).
+ *
+ * Errors: CP_ERR_NETWORK (no broker there), CP_ERR_SECURITY (the broker
+ * runs as another uid, the message names both; a malformed
+ * $CROSSPOST_BROKER_UID; or the broker's policy does not let this uid
+ * connect), CP_ERR_NOT_SUPPORTED (the broker speaks another protocol
+ * version), CP_ERR_NO_MEMORY. */
 int cp_client_new(const char *socket_path, cp_client **ret);
 
 /* Disconnects and frees the client and every window it still has open;
@@ -420,7 +433,9 @@ char *cp_default_socket_path(void);
  * lost.  The handle belongs to the client; cp_window_close() releases it
  * early.  Errors: CP_ERR_SYNTAX (url does not parse), CP_ERR_CONSTRAINT
  * (name taken), CP_ERR_RANGE (url or its origin over CP_URL_MAX, name over
- * CP_NAME_MAX), CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+ * CP_NAME_MAX), CP_ERR_SECURITY (the broker's policy does not let this uid
+ * register a window of that origin, that name, or a privileged one:
+ * docs/security.md "Policy"), CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
 int cp_window_open(cp_client *client, const char *url, const char *name, cp_window **ret);
 
 /* Flags for cp_window_open_with_flags(). */
@@ -451,7 +466,9 @@ int cp_window_close(cp_window *window);
  * dropped, whatever their targetOrigin (that document is no longer fully
  * active), and the ports and BroadcastChannels it had close.
  * Errors: CP_ERR_SYNTAX, CP_ERR_RANGE (as for cp_window_open()),
- * CP_ERR_INVALID_STATE (the window is closed), CP_ERR_NETWORK. */
+ * CP_ERR_SECURITY (the broker's policy does not let this uid navigate to
+ * that origin; the window stays where it was), CP_ERR_INVALID_STATE (the
+ * window is closed), CP_ERR_NETWORK. */
 int cp_window_navigate(cp_window *window, const char *url);
 
 /* The broker-assigned id (never 0, never reused while the broker runs). */
@@ -523,7 +540,9 @@ typedef struct cp_window_info {
 } cp_window_info;
 
 /* Every live window, ordered by id.  *ret is an array of *ret_count
- * entries that the caller frees with cp_window_info_free().
+ * entries that the caller frees with cp_window_info_free().  Windows of
+ * other uids come with url "" and pid 0 unless the broker's policy lets
+ * this uid see them in full (list-all; the broker's own uid does).
  * Errors: CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
 int cp_client_list_windows(cp_client *client, cp_window_info **ret, size_t *ret_count);
 void cp_window_info_free(cp_window_info *infos, size_t count);
@@ -740,13 +759,36 @@ int cp_window_ref_close(cp_window *by, const cp_window_ref *ref);
  * caller's.  Returns once the message is written to the broker's socket,
  * without waiting for an answer: it blocks only while the broker applies
  * flow control (a receiver is not reading), and events arriving meanwhile
- * are kept for the next dispatch.  Errors the broker finds (a target id
- * that never existed) are reported by the next cp_client_sync().
+ * are kept for the next dispatch.  A client in batching mode
+ * (cp_client_set_batching()) only queues it.  Errors the broker finds (a
+ * target id that never existed) are reported by the next cp_client_sync().
  * Errors: CP_ERR_SYNTAX (targetOrigin does not parse), CP_ERR_RANGE
  * (targetOrigin, or the origin it names, over CP_TARGET_ORIGIN_MAX),
  * CP_ERR_DATA_CLONE, CP_ERR_INVALID_STATE (from is closed), CP_ERR_NETWORK. */
 int cp_post_message(cp_window *from, uint64_t target, const cp_value *data,
 		    const char *target_origin);
+
+/* Batching mode (off by default): cp_post_message() and
+ * cp_port_post_message() queue their messages in the client, and one write
+ * carries many of them - for a sender of many small messages, several
+ * times the throughput.  A queued message is written:
+ *  - as soon as 64 KiB are queued (that post then blocks while the broker
+ *    applies flow control);
+ *  - by any call that waits or dispatches, on any client of the process:
+ *    cp_client_wait(), cp_client_dispatch(), cp_client_sync(),
+ *    cp_client_flush(), and every call that asks the broker something;
+ *  - on the next turn of a libevent loop the client is attached to;
+ *  - by cp_client_free(), and at exit() (not at _exit() or a crash).
+ * So a batching program that posts and then blocks outside the library
+ * (sleep, waitpid, its own read) calls cp_client_flush() first.  Turning
+ * batching off writes what is queued.  Errors: CP_ERR_TYPE, CP_ERR_NETWORK. */
+int cp_client_set_batching(cp_client *client, bool on);
+
+/* Writes every message queued in batching mode now, blocking while the
+ * broker applies flow control (events arriving meanwhile are kept for the
+ * next dispatch).  Errors: CP_ERR_TYPE, CP_ERR_INVALID_STATE (after fork),
+ * CP_ERR_NETWORK. */
+int cp_client_flush(cp_client *client);
 
 /* Waits until the broker has handled every request this client sent so far.
  * Returns 0, or the error of the first post that failed at the broker since
@@ -823,7 +865,8 @@ int cp_channel_new(cp_window *window, cp_port **ret_port1, cp_port **ret_port2);
  * handle), sends nothing and returns 0, as the HTML Standard's message
  * port post message steps do (WPT Transferred_objects_unusable.sub.htm);
  * the data is still serialized and what transfer lists still moves (the
- * buffers detach, the ports close: nobody receives them).
+ * buffers detach, the ports close: nobody receives them).  Written (or
+ * queued, in batching mode) as cp_post_message() says.
  * Errors: CP_ERR_DATA_CLONE (see cp_post_message_with_transfer(); also
  * when transfer names this port), CP_ERR_NETWORK. */
 int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *transfer,

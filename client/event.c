@@ -32,29 +32,22 @@ void event_queue_init(EventQueue *q)
 
 int event_queue_push(EventQueue *q, Frame *frame)
 {
-	PendingEvent *p = malloc(sizeof(*p));
-
-	if (!p)
-		return -1;
-	p->next = NULL;
-	p->frame = frame;
-	*q->tail = p;
-	q->tail = &p->next;
+	frame->next = NULL;
+	*q->tail = frame;
+	q->tail = &frame->next;
 	return 0;
 }
 
 Frame *event_queue_pop(EventQueue *q)
 {
-	PendingEvent *p = q->head;
-	Frame *frame;
+	Frame *frame = q->head;
 
-	if (!p)
+	if (!frame)
 		return NULL;
-	q->head = p->next;
+	q->head = frame->next;
 	if (!q->head)
 		q->tail = &q->head;
-	frame = p->frame;
-	free(p);
+	frame->next = NULL;
 	return frame;
 }
 
@@ -111,8 +104,8 @@ static void deliver(cp_window *w, cp_port *port, cp_broadcast *bc, Frame *frame)
 		.source_id = ev->source_window_id,
 		.source_name = ev->source_name && *ev->source_name ? ev->source_name : NULL,
 	};
-	size_t length = evbuffer_get_length(frame->payload);
-	const uint8_t *bytes = length ? evbuffer_pullup(frame->payload, -1) : (const uint8_t *)"";
+	size_t length = frame_payload_length(frame);
+	const uint8_t *bytes = frame_payload_bytes(frame);
 	bool bad = !bytes || ev->n_ports > FRAME_FDS_MAX;
 
 	/* The handles were made when the event arrived (client.c). */

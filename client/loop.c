@@ -34,6 +34,7 @@ static int dispatch_once(cp_client *c, int *ret_kept)
 {
 	int r, dispatched;
 
+	client_flush_others(c);
 	r = client_flush(c, false);
 	if (r == 0)
 		r = client_read_available(c);

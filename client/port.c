@@ -213,19 +213,15 @@ cp_port_state cp_port_get_state(const cp_port *port) { return port->state; }
 static void take_port_frames(EventQueue *queue, uint64_t id, EventQueue *out)
 {
 	EventQueue keep;
-	PendingEvent *p = queue->head;
+	Frame *f = queue->head;
 
 	event_queue_init(&keep);
-	queue->head = NULL;
-	queue->tail = &queue->head;
-	while (p) {
-		PendingEvent *next = p->next;
-		EventQueue *to = p->frame->header->event->target_port_id == id ? out : &keep;
+	event_queue_init(queue);
+	while (f) {
+		Frame *next = f->next;
 
-		p->next = NULL;
-		*to->tail = p;
-		to->tail = &p->next;
-		p = next;
+		event_queue_push(f->header->event->target_port_id == id ? out : &keep, f);
+		f = next;
 	}
 	*queue = keep;
 	if (!queue->head)
@@ -238,7 +234,7 @@ static int return_frame(cp_client *c, uint64_t id, Frame *frame)
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__PortReturn ret = CROSSPOST__PORT_RETURN__INIT;
 	const Crosspost__Event *ev = frame->header->event;
-	size_t length = evbuffer_get_length(frame->payload);
+	size_t length = frame_payload_length(frame);
 	uint8_t *bytes = malloc(length ? length : 1);
 	int r;
 
@@ -246,7 +242,8 @@ static int return_frame(cp_client *c, uint64_t id, Frame *frame)
 		frame_free(frame);
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
 	}
-	evbuffer_remove(frame->payload, bytes, length);
+	if (length)
+		memcpy(bytes, frame_payload_bytes(frame), length);
 	/* Its own ports go back with it: their handles here are dead. */
 	for (size_t i = 0; i < ev->n_ports; i++) {
 		cp_port *carried = client_find_port(c, ev->ports[i]);
@@ -366,7 +363,7 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	post.n_transfer_ports = moved.n_ports;
 	header.body_case = CROSSPOST__HEADER__BODY_PORT_POST;
 	header.port_post = &post;
-	r = client_send_message(c, &header, bytes, length, fds, moved.n_buffers, true);
+	r = client_send_message(c, &header, bytes, length, fds, moved.n_buffers, false);
 	transfer_finish(&moved, r == 0);
 	return r;
 }

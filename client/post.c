@@ -19,7 +19,7 @@ static int sender_check(cp_window *from, const char *target_origin)
 	/* Checked before anything parses it or a frame carries it. */
 	if (client_check_size("targetOrigin", target_origin, CP_TARGET_ORIGIN_MAX, "CP_TARGET_ORIGIN_MAX") < 0)
 		return CP_ERR_RANGE;
-	if (from->client->pid != getpid())
+	if (!client_in_its_process(from->client))
 		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
 	if (from->client->broken)
 		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
@@ -30,22 +30,60 @@ static int sender_check(cp_window *from, const char *target_origin)
 }
 
 /* The HTML Standard throws SyntaxError for a targetOrigin that does not
- * parse before anything is serialized. */
-static int target_origin_check(cp_window *from, const char *target_origin)
+ * parse before anything is serialized.  What goes on the wire is its
+ * serialized origin ("*" and "/" as they are), which the broker matches
+ * with a string comparison: so each targetOrigin text is parsed once per
+ * client, not once per message.  *ret_sent is borrowed from target_origin
+ * or from the client's cache. */
+static int target_origin_check(cp_window *from, const char *target_origin, const char **ret_sent)
 {
+	cp_client *c = from->client;
+	size_t len = strlen(target_origin);
 	TargetOrigin parsed = { 0 };
 	const char *reason = "?";
+	char *spec, *sent;
 	int r;
 
-	r = target_origin_parse(&parsed, target_origin, strlen(target_origin), from->origin, &reason);
+	if ((len == 1 && *target_origin == '*') || target_origin_is_canonical(target_origin, len)) {
+		*ret_sent = target_origin;
+		return 0;
+	}
+	/* "/" is the sender's own origin: its serialization says as much,
+	 * unless it is opaque (then only the broker knows which one). */
+	if (len == 1 && *target_origin == '/') {
+		*ret_sent = origin_is_opaque(from->origin) ? target_origin : from->origin_serialized;
+		return 0;
+	}
+	if (c->target_origin_spec && strcmp(c->target_origin_spec, target_origin) == 0) {
+		*ret_sent = c->target_origin_sent;
+		return 0;
+	}
+	r = target_origin_parse_full(&parsed, target_origin, len, from->origin, &reason);
 	if (r == -EINVAL)
 		return error_set(CP_ERR_SYNTAX, "invalid targetOrigin '%s': %s", target_origin, reason);
 	if (r < 0)
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
 	r = client_check_size("targetOrigin's serialized origin", target_origin_serialization(&parsed),
 			      CP_TARGET_ORIGIN_MAX, "CP_TARGET_ORIGIN_MAX");
+	/* An opaque origin serializes as "null", which names no origin: keep
+	 * the text, for the broker to parse (and match nothing) itself. */
+	sent = r < 0 ? NULL : strdup(origin_is_opaque(parsed.origin) ? target_origin :
+				     target_origin_serialization(&parsed));
 	target_origin_deinit(&parsed);
-	return r;
+	if (r < 0)
+		return r;
+	spec = strdup(target_origin);
+	if (!spec || !sent) {
+		free(spec);
+		free(sent);
+		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	}
+	free(c->target_origin_spec);
+	free(c->target_origin_sent);
+	c->target_origin_spec = spec;
+	c->target_origin_sent = sent;
+	*ret_sent = sent;
+	return 0;
 }
 
 /* Frames a Post around bytes (taken) with fds (taken) and ports, and writes it. */
@@ -66,7 +104,7 @@ static int post_send(cp_window *from, uint64_t target, uint8_t *bytes, size_t le
 	post.n_transfer_ports = n_ports;
 	header.body_case = CROSSPOST__HEADER__BODY_POST;
 	header.post = &post;
-	return client_send_message(from->client, &header, bytes, length, fds, n_fds, true);
+	return client_send_message(from->client, &header, bytes, length, fds, n_fds, false);
 }
 
 int post_encoded(cp_window *from, uint64_t target, uint8_t *bytes, size_t length, const char *target_origin)
@@ -86,6 +124,7 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 	uint64_t port_ids[FRAME_FDS_MAX], sizes[FRAME_FDS_MAX];
 	int fds[FRAME_FDS_MAX];
 	ValueTransfer moved;
+	const char *sent_origin = NULL;
 	uint8_t *bytes = NULL;
 	size_t length = 0;
 	int r;
@@ -95,7 +134,7 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 	r = sender_check(from, target_origin);
 	if (r < 0)
 		return r;
-	r = target_origin_check(from, target_origin);
+	r = target_origin_check(from, target_origin, &sent_origin);
 	if (r < 0)
 		return r;
 	/* Every DataCloneError comes out of here, before anything moves. */
@@ -115,7 +154,7 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 	for (size_t i = 0; i < moved.n_ports; i++)
 		port_ids[i] = moved.ports[i]->id;
 	value_transfer_sizes(&moved, sizes);
-	r = post_send(from, target, bytes, length, target_origin, fds, sizes, moved.n_buffers, port_ids,
+	r = post_send(from, target, bytes, length, sent_origin, fds, sizes, moved.n_buffers, port_ids,
 		      moved.n_ports);
 	transfer_finish(&moved, r == 0);
 	return r;

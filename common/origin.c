@@ -201,6 +201,21 @@ bool origin_is_opaque(const Origin *origin)
 	return origin->opaque;
 }
 
+const char *origin_scheme(const Origin *origin)
+{
+	return origin->opaque ? NULL : origin->scheme;
+}
+
+const char *origin_host(const Origin *origin)
+{
+	return origin->opaque ? NULL : origin->host;
+}
+
+int origin_port(const Origin *origin)
+{
+	return origin->opaque ? -1 : origin->port;
+}
+
 bool origin_same(const Origin *a, const Origin *b)
 {
 	if (!a || !b)

@@ -47,6 +47,14 @@ char *origin_unicode_serialization(const Origin *origin);
 
 bool origin_is_opaque(const Origin *origin);
 
+/* A tuple origin's parts, for matching it against patterns (borrowed):
+ * the scheme ("https"), the host as serialized (ASCII: punycode, IPv6 in
+ * brackets), and the port, -1 for the scheme's default.  NULL (port -1)
+ * for an opaque origin. */
+const char *origin_scheme(const Origin *origin);
+const char *origin_host(const Origin *origin);
+int origin_port(const Origin *origin);
+
 /* The HTML Standard's "same origin": equal tuples, or the same opaque origin.
  * False when either is NULL. */
 bool origin_same(const Origin *a, const Origin *b);

@@ -7,8 +7,4 @@
  * /tmp/crosspost-$UID/broker.sock.  malloc'd; NULL when out of memory. */
 char *socket_path_default(void);
 
-/* Creates the socket's folder and missing parents (mode 0700).
- * Returns 0 or a negative errno. */
-int socket_path_make_dir(const char *path);
-
 #endif

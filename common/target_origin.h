@@ -14,16 +14,36 @@
 #include "origin.h"
 
 typedef struct TargetOrigin {
-	bool any;          /* "*" */
-	Origin *origin;    /* otherwise: the origin the target must have */
+	bool any;               /* "*" */
+	/* The spec itself when it is already an origin's serialization (see
+	 * target_origin_is_canonical()): borrowed from the caller, no parse. */
+	const char *canonical;
+	Origin *origin;         /* otherwise: the origin the target must have */
 } TargetOrigin;
 
 /* Parses spec: "*" matches any origin, "/" means sender_origin (copied, so
  * an opaque sender stays same-origin with itself), anything else is parsed
- * as a URL with no base and its origin used.  Returns 0, -EINVAL (the
- * SyntaxError case; static reason in *ret_reason) or -ENOMEM. */
+ * as a URL with no base and its origin used.  A spec that is already the
+ * serialization of a tuple origin is not parsed at all: it is its own
+ * origin (ret->canonical borrows spec, which must outlive ret; spec must be
+ * NUL-terminated at len).  Returns 0, -EINVAL (the SyntaxError case;
+ * static reason in *ret_reason) or -ENOMEM. */
 int target_origin_parse(TargetOrigin *ret, const char *spec, size_t len,
 			const Origin *sender_origin, const char **ret_reason);
+
+/* The same without the shortcut: what the shortcut must always agree with
+ * (fuzz/fuzz_target_origin.c holds it to that). */
+int target_origin_parse_full(TargetOrigin *ret, const char *spec, size_t len,
+			     const Origin *sender_origin, const char **ret_reason);
+
+/* True when spec (len bytes) is exactly what origin_serialization() writes
+ * for a tuple origin, so that parsing it as a URL gives back an origin
+ * that serializes to spec itself: "http", "https", "ws", "wss" or "ftp",
+ * "://", a lowercase ASCII host of non-empty letter/digit/hyphen labels
+ * (no "xn--" label, not ending in a number: those the URL parser would
+ * check or rewrite) and a port without leading zeros that is not the
+ * scheme's default.  Conservative: false sends a spec to the full parser. */
+bool target_origin_is_canonical(const char *spec, size_t len);
 
 void target_origin_deinit(TargetOrigin *target);
 

@@ -2,6 +2,7 @@
 /* frame.c - length-prefixed frames: protobuf header plus opaque payload. */
 #include <endian.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,12 +19,45 @@ static uint32_t read_le32(const unsigned char *p)
 	return le32toh(v);
 }
 
+/* protobuf-c allocates through the frame: from its arena, else a block
+ * chained for frame_free().  Nothing is freed one by one. */
+typedef struct Spill {
+	struct Spill *next;
+	_Alignas(16) unsigned char data[];
+} Spill;
+
+static void *arena_alloc(void *userdata, size_t size)
+{
+	Frame *f = userdata;
+	size_t at = (f->arena_used + 15u) & ~(size_t)15u;
+	Spill *spill;
+
+	if (size <= FRAME_ARENA_SIZE && at <= FRAME_ARENA_SIZE - size) {
+		f->arena_used = at + size;
+		return f->arena + at;
+	}
+	spill = malloc(sizeof(*spill) + size);
+	if (!spill)
+		return NULL;
+	spill->next = f->spilled;
+	f->spilled = spill;
+	return spill->data;
+}
+
+static void arena_free(void *userdata, void *pointer)
+{
+	(void)userdata;
+	(void)pointer;    /* all of it goes with the frame */
+}
+
 int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 {
 	unsigned char prefix[FRAME_PREFIX_SIZE];
 	uint32_t header_length, payload_length;
 	const char *reason = NULL;
+	ProtobufCAllocator allocator;
 	unsigned char *bytes;
+	bool inline_payload;
 	Frame *frame;
 
 	if (evbuffer_copyout(in, prefix, sizeof(prefix)) < (ssize_t)sizeof(prefix))
@@ -47,16 +81,20 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 	if (evbuffer_get_length(in) < (size_t)FRAME_PREFIX_SIZE + header_length + payload_length)
 		return 0;
 
-	frame = calloc(1, sizeof(*frame));
+	inline_payload = payload_length <= FRAME_INLINE_MAX;
+	frame = calloc(1, sizeof(*frame) + (inline_payload ? payload_length : 0));
 	if (!frame)
 		return -ENOMEM;
-	frame->payload = evbuffer_new();
-	bytes = evbuffer_pullup(in, FRAME_PREFIX_SIZE + (ssize_t)header_length);
-	if (!frame->payload || !bytes) {
+	/* Contiguous in the common case already: the read buffer holds many
+	 * small frames whole, so this copies nothing. */
+	bytes = evbuffer_pullup(in, FRAME_PREFIX_SIZE + (ssize_t)header_length +
+				(inline_payload ? (ssize_t)payload_length : 0));
+	if (!bytes) {
 		frame_free(frame);
 		return -ENOMEM;
 	}
-	frame->header = crosspost__header__unpack(NULL, header_length, bytes + FRAME_PREFIX_SIZE);
+	allocator = (ProtobufCAllocator){ .alloc = arena_alloc, .free = arena_free, .allocator_data = frame };
+	frame->header = crosspost__header__unpack(&allocator, header_length, bytes + FRAME_PREFIX_SIZE);
 	if (!frame->header) {
 		frame_free(frame);
 		if (ret_reason)
@@ -64,15 +102,37 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 		return -EBADMSG;
 	}
 	frame->wire_length = FRAME_PREFIX_SIZE + (size_t)header_length + payload_length;
+	if (inline_payload) {
+		memcpy(frame->inline_payload, bytes + FRAME_PREFIX_SIZE + header_length, payload_length);
+		frame->inline_length = payload_length;
+		evbuffer_drain(in, frame->wire_length);
+		*ret = frame;
+		return 1;
+	}
 	evbuffer_drain(in, FRAME_PREFIX_SIZE + (size_t)header_length);
 	/* Moves whole chains where it can: the payload is not copied. */
-	if (payload_length > 0 &&
+	frame->payload = evbuffer_new();
+	if (!frame->payload ||
 	    evbuffer_remove_buffer(in, frame->payload, payload_length) != (int)payload_length) {
 		frame_free(frame);
 		return -ENOMEM;
 	}
 	*ret = frame;
 	return 1;
+}
+
+size_t frame_payload_length(const Frame *frame)
+{
+	return frame->payload ? evbuffer_get_length(frame->payload) : frame->inline_length;
+}
+
+const uint8_t *frame_payload_bytes(Frame *frame)
+{
+	if (!frame->payload)
+		return frame->inline_payload;
+	if (evbuffer_get_length(frame->payload) == 0)
+		return frame->inline_payload;    /* empty: any valid pointer */
+	return evbuffer_pullup(frame->payload, -1);
 }
 
 static int append_prefix_and_header(struct evbuffer *out, const Crosspost__Header *header,
@@ -112,14 +172,57 @@ int frame_append(struct evbuffer *out, const Crosspost__Header *header, struct e
 	return 0;
 }
 
+/* Prefix, header and payload bytes in one reservation: one chain, one
+ * iovec when written. */
+static int append_all_bytes(struct evbuffer *out, const Crosspost__Header *header, const void *payload,
+			    size_t payload_length)
+{
+	size_t header_length = crosspost__header__get_packed_size(header);
+	struct evbuffer_iovec vec;
+	uint32_t lengths[2];
+	unsigned char *p;
+
+	if (header_length > FRAME_HEADER_MAX || payload_length > FRAME_PAYLOAD_MAX)
+		return -EMSGSIZE;
+	if (evbuffer_reserve_space(out, (ssize_t)(FRAME_PREFIX_SIZE + header_length + payload_length), &vec, 1) != 1)
+		return -ENOMEM;
+	p = vec.iov_base;
+	lengths[0] = htole32((uint32_t)header_length);
+	lengths[1] = htole32((uint32_t)payload_length);
+	memcpy(p, lengths, sizeof(lengths));
+	crosspost__header__pack(header, p + FRAME_PREFIX_SIZE);
+	if (payload_length)
+		memcpy(p + FRAME_PREFIX_SIZE + header_length, payload, payload_length);
+	vec.iov_len = FRAME_PREFIX_SIZE + header_length + payload_length;
+	if (evbuffer_commit_space(out, &vec, 1) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
+int frame_append_from(struct evbuffer *out, const Crosspost__Header *header, Frame *src)
+{
+	if (!src)
+		return append_all_bytes(out, header, NULL, 0);
+	if (!src->payload) {
+		size_t n = src->inline_length;
+
+		src->inline_length = 0;
+		return append_all_bytes(out, header, src->inline_payload, n);
+	}
+	return frame_append(out, header, src->payload);
+}
+
 int frame_append_bytes(struct evbuffer *out, const Crosspost__Header *header,
 		       const void *payload, size_t payload_length)
 {
-	int r = append_prefix_and_header(out, header, payload_length);
+	int r;
 
+	if (payload_length <= FRAME_INLINE_MAX)
+		return append_all_bytes(out, header, payload, payload_length);
+	r = append_prefix_and_header(out, header, payload_length);
 	if (r < 0)
 		return r;
-	if (payload_length > 0 && evbuffer_add(out, payload, payload_length) < 0)
+	if (evbuffer_add(out, payload, payload_length) < 0)
 		return -ENOMEM;
 	return 0;
 }
@@ -167,8 +270,12 @@ Frame *frame_free(Frame *frame)
 	if (!frame)
 		return NULL;
 	close_fds(frame->fds, frame->n_fds);
-	if (frame->header)
-		crosspost__header__free_unpacked(frame->header, NULL);
+	while (frame->spilled) {
+		Spill *spill = frame->spilled;
+
+		frame->spilled = spill->next;
+		free(spill);
+	}
 	if (frame->payload)
 		evbuffer_free(frame->payload);
 	free(frame);

@@ -4,8 +4,11 @@
  *
  * A frame is  u32 header_length | u32 payload_length | Header | payload,
  * lengths little endian.  The Header (proto/crosspost.proto) says what the
- * frame is; the payload is opaque here and travels as an evbuffer so that
- * the broker forwards it without copying or decoding it.
+ * frame is; the payload is opaque here.  A parsed frame is one allocation:
+ * its header is unpacked into an arena inside it, and a small payload is
+ * copied in beside it (cheaper than a buffer of its own); a large payload
+ * stays in the evbuffer chains it was read into, which move from input to
+ * output without being copied.
  */
 #ifndef CP_FRAME_H
 #define CP_FRAME_H
@@ -32,12 +35,30 @@ struct evbuffer;
 /* The most descriptors one frame carries (transferred buffers). */
 #define FRAME_FDS_MAX STREAM_FDS_MAX
 
+/* Payloads up to this many bytes are copied into the frame; larger ones
+ * keep their chains (see above).  A copy of 4 KiB costs less than the
+ * buffer and chain a payload of its own needs. */
+#define FRAME_INLINE_MAX 4096u
+/* Bytes inside each frame for its unpacked header; a typical Post or
+ * Event needs about half, more spills into malloc'd blocks. */
+#define FRAME_ARENA_SIZE 512u
+
 typedef struct Frame {
 	Crosspost__Header *header;   /* unpacked; owned by the frame */
-	struct evbuffer *payload;    /* owned by the frame; may be empty */
+	/* The payload: `payload` when large (owned chains), else the
+	 * inline_length bytes at inline_payload. */
+	struct evbuffer *payload;
+	size_t inline_length;
 	int fds[FRAME_FDS_MAX];      /* owned by the frame: closed by frame_free() */
 	size_t n_fds;                /* set n_fds to 0 after taking them */
 	size_t wire_length;          /* prefix + header + payload, as read */
+	struct Frame *next;          /* free for the owner's queues */
+	/* The header's arena: blocks that do not fit are chained from
+	 * spilled and freed with the frame. */
+	size_t arena_used;
+	void *spilled;
+	_Alignas(16) unsigned char arena[FRAME_ARENA_SIZE];
+	_Alignas(16) unsigned char inline_payload[];
 } Frame;
 
 /* Takes one whole frame off the front of in.  Returns 1 with *ret set (the
@@ -56,6 +77,17 @@ int frame_append(struct evbuffer *out, const Crosspost__Header *header, struct e
 /* The same with a payload copied from memory. */
 int frame_append_bytes(struct evbuffer *out, const Crosspost__Header *header,
 		       const void *payload, size_t payload_length);
+
+/* Appends a frame with header and the payload of src (a parsed frame):
+ * an inline payload is copied beside the header in one reservation, a
+ * large one's chains are moved (src's payload is empty afterwards).
+ * src may be NULL (no payload).  Returns as frame_append(). */
+int frame_append_from(struct evbuffer *out, const Crosspost__Header *header, Frame *src);
+
+/* The payload's length, and its bytes made contiguous (borrowed from the
+ * frame; NULL only when out of memory). */
+size_t frame_payload_length(const Frame *frame);
+const uint8_t *frame_payload_bytes(Frame *frame);
 
 /* Takes the descriptors frame's header declares (the fd_count of Post,
  * PortPost, PortReturn and Event) from the stream it was just parsed from

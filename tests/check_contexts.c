@@ -240,6 +240,50 @@ START_TEST(pending_claims_per_connection_are_bounded)
 }
 END_TEST
 
+START_TEST(the_claiming_uid_is_the_one_the_policy_checks)
+{
+	/* docs/security.md "Policy": a window another opened or framed is
+	 * hosted by whoever claims it, so the claimer's uid must be allowed
+	 * the window's origin (and name, privilege); a navigation another
+	 * window asks for must be one the host's uid may make. */
+	static const char config[] = "[uid 0]\nregister = https://ok.example, https://*.ok.example\n";
+	char path[] = "/tmp/cp-contexts-policy.XXXXXX";
+	const char *args[] = { "--config", path, NULL };
+	cp_client *a, *b;
+	cp_window *top, *w = NULL;
+	cp_window_ref *ref = NULL;
+	char *token = NULL;
+	int fd;
+
+	if (getuid() != 0)
+		return;    /* the section is for uid 0, the broker's here */
+	fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, config, sizeof(config) - 1), (ssize_t)(sizeof(config) - 1));
+	close(fd);
+	test_broker_stop(&broker);
+	test_broker_start_args(&broker, args, 0);
+	unlink(path);
+	a = test_client(&broker);
+	b = test_client(&broker);
+	top = top_window(a, "https://ok.example/");
+	OK(cp_window_open_window(top, "https://evil.example/", "", 0, &ref, &token));
+	ck_assert_int_eq(cp_window_claim(b, token, &w), CP_ERR_SECURITY);
+	free(token);
+	cp_window_ref_free(ref);
+	OK(cp_window_open_window(top, "https://www.ok.example/", "named", 0, &ref, &token));
+	OK(cp_window_claim(b, token, &w));
+	free(token);
+	/* window.open() navigating it somewhere its host may not go: refused */
+	ck_assert_int_eq(cp_window_open_window(top, "https://evil.example/", "named", 0, NULL, &token),
+			 CP_ERR_SECURITY);
+	ck_assert_str_eq(cp_window_origin(w), "https://www.ok.example");
+	cp_window_ref_free(ref);
+	cp_client_free(b);
+	cp_client_free(a);
+}
+END_TEST
+
 /* ---- window.open targets --------------------------------------------------- */
 
 START_TEST(open_with_the_name_of_a_live_window_navigates_it)
@@ -944,6 +988,7 @@ int main(void)
 	tcase_add_test(tc, a_claim_token_is_good_once);
 	tcase_add_test(tc, a_pending_window_receives_nothing_and_a_claim_expires);
 	tcase_add_test(tc, pending_claims_per_connection_are_bounded);
+	tcase_add_test(tc, the_claiming_uid_is_the_one_the_policy_checks);
 	tcase_add_test(tc, open_with_the_name_of_a_live_window_navigates_it);
 	tcase_add_test(tc, self_parent_and_top_targets);
 	tcase_add_test(tc, a_frame_that_navigates_its_top_goes_with_the_old_document);

@@ -41,7 +41,8 @@ START_TEST(frame_round_trip_keeps_header_and_payload)
 	ck_assert_int_eq(f->header->serial, 42);
 	ck_assert_int_eq(f->header->body_case, CROSSPOST__HEADER__BODY_POST);
 	ck_assert_str_eq(f->header->post->target_origin, "https://b.example");
-	ck_assert_uint_eq(evbuffer_get_length(f->payload), sizeof(payload));
+	ck_assert_uint_eq(frame_payload_length(f), sizeof(payload));
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), payload, sizeof(payload)), 0);
 	ck_assert_uint_eq(evbuffer_get_length(buf), 0);
 	frame_free(f);
 	evbuffer_free(buf);
@@ -127,10 +128,43 @@ START_TEST(frame_append_moves_payload_buffer)
 	ck_assert_int_eq(frame_append(out, post_header(&h, &p), payload), 0);
 	ck_assert_uint_eq(evbuffer_get_length(payload), 0);
 	ck_assert_int_eq(frame_parse(out, &f, NULL), 1);
-	ck_assert_int_eq(memcmp(evbuffer_pullup(f->payload, -1), "hello", 5), 0);
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), "hello", 5), 0);
 	frame_free(f);
 	evbuffer_free(out);
 	evbuffer_free(payload);
+}
+END_TEST
+
+/* Small payloads are copied into the frame, large ones keep their chains;
+ * either way a frame passed on carries the same bytes. */
+START_TEST(frame_payload_small_inline_large_chained)
+{
+	static const size_t sizes[] = { 0, 1, FRAME_INLINE_MAX, FRAME_INLINE_MAX + 1, 300000 };
+	Crosspost__Header h;
+	Crosspost__Post p;
+
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct evbuffer *in = evbuffer_new(), *out = evbuffer_new();
+		unsigned char *bytes = malloc(sizes[i] + 1);
+		Frame *f = NULL, *g = NULL;
+
+		for (size_t k = 0; k < sizes[i]; k++)
+			bytes[k] = (unsigned char)(k * 7);
+		ck_assert_int_eq(frame_append_bytes(in, post_header(&h, &p), bytes, sizes[i]), 0);
+		ck_assert_int_eq(frame_parse(in, &f, NULL), 1);
+		ck_assert_int_eq(f->payload == NULL, sizes[i] <= FRAME_INLINE_MAX);
+		ck_assert_uint_eq(frame_payload_length(f), sizes[i]);
+		ck_assert_int_eq(memcmp(frame_payload_bytes(f), bytes, sizes[i]), 0);
+		ck_assert_int_eq(frame_append_from(out, f->header, f), 0);
+		ck_assert_int_eq(frame_parse(out, &g, NULL), 1);
+		ck_assert_uint_eq(frame_payload_length(g), sizes[i]);
+		ck_assert_int_eq(memcmp(frame_payload_bytes(g), bytes, sizes[i]), 0);
+		frame_free(f);
+		frame_free(g);
+		free(bytes);
+		evbuffer_free(in);
+		evbuffer_free(out);
+	}
 }
 END_TEST
 
@@ -240,6 +274,7 @@ int main(void)
 	tcase_add_test(tc, frame_oversized_lengths_rejected_before_buffering);
 	tcase_add_test(tc, frame_garbage_header_is_bad_message);
 	tcase_add_test(tc, frame_append_moves_payload_buffer);
+	tcase_add_test(tc, frame_payload_small_inline_large_chained);
 	tcase_add_test(tc, stream_passes_bytes_and_descriptors_in_order);
 	tcase_add_test(tc, stream_descriptors_must_match_their_frame);
 	tcase_add_test(tc, stream_free_closes_untaken_descriptors);

@@ -167,13 +167,13 @@ static int shared_init(cp_value *v, const void *data, size_t len)
 	return 0;
 }
 
-cp_value *value_buffer_new(const void *data, size_t len)
+static cp_value *buffer_new(const void *data, size_t len, bool may_share)
 {
 	cp_value *v = value_alloc(CP_VALUE_ARRAY_BUFFER, 0);
 
 	if (!v)
 		return NULL;
-	if (len >= VALUE_BUFFER_SHARED_MIN && shared_init(v, data, len) == 0)
+	if (may_share && len >= VALUE_BUFFER_SHARED_MIN && shared_init(v, data, len) == 0)
 		return v;
 	/* Small, or no descriptor to spare: the heap (a transfer copies). */
 	if (len) {
@@ -187,6 +187,16 @@ cp_value *value_buffer_new(const void *data, size_t len)
 	}
 	v->u.buffer.len = len;
 	return v;
+}
+
+cp_value *value_buffer_new(const void *data, size_t len)
+{
+	return buffer_new(data, len, true);
+}
+
+cp_value *value_buffer_new_heap(const void *data, size_t len)
+{
+	return buffer_new(data, len, false);
 }
 
 cp_value *value_buffer_adopt(void *data, size_t len)

@@ -185,6 +185,10 @@ static inline bool value_buffer_is_detached(const cp_value *v)
  * memfd from VALUE_BUFFER_SHARED_MIN on when one can be had, else
  * malloc'd.  NULL on allocation failure. */
 cp_value *value_buffer_new(const void *data, size_t len);
+/* The same, always on the heap: what a received (copied) buffer gets, since
+ * most are read and dropped, and a memfd per message costs six syscalls.
+ * Transferring it onward copies it once into a memfd then. */
+cp_value *value_buffer_new_heap(const void *data, size_t len);
 /* A new ARRAY_BUFFER that adopts data (malloc'd, len bytes; NULL when
  * empty).  NULL on allocation failure (data is then still the caller's). */
 cp_value *value_buffer_adopt(void *data, size_t len);
