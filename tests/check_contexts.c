@@ -825,6 +825,41 @@ START_TEST(guessing_claim_tokens_closes_the_connection)
 }
 END_TEST
 
+START_TEST(another_connections_channel_and_ids_never_assigned)
+{
+	/* A BroadcastChannel id is checked against the connection that opened
+	 * it; relations of an id never assigned are NotFoundError. */
+	cp_client *a = test_client(&broker);
+	cp_window *w = top_window(a, "https://a.example/");
+	cp_broadcast *bc = NULL;
+	cp_window_ref *ghost = NULL, *got = NULL;
+	Crosspost__Header h = CROSSPOST__HEADER__INIT, *answer;
+	Crosspost__BroadcastPost post = CROSSPOST__BROADCAST_POST__INIT;
+	bool closed;
+	int fd;
+
+	OK(cp_broadcast_new(w, "mine", &bc));
+	fd = test_raw_connect(&broker);
+	test_raw_register(fd, "https://a.example/");
+	post.channel_id = 1;      /* a's */
+	h.serial = 77;
+	h.body_case = CROSSPOST__HEADER__BODY_BROADCAST_POST;
+	h.broadcast_post = &post;
+	test_raw_send(fd, &h, "x", 1);
+	answer = test_raw_wait_reply(fd, 77, 5000);
+	ck_assert_ptr_nonnull(answer);
+	ck_assert_int_eq(answer->body_case, CROSSPOST__HEADER__BODY_ERROR);
+	ck_assert_int_eq(answer->error->code, CROSSPOST__ERROR_CODE__ERROR_INVALID_STATE);
+	crosspost__header__free_unpacked(answer, NULL);
+	close(fd);
+	OK(cp_window_ref_new(a, 999999, &ghost));
+	ck_assert_int_eq(cp_window_closed(ghost, &closed), CP_ERR_NOT_FOUND);
+	ck_assert_int_eq(cp_window_opener(ghost, &got), CP_ERR_NOT_FOUND);
+	cp_window_ref_free(ghost);
+	cp_client_free(a);
+}
+END_TEST
+
 /* ---- BroadcastChannel -------------------------------------------------- */
 
 typedef struct BcInbox {
@@ -1008,6 +1043,7 @@ int main(void)
 	tcase_add_test(tc, a_forged_opener_or_parent_closes_the_connection);
 	tcase_add_test(tc, another_windows_iframe_cannot_be_removed);
 	tcase_add_test(tc, guessing_claim_tokens_closes_the_connection);
+	tcase_add_test(tc, another_connections_channel_and_ids_never_assigned);
 	tcase_add_test(tc, broadcast_reaches_same_origin_same_site_channels_but_not_the_sender);
 	suite_add_tcase(s, tc);
 	tcase_add_test(units, sites_are_scheme_and_registrable_domain);
