@@ -488,7 +488,8 @@ cp_client *cp_window_client(const cp_window *window);
  * closed, or nobody's).  Learnt as the library reads from the broker (any
  * call that reads: dispatch, wait, a request).  A closed window receives
  * nothing; posting from it fails with CP_ERR_INVALID_STATE; free the
- * handle with cp_window_close(). */
+ * handle with cp_window_close().  A close is not an event: it does not end
+ * cp_client_wait() by itself (wait with a timeout, and look). */
 bool cp_window_is_closed(const cp_window *window);
 
 /* Looks up a live window by name; *ret_id receives its id.
