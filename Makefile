@@ -57,7 +57,7 @@ EXAMPLE_SRC := $(wildcard examples/*.c)
 TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_HELPER_SRC := $(wildcard tests/helpers/*.c)
 BENCH_SRC  := $(wildcard bench/bench_*.c)
-BENCH_HELPER_SRC := $(filter-out $(BENCH_SRC),$(wildcard bench/*.c))
+BENCH_HELPER_SRC := bench/broker_fixture.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
@@ -76,8 +76,23 @@ LIBSO      := $(BUILD)/libcrosspost.so
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
 EXAMPLES   := $(patsubst examples/%.c,$(BUILD)/examples/%,$(EXAMPLE_SRC))
 BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(BENCH_SRC))
+# The table of `make bench` (docs/performance.md): bench/table runs every
+# xp_* program (one per family of transports, over bench/workload.c).  The
+# peers' programs are built only when their library is installed; the
+# table says "n/a" for a program that is missing.
+HAVE_SDBUS := $(shell pkg-config --exists libsystemd 2>/dev/null && echo 1)
+HAVE_ZMQ   := $(shell pkg-config --exists libzmq 2>/dev/null && echo 1)
+XP_WORKLOAD_OBJ := $(call obj,bench/workload.c)
+BENCH_TABLE := $(BUILD)/bench/table $(BUILD)/bench/relay_epoll $(BUILD)/bench/xp_crosspost \
+               $(BUILD)/bench/xp_frames
+ifeq ($(HAVE_SDBUS),1)
+BENCH_TABLE += $(BUILD)/bench/xp_sdbus
+endif
+ifeq ($(HAVE_ZMQ),1)
+BENCH_TABLE += $(BUILD)/bench/xp_zmq
+endif
 
-.PHONY: all deps check test demo bench fuzz install clean
+.PHONY: all deps check test demo bench bench-all bench-build bench-profile fuzz install clean
 # Intermediates (generated sources, objects of tests and examples) are kept.
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -135,10 +150,36 @@ $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB_OBJ) $(COMMON_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
-$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(BENCH_HELPER_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
+$(BUILD)/bench/bench_%: $(BUILD)/obj/bench/bench_%.o $(BENCH_HELPER_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+
+# The table's programs; each peer's links its own client library only.
+$(BUILD)/bench/table $(BUILD)/bench/relay_epoll: $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL)
+
+$(BUILD)/bench/xp_crosspost: $(BUILD)/obj/bench/xp_crosspost.o $(XP_WORKLOAD_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+
+$(BUILD)/bench/xp_frames: $(BUILD)/obj/bench/xp_frames.o $(XP_WORKLOAD_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL)
+
+$(BUILD)/bench/xp_sdbus: $(BUILD)/obj/bench/xp_sdbus.o $(XP_WORKLOAD_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs libsystemd 2>/dev/null)
+
+$(BUILD)/bench/xp_zmq: $(BUILD)/obj/bench/xp_zmq.o $(XP_WORKLOAD_OBJ)
+	@mkdir -p $(dir $@)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs libzmq 2>/dev/null)
 
 # --- the front door ---
 # The suite runs twice: as built, then under AddressSanitizer + UBSan; both
@@ -158,9 +199,29 @@ demo: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-all
 	@sh scripts/demo.sh $(BUILD)
 
+# `make bench` prints one table: crosspost against the peers a user would
+# pick instead (docs/performance.md).  BENCH_QUICK=1: fewer repetitions and
+# messages, for iterating.  `make bench-all` adds the codec and transfer
+# benchmarks after the table.
+BENCH_QUICK ?= 0
 bench: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) build-all $(BENCHES)
-	@sh bench/run.sh $(BUILD)
+	@sh bench/install-peers.sh
+	@$(MAKE) --no-print-directory -j$(JOBS) bench-build
+	@BENCH_QUICK=$(BENCH_QUICK) sh bench/run.sh $(BUILD)
+
+bench-all: deps
+	@sh bench/install-peers.sh
+	@$(MAKE) --no-print-directory -j$(JOBS) bench-build
+	@BENCH_QUICK=$(BENCH_QUICK) sh bench/run.sh $(BUILD) all
+
+bench-build: build-products $(BENCH_TABLE) $(BENCHES)
+
+# Where crosspostd's time goes on the 64 B one-way run, against the relay
+# (perf stat, strace -c, perf record when it works, callgrind).
+bench-profile: deps
+	@sh bench/install-peers.sh
+	@$(MAKE) --no-print-directory -j$(JOBS) bench-build
+	@sh bench/profile.sh $(BUILD)
 
 # libFuzzer targets (clang): build-fuzz/fuzz_*; see docs/fuzzing.md.
 fuzz: deps

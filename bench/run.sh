@@ -1,8 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Runs every benchmark built in BUILD/bench and prints its figures.
+# `make bench`: the table of crosspost against its peers (bench/table.c,
+# docs/performance.md).  `run.sh BUILD all` (make bench-all) then runs the
+# codec and transfer benchmarks too.  BENCH_QUICK=1: fewer rounds and
+# messages.
 set -eu
 BUILD=${1:-build}
+"$BUILD/bench/table" "$BUILD/bench"
+[ "${2:-}" = all ] || exit 0
 export CROSSPOST="$BUILD/crosspost" CROSSPOSTD="$BUILD/crosspostd"
 for b in "$BUILD"/bench/bench_*; do
 	[ -x "$b" ] || continue

@@ -80,6 +80,7 @@ Connection *connection_free(Connection *c)
 		event_free(c->write_event);
 	if (c->hangup_event)
 		event_free(c->hangup_event);
+	frame_free(c->partial);
 	stream_free(c->stream);
 	account_unref(c->account);
 	free(c);
@@ -171,6 +172,8 @@ void connection_recharge(Connection *c)
 	uint64_t in = evbuffer_get_length(stream_input(c->stream));
 	uint64_t bytes, fds;
 
+	if (c->partial && c->partial->wire_length > in)
+		in = c->partial->wire_length;    /* its payload buffer is allocated whole */
 	if (c->reserved > in)
 		in = c->reserved;
 	bytes = in + evbuffer_get_length(stream_output(c->stream));
@@ -336,27 +339,48 @@ static bool admit_next_frame(Connection *c)
 	return true;
 }
 
+/* The next whole frame: one completed in place, or one parsed from the
+ * input (a large one starts being read in place instead).  Returns 1 with
+ * *ret, 0 when none is whole yet, -1 when the connection was closed. */
+static int next_frame(Connection *c, Frame **ret)
+{
+	const char *reason = "?";
+	size_t missing = 0;
+	int r;
+
+	if (c->partial) {
+		if (c->partial_missing > 0)
+			return 0;
+		*ret = c->partial;
+		c->partial = NULL;
+		return 1;
+	}
+	if (!admit_next_frame(c))
+		return c->closing ? -1 : 0;
+	r = frame_parse_start(stream_input(c->stream), ret, &missing, &reason);
+	if (r < 0) {
+		c->broker->stats.connections_rejected++;
+		connection_close(c, LOG_WARNING, "malformed frame: %s", r == -ENOMEM ? "out of memory" : reason);
+		return -1;
+	}
+	if (r == 1 && missing > 0) {
+		c->partial = *ret;
+		c->partial_missing = missing;
+		connection_recharge(c);
+		return 0;
+	}
+	return r;
+}
+
 static void process_frames(Connection *c)
 {
-	struct evbuffer *input = stream_input(c->stream);
-
 	while (!c->closing && !c->paused) {
-		const char *reason = "?";
 		Frame *frame = NULL;
 		bool released;
-		int r;
+		int r = next_frame(c, &frame);
 
-		if (!admit_next_frame(c))
+		if (r <= 0)
 			return;
-		r = frame_parse(input, &frame, &reason);
-		if (r == 0)
-			return;
-		if (r < 0) {
-			c->broker->stats.connections_rejected++;
-			connection_close(c, LOG_WARNING, "malformed frame: %s",
-					 r == -ENOMEM ? "out of memory" : reason);
-			return;
-		}
 		released = c->reserved != 0;
 		release_reservation(c);
 		if (frame_declared_fds(frame) > c->broker->limits.max_fds_per_message) {
@@ -400,11 +424,17 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 	 * to CONNECTION_READS_PER_TURN reads per turn, so a large frame does not
 	 * take a loop iteration per 64 KiB, nor one client the whole loop. */
 	for (int i = 0; i < CONNECTION_READS_PER_TURN && !c->paused && !c->closing; i++) {
-		if (!c->reserved && account_over(c->account)) {
+		if (!c->reserved && !c->partial && account_over(c->account)) {
 			wait_on_account(c, PAUSE_ACCOUNT);
 			break;
 		}
-		n = stream_read(c->stream);
+		if (c->partial) {
+			n = stream_read_into(c->stream, c->partial->payload, c->partial_missing);
+			if (n > 0)
+				c->partial_missing -= (size_t)n;
+		} else {
+			n = stream_read(c->stream);
+		}
 		if (n > 0)
 			connection_recharge(c);
 		if (n <= 0)
@@ -413,7 +443,8 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 	}
 	process_frames(c);
 	if (n == 0 && !c->closing && !c->paused) {
-		size_t left = evbuffer_get_length(stream_input(c->stream));
+		size_t left = evbuffer_get_length(stream_input(c->stream)) +
+			      (c->partial ? c->partial->wire_length : 0);
 
 		if (left > 0)
 			connection_close(c, LOG_WARNING, "disconnected mid-frame (%zu bytes of an incomplete frame)", left);

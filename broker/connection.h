@@ -55,6 +55,10 @@ typedef struct Connection {
 	/* Accounting: what this connection's input and output are charged to
 	 * its account now, and a large frame admitted while being read. */
 	uint64_t charged_bytes, charged_fds, reserved;
+	/* A large frame whose payload is being read in place (frame.h,
+	 * frame_parse_start()), with the bytes still to come. */
+	struct Frame *partial;
+	size_t partial_missing;
 	/* Frames waiting for room in this connection's output, oldest first. */
 	Held *parked, **parked_tail;
 	/* What this connection sent that waits in the broker (queue.h). */

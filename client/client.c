@@ -220,12 +220,27 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
 	for (;;) {
 		const char *reason = "?";
 		Frame *frame = NULL;
-		int r = frame_parse(stream_input(c->stream), &frame, &reason);
+		size_t missing = 0;
+		int r;
 
-		if (r == 0)
-			return 0;
-		if (r < 0)
-			return client_fail(c, "malformed frame from the broker: %s", reason);
+		/* A large payload is read in place (frame_parse_start()). */
+		if (c->partial) {
+			if (c->partial_missing > 0)
+				return 0;
+			frame = c->partial;
+			c->partial = NULL;
+		} else {
+			r = frame_parse_start(stream_input(c->stream), &frame, &missing, &reason);
+			if (r == 0)
+				return 0;
+			if (r < 0)
+				return client_fail(c, "malformed frame from the broker: %s", reason);
+			if (missing > 0) {
+				c->partial = frame;
+				c->partial_missing = missing;
+				return 0;
+			}
+		}
 		if (frame_take_fds(frame, c->stream) < 0) {
 			frame_free(frame);
 			return client_fail(c, "an event from the broker lacks its descriptors");
@@ -245,8 +260,11 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
  * ready, or CP_ERR_NETWORK. */
 static int client_read_once(cp_client *c)
 {
-	ssize_t n = stream_read(c->stream);
+	ssize_t n = c->partial ? stream_read_into(c->stream, c->partial->payload, c->partial_missing) :
+		    stream_read(c->stream);
 
+	if (n > 0 && c->partial)
+		c->partial_missing -= (size_t)n;
 	if (n == -EAGAIN || n == -EINTR)
 		return 0;
 	if (n == 0)
@@ -262,13 +280,18 @@ int client_read_available(cp_client *c)
 
 	if (c->broken)
 		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
-	/* Bounded, so that a flood cannot keep a dispatch from returning. */
+	/* Bounded, so that a flood cannot keep a dispatch from returning.
+	 * Parsed after each read, so that a large frame's payload is read in
+	 * place as soon as its header is in. */
 	for (int i = 0; i < 64; i++) {
 		r = client_read_once(c);
 		if (r < 0)
 			return r;
 		if (r == 0)
 			break;
+		r = client_parse_input(c, 0, NULL);
+		if (r < 0)
+			return r;
 	}
 	r = client_parse_input(c, 0, NULL);
 	return r < 0 ? r : 0;
@@ -657,6 +680,7 @@ cp_client *cp_client_free(cp_client *c)
 		broadcast_free(b);
 	}
 	event_queue_clear(&c->events);
+	frame_free(c->partial);
 	untrack(c);
 	free(c->target_origin_spec);
 	free(c->target_origin_sent);

@@ -105,6 +105,8 @@ struct cp_client {
 	cp_port *ports;            /* every handle, live or dead */
 	cp_broadcast *broadcasts;  /* BroadcastChannel handles */
 	EventQueue events;         /* received, not yet dispatched, in order */
+	Frame *partial;            /* a large frame being read in place */
+	size_t partial_missing;
 	int post_error;            /* first post failure since the last sync */
 	char post_error_message[256];
 	/* The broker's limits, from its Welcome (0: the protocol's own). */

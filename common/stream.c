@@ -130,7 +130,9 @@ static int keep_received_fds(Stream *s, const int *fds, size_t n, uint64_t read_
 	return 0;
 }
 
-ssize_t stream_read(Stream *s)
+/* One recvmsg of up to max bytes into dst (the input buffer, or a large
+ * frame's payload read in place). */
+static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * STREAM_FDS_MAX)];
@@ -144,7 +146,7 @@ ssize_t stream_read(Stream *s)
 	int n_vec, r = 0;
 	ssize_t n, got;
 
-	n_vec = evbuffer_reserve_space(s->input, STREAM_READ_CHUNK, vec, 2);
+	n_vec = evbuffer_reserve_space(dst, (ssize_t)max, vec, 2);
 	if (n_vec <= 0)
 		return -ENOMEM;
 	for (int i = 0; i < n_vec; i++) {
@@ -156,9 +158,15 @@ ssize_t stream_read(Stream *s)
 	msg.msg_control = control.buf;
 	msg.msg_controllen = sizeof(control.buf);
 
+	/* The reservation may be larger than max: read no more than asked. */
+	for (int i = 0, left = (int)(max > INT32_MAX ? INT32_MAX : max); i < n_vec; i++) {
+		if (iov[i].iov_len > (size_t)left)
+			iov[i].iov_len = (size_t)left;
+		left -= (int)iov[i].iov_len;
+	}
 	n = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC);
 	if (n < 0) {
-		evbuffer_commit_space(s->input, vec, 0);
+		evbuffer_commit_space(dst, vec, 0);
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	}
 	/* Descriptors are kept even when the bytes are bad: the stream owns and
@@ -183,14 +191,26 @@ ssize_t stream_read(Stream *s)
 	for (InFds *in = *last; in; in = in->next)
 		in->read_end = s->input_read;
 	for (int i = 0; i < n_vec; i++) {
-		size_t take = (size_t)n < vec[i].iov_len ? (size_t)n : vec[i].iov_len;
+		size_t take = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
 		vec[i].iov_len = take;
 		n -= (ssize_t)take;
 	}
-	evbuffer_commit_space(s->input, vec, n_vec);
+	evbuffer_commit_space(dst, vec, n_vec);
 	if (r < 0)
 		return r;
 	return got;
+}
+
+ssize_t stream_read(Stream *s)
+{
+	return read_into(s, s->input, STREAM_READ_CHUNK);
+}
+
+ssize_t stream_read_into(Stream *s, struct evbuffer *dst, size_t max)
+{
+	if (max == 0)
+		return -EINVAL;
+	return read_into(s, dst, max);
 }
 
 int stream_take_frame_fds(Stream *s, uint64_t frame_start, uint64_t frame_end, int *fds, size_t declared)

@@ -37,8 +37,14 @@ struct evbuffer *stream_input(Stream *stream);
 struct evbuffer *stream_output(Stream *stream);
 
 /* One recvmsg into the input buffer.  Returns the bytes read, 0 at end of
- * stream, -EAGAIN when nothing is ready, or another negative errno. */
+ * stream, -EAGAIN when nothing is ready, -EPROTO when descriptors were cut
+ * short (MSG_CTRUNC), or another negative errno. */
 ssize_t stream_read(Stream *stream);
+
+/* The same into dst, at most max bytes: the rest of a large frame's
+ * payload, read in place (the bytes count as input that was read and
+ * consumed: stream_input_offset() moves past them). */
+ssize_t stream_read_into(Stream *stream, struct evbuffer *dst, size_t max);
 
 /* Writes as much queued output as the socket takes.  Returns 1 when the
  * output is now empty, 0 when some remains (wait for writability), or a

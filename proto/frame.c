@@ -50,7 +50,7 @@ static void arena_free(void *userdata, void *pointer)
 	(void)pointer;    /* all of it goes with the frame */
 }
 
-int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
+static int parse(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason)
 {
 	unsigned char prefix[FRAME_PREFIX_SIZE];
 	uint32_t header_length, payload_length;
@@ -78,10 +78,10 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 			*ret_reason = reason;
 		return -EMSGSIZE;
 	}
-	if (evbuffer_get_length(in) < (size_t)FRAME_PREFIX_SIZE + header_length + payload_length)
-		return 0;
-
 	inline_payload = payload_length <= FRAME_INLINE_MAX;
+	if (evbuffer_get_length(in) < (size_t)FRAME_PREFIX_SIZE + header_length +
+	    (ret_missing && !inline_payload ? 0 : payload_length))
+		return 0;
 	frame = calloc(1, sizeof(*frame) + (inline_payload ? payload_length : 0));
 	if (!frame)
 		return -ENOMEM;
@@ -110,15 +110,47 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 		return 1;
 	}
 	evbuffer_drain(in, FRAME_PREFIX_SIZE + (size_t)header_length);
-	/* Moves whole chains where it can: the payload is not copied. */
 	frame->payload = evbuffer_new();
-	if (!frame->payload ||
-	    evbuffer_remove_buffer(in, frame->payload, payload_length) != (int)payload_length) {
+	if (!frame->payload) {
+		frame_free(frame);
+		return -ENOMEM;
+	}
+	if (ret_missing) {
+		/* One chain of the payload's size: what already arrived is
+		 * copied in (at most a read's worth), the rest is read straight
+		 * into it, and it moves on, and pulls up, without a copy. */
+		size_t have = evbuffer_get_length(in) < payload_length ? evbuffer_get_length(in) : payload_length;
+		struct evbuffer_iovec vec;
+
+		if (evbuffer_reserve_space(frame->payload, (ssize_t)payload_length, &vec, 1) != 1) {
+			frame_free(frame);
+			return -ENOMEM;
+		}
+		evbuffer_remove(in, vec.iov_base, have);
+		vec.iov_len = have;
+		evbuffer_commit_space(frame->payload, &vec, 1);
+		*ret_missing = payload_length - have;
+		*ret = frame;
+		return 1;
+	}
+	/* Moves whole chains where it can: the payload is not copied. */
+	if (evbuffer_remove_buffer(in, frame->payload, payload_length) != (int)payload_length) {
 		frame_free(frame);
 		return -ENOMEM;
 	}
 	*ret = frame;
 	return 1;
+}
+
+int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
+{
+	return parse(in, ret, NULL, ret_reason);
+}
+
+int frame_parse_start(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason)
+{
+	*ret_missing = 0;
+	return parse(in, ret, ret_missing, ret_reason);
 }
 
 size_t frame_payload_length(const Frame *frame)

@@ -69,6 +69,14 @@ typedef struct Frame {
  * every field at its default (body_case NOT_SET). */
 int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason);
 
+/* frame_parse() for readers that read large payloads in place: a frame
+ * whose payload is over FRAME_INLINE_MAX is returned as soon as its header
+ * has arrived, with its payload one chain of the payload's size, holding
+ * what had arrived, and *ret_missing bytes still to come: the caller reads
+ * them into frame->payload (stream_read_into()) before using the frame.
+ * Other frames as frame_parse(), with *ret_missing 0. */
+int frame_parse_start(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason);
+
 /* Appends a frame to out.  payload may be NULL (empty); its bytes are moved
  * into out (payload is left empty), not copied.  Returns 0, -EMSGSIZE (out
  * unchanged) or -ENOMEM. */
