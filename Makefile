@@ -223,9 +223,11 @@ bench-profile: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) bench-build
 	@sh bench/profile.sh $(BUILD)
 
-# libFuzzer targets (clang): build-fuzz/fuzz_*; see docs/fuzzing.md.
+# libFuzzer targets (clang): builds build-fuzz/fuzz_*, then runs each for
+# FUZZ_SECONDS (default 30) in turn and stops at the first crash, leak,
+# timeout or broken property; see docs/fuzzing.md.
 fuzz: deps
-	@$(MAKE) --no-print-directory -f fuzz/fuzz.mk
+	@$(MAKE) --no-print-directory -j$(JOBS) -f fuzz/fuzz.mk run
 
 # Installs what a user runs and links: nothing else needs to build for it.
 install: deps

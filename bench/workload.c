@@ -408,6 +408,8 @@ static int oneway_on(const Transport *t, BenchServer *s, size_t size, long n, On
 		for (long i = 0; i < warm + n; i++)
 			if (t->send(e) < 0)
 				bench_fail("%s: sending message %ld failed", t->name, i);
+		if (t->flush && t->flush(e) < 0)
+			bench_fail("%s: flushing failed", t->name);
 		/* Stay connected until the receiver has everything: some
 		 * servers drop what a departed sender left unread. */
 		while (read(done[0], &byte, 1) > 0)

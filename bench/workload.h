@@ -64,6 +64,9 @@ typedef struct Transport {
 	int (*prepare)(Endpoint *e, const uint8_t *bytes, size_t len);
 	/* Sends the prepared bytes to "rx" (or to the echo), as one message. */
 	int (*send)(Endpoint *e);
+	/* Optional: writes what send() queued, before the sender waits
+	 * outside the transport (a batching client queues its sends). */
+	int (*flush)(Endpoint *e);
 	/* Blocks for the next message; its bytes stay valid until the next
 	 * recv, echo or close. */
 	int (*recv)(Endpoint *e, const uint8_t **ret, size_t *ret_len);

@@ -85,11 +85,12 @@ bool account_under_low(const Account *a)
 	return a->bytes <= a->max_bytes - a->max_bytes / 8 && a->fds <= a->max_fds - a->max_fds / 8;
 }
 
-bool account_may_reserve(const Account *a, uint64_t more)
+bool account_may_reserve(const Account *a, uint64_t more, uint64_t buffered)
 {
 	uint64_t cap = a->max_bytes - a->max_bytes / 4;
+	uint64_t others = a->bytes > buffered ? a->bytes - buffered : 0;
 
-	return a->reserved + more <= cap && a->bytes + more <= cap;
+	return a->reserved + more <= cap && others + more <= cap;
 }
 
 void account_charge(Account *a, int64_t bytes, int64_t fds)

@@ -48,8 +48,10 @@ bool account_over(const Account *account);
 /* True when the account is back under its low mark. */
 bool account_under_low(const Account *account);
 /* True when a large frame of `more` bytes may be admitted: reservations
- * take at most 3/4 of the budget, so that small frames always have room. */
-bool account_may_reserve(const Account *account, uint64_t more);
+ * take at most 3/4 of the budget, so that small frames always have room.
+ * `buffered` of its bytes have arrived and are charged already (as input):
+ * the reservation takes their place, so they do not count twice. */
+bool account_may_reserve(const Account *account, uint64_t more, uint64_t buffered);
 
 void account_charge(Account *account, int64_t bytes, int64_t fds);
 

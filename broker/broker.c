@@ -128,6 +128,7 @@ static void shed_connection(Broker *b, int err)
 		if (fd >= 0)
 			close(fd);
 		b->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	b->read_scratch = malloc(BROKER_READ_SCRATCH);
 	}
 	b->stats.accept_failures++;
 	b->accept_backoff_ms = b->accept_backoff_ms ? b->accept_backoff_ms * 2 : ACCEPT_BACKOFF_MIN_MS;
@@ -271,12 +272,13 @@ int broker_new(Broker **ret, struct event_base *base, int listen_fd, const Broke
 	b->listen_fd = listen_fd;
 	b->started_ms = broker_now_ms();
 	b->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	b->read_scratch = malloc(BROKER_READ_SCRATCH);
 	evutil_make_socket_nonblocking(listen_fd);
 	b->accept_event = event_new(base, listen_fd, EV_READ | EV_PERSIST, on_accept, b);
 	b->accept_retry = evtimer_new(base, on_accept_retry, b);
 	b->handshake_timer = evtimer_new(base, on_handshake_timer, b);
 	b->reap_event = event_new(base, -1, 0, on_reap, b);
-	if (!b->accept_event || !b->accept_retry || !b->handshake_timer || !b->reap_event ||
+	if (!b->read_scratch || !b->accept_event || !b->accept_retry || !b->handshake_timer || !b->reap_event ||
 	    access_policy_new(&b->access, geteuid()) < 0 ||
 	    registry_new(&b->registry) < 0 || port_table_new(&b->ports, b) < 0 ||
 	    claim_table_new(&b->claims, b, contexts_claim_expired) < 0 ||
@@ -316,6 +318,7 @@ Broker *broker_free(Broker *b)
 		close(b->listen_fd);
 	if (b->reserve_fd >= 0)
 		close(b->reserve_fd);
+	free(b->read_scratch);
 	free(b);
 	return NULL;
 }

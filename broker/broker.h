@@ -15,6 +15,9 @@
 
 #include "limits.h"
 
+/* The shared read buffer's size: one recvmsg carries many small frames. */
+#define BROKER_READ_SCRATCH (64u * 1024u)
+
 struct event_base;
 struct event;
 typedef struct AccessPolicy AccessPolicy;
@@ -66,6 +69,9 @@ typedef struct Broker {
 	struct event *reap_event;
 	uint64_t next_connection_id;
 	uint64_t started_ms;
+	/* Every connection reads into this first (stream_set_scratch()): an
+	 * idle connection keeps no read buffer of its own. */
+	uint8_t *read_scratch;
 	BrokerStats stats;
 } Broker;
 

@@ -52,6 +52,7 @@ int connection_new(Broker *broker, int fd, pid_t pid, uid_t uid, gid_t gid, Conn
 		free(c);
 		return -ENOMEM;
 	}
+	stream_set_scratch(c->stream, broker->read_scratch, BROKER_READ_SCRATCH);
 	c->account = account_ref(broker->accounts, uid);
 	c->read_event = event_new(broker->base, fd, EV_READ | EV_PERSIST, on_readable, c);
 	c->write_event = event_new(broker->base, fd, EV_WRITE | EV_PERSIST, on_writable, c);
@@ -329,7 +330,9 @@ static bool admit_next_frame(Connection *c)
 	total = FRAME_PREFIX_SIZE + (uint64_t)le32toh(lengths[0]) + le32toh(lengths[1]);
 	if (total <= CONNECTION_RESERVE_MIN || c->reserved || total <= evbuffer_get_length(input))
 		return true;
-	if (!account_may_reserve(c->account, total)) {
+	/* What it read of the frame is charged as input already; a frame
+	 * waiting here must not wait for its own bytes. */
+	if (!account_may_reserve(c->account, total, evbuffer_get_length(input))) {
 		wait_on_account(c, PAUSE_RESERVE);
 		return false;
 	}
@@ -413,6 +416,18 @@ static void process_frames(Connection *c)
 	}
 }
 
+/* What the frames of a read left in the shared read buffer (a partial
+ * frame, or frames a pause left unparsed) is kept before the buffer is read
+ * into again.  False when the connection could not keep it (closed). */
+static bool keep_what_is_left(Connection *c)
+{
+	if (c->closing || stream_release_scratch(c->stream) == 0)
+		return true;
+	connection_close(c, LOG_ERROR, "out of memory keeping a partial frame");
+	broker_flush(c->broker);
+	return false;
+}
+
 static void on_readable(evutil_socket_t fd, short what, void *userdata)
 {
 	Connection *c = userdata;
@@ -440,8 +455,12 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 		if (n <= 0)
 			break;
 		process_frames(c);
+		if (!keep_what_is_left(c))
+			return;
 	}
 	process_frames(c);
+	if (!keep_what_is_left(c))
+		return;
 	if (n == 0 && !c->closing && !c->paused) {
 		size_t left = evbuffer_get_length(stream_input(c->stream)) +
 			      (c->partial ? c->partial->wire_length : 0);

@@ -159,6 +159,13 @@ int limits_check(const BrokerLimits *l, const char **ret_reason)
 		*ret_reason = "max-connections-per-uid must not exceed max-connections";
 	else if (l->bytes_per_uid < 2 * (l->queue_high + l->park_high))
 		*ret_reason = "bytes-per-uid must hold at least two full queues (2 x (queue-high + park-high))";
+	/* A frame over 1 MiB is admitted against its uid's budget before it
+	 * is read, and large frames may take 3/4 of the budget
+	 * (account_may_reserve): a bigger one could never be admitted, and its
+	 * sender would wait for ever. */
+	else if (l->max_message_size + FRAME_PREFIX_SIZE + FRAME_HEADER_MAX > l->bytes_per_uid - l->bytes_per_uid / 4)
+		*ret_reason = "max-message-size, with a frame's header, must fit in 3/4 of bytes-per-uid "
+			      "(the share of a uid's budget that large frames may take)";
 	else
 		return 0;
 	return -EINVAL;

@@ -81,9 +81,9 @@ void limits_init(BrokerLimits *limits);
  * -EINVAL (a value that is not valid for the key), with a static reason. */
 int limits_set(BrokerLimits *limits, const char *key, const char *value, const char **ret_reason);
 
-/* Checks that the limits fit together (low marks under high marks, URL and
- * name small enough for any header to fit).  Returns 0 or -EINVAL with a
- * static reason. */
+/* Checks that the limits fit together (low marks under high marks, a uid's
+ * budget holds two full queues and the largest frame).  Returns 0 or
+ * -EINVAL with a static reason. */
 int limits_check(const BrokerLimits *limits, const char **ret_reason);
 
 /* A reload (SIGHUP): copies into running the limits of wanted that may

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -234,6 +235,18 @@ static int detach(const char *path, int pid_fd, const char *pidfile)
 	return 0;
 }
 
+/* A broker frees and allocates message buffers at a high rate: glibc's
+ * default gives the top of the heap back to the kernel (trim) and maps
+ * buffers over 128 KiB anew each time, so every large message would fault
+ * its pages in again.  Keep freed memory for reuse instead; what the broker
+ * holds is bounded by its budgets (docs/security.md), not by the allocator. */
+static void keep_freed_memory(void)
+{
+	mallopt(M_TRIM_THRESHOLD, 256 * 1024 * 1024);
+	mallopt(M_TOP_PAD, 16 * 1024 * 1024);
+	mallopt(M_MMAP_THRESHOLD, 64 * 1024 * 1024);
+}
+
 /* --limit KEY=VALUE. */
 static int parse_limit(BrokerLimits *limits, const char *arg)
 {
@@ -344,6 +357,7 @@ int main(int argc, char **argv)
 	int opt, fd, pid_fd = -1, log_fd = -1, status = 1;
 
 	log_set_ident("crosspostd");
+	keep_freed_memory();
 	if (!limit_args) {
 		fprintf(stderr, "crosspostd: out of memory\n");
 		return 1;

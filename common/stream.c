@@ -48,6 +48,11 @@ struct Stream {
 	size_t n_out_fds;           /* queued to send */
 	InFds *in_fds, **in_fds_tail;   /* received, not yet taken, oldest first */
 	size_t n_in_fds;
+	/* stream_set_scratch(): reads into an empty input land there, and the
+	 * input borrows them until stream_release_scratch(). */
+	uint8_t *scratch;
+	size_t scratch_size;
+	bool borrowing;
 };
 
 int stream_new(Stream **ret, int fd)
@@ -132,6 +137,9 @@ static int keep_received_fds(Stream *s, const int *fds, size_t n, uint64_t read_
 
 /* One recvmsg of up to max bytes into dst (the input buffer, or a large
  * frame's payload read in place). */
+/* One recvmsg of up to max bytes into dst (the input buffer, or a large
+ * frame's payload read in place), or into the scratch buffer when dst is
+ * an empty input and the stream has one. */
 static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
 {
 	union {
@@ -143,12 +151,19 @@ static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
 	struct msghdr msg = { 0 };
 	struct cmsghdr *cmsg;
 	InFds **last = s->in_fds_tail;
+	bool scratch = s->scratch && dst == s->input && evbuffer_get_length(dst) == 0;
 	int n_vec, r = 0;
 	ssize_t n, got;
 
-	n_vec = evbuffer_reserve_space(dst, (ssize_t)max, vec, 2);
-	if (n_vec <= 0)
-		return -ENOMEM;
+	if (scratch) {
+		n_vec = 1;
+		vec[0].iov_base = s->scratch;
+		vec[0].iov_len = s->scratch_size < max ? s->scratch_size : max;
+	} else {
+		n_vec = evbuffer_reserve_space(dst, (ssize_t)max, vec, 2);
+		if (n_vec <= 0)
+			return -ENOMEM;
+	}
 	for (int i = 0; i < n_vec; i++) {
 		iov[i].iov_base = vec[i].iov_base;
 		iov[i].iov_len = vec[i].iov_len;
@@ -166,7 +181,8 @@ static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
 	}
 	n = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC);
 	if (n < 0) {
-		evbuffer_commit_space(dst, vec, 0);
+		if (!scratch)
+			evbuffer_commit_space(dst, vec, 0);
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	}
 	/* Descriptors are kept even when the bytes are bad: the stream owns and
@@ -190,15 +206,59 @@ static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
 	s->input_read += (uint64_t)n;
 	for (InFds *in = *last; in; in = in->next)
 		in->read_end = s->input_read;
-	for (int i = 0; i < n_vec; i++) {
-		size_t take = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
-		vec[i].iov_len = take;
-		n -= (ssize_t)take;
+	if (scratch) {
+		/* Borrowed, not copied: the caller parses the frames in it and
+		 * stream_release_scratch() keeps what is left. */
+		if (n > 0 && evbuffer_add_reference(dst, s->scratch, (size_t)n, NULL, NULL) < 0)
+			return -ENOMEM;
+		s->borrowing = n > 0;
+	} else {
+		for (int i = 0; i < n_vec; i++) {
+			size_t take = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+			vec[i].iov_len = take;
+			n -= (ssize_t)take;
+		}
+		evbuffer_commit_space(dst, vec, n_vec);
 	}
-	evbuffer_commit_space(dst, vec, n_vec);
 	if (r < 0)
 		return r;
 	return got;
+}
+
+void stream_set_scratch(Stream *s, uint8_t *scratch, size_t size)
+{
+	s->scratch = scratch;
+	s->scratch_size = size;
+}
+
+int stream_release_scratch(Stream *s)
+{
+	size_t left = evbuffer_get_length(s->input);
+	struct evbuffer_iovec vec;
+
+	if (!s->borrowing)
+		return 0;
+	s->borrowing = false;
+	if (left == 0)
+		return 0;
+	/* A partial frame: its bytes move into memory of the stream's own
+	 * before the scratch buffer is read into again. */
+	{
+		struct evbuffer *owned = evbuffer_new();
+
+		if (!owned)
+			return -ENOMEM;
+		if (evbuffer_reserve_space(owned, (ssize_t)left, &vec, 1) != 1) {
+			evbuffer_free(owned);
+			return -ENOMEM;
+		}
+		evbuffer_remove(s->input, vec.iov_base, left);
+		vec.iov_len = left;
+		evbuffer_commit_space(owned, &vec, 1);
+		evbuffer_free(s->input);
+		s->input = owned;
+	}
+	return 0;
 }
 
 ssize_t stream_read(Stream *s)

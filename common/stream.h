@@ -36,6 +36,16 @@ int stream_fd(const Stream *stream);
 struct evbuffer *stream_input(Stream *stream);
 struct evbuffer *stream_output(Stream *stream);
 
+/* A buffer that reads into an empty input go to (the caller's, size
+ * bytes, shared by many streams: a broker keeps one).  The input then
+ * borrows those bytes, so an idle connection holds no read buffer of its
+ * own; stream_release_scratch() must be called once the frames in them
+ * are parsed, before any stream reads into the scratch again. */
+void stream_set_scratch(Stream *stream, uint8_t *scratch, size_t size);
+/* Keeps what is left of borrowed input (a partial frame) in memory of the
+ * stream's own.  Returns 0 or -ENOMEM. */
+int stream_release_scratch(Stream *stream);
+
 /* One recvmsg into the input buffer.  Returns the bytes read, 0 at end of
  * stream, -EAGAIN when nothing is ready, -EPROTO when descriptors were cut
  * short (MSG_CTRUNC), or another negative errno. */

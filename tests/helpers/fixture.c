@@ -240,6 +240,26 @@ Crosspost__Header *test_raw_read(int fd)
 	return h;
 }
 
+void test_raw_send_part(int fd, const Crosspost__Header *header, const void *payload, size_t length,
+			int half)
+{
+	size_t header_length = crosspost__header__get_packed_size(header), first = length / 10 * 9;
+	uint8_t *buf;
+	uint32_t lengths[2] = { (uint32_t)header_length, (uint32_t)length };
+
+	if (half == 1) {
+		write_all(fd, (const uint8_t *)payload + first, length - first);
+		return;
+	}
+	buf = malloc(8 + header_length);
+	ck_assert_ptr_nonnull(buf);
+	memcpy(buf, lengths, 8);
+	crosspost__header__pack(header, buf + 8);
+	write_all(fd, buf, 8 + header_length);
+	write_all(fd, payload, first);
+	free(buf);
+}
+
 void test_raw_send_fds(int fd, const Crosspost__Header *header, const void *payload, size_t length,
 		       const int *fds, size_t n_fds)
 {

@@ -43,6 +43,10 @@ int test_run_suite(Suite *suite);
 int test_raw_connect(const TestBroker *broker);
 /* Sends a frame with the given header and payload bytes. */
 void test_raw_send(int fd, const Crosspost__Header *header, const void *payload, size_t length);
+/* Sends a frame in two parts: part 0 is the prefix, the header and the
+ * first nine tenths of the payload; part 1 the rest. */
+void test_raw_send_part(int fd, const Crosspost__Header *header, const void *payload, size_t length,
+			int half);
 /* The same, with descriptors attached to the frame's first byte. */
 void test_raw_send_fds(int fd, const Crosspost__Header *header, const void *payload, size_t length,
 		       const int *fds, size_t n_fds);
