@@ -16,6 +16,9 @@ DESTDIR  ?=
 CC       ?= cc
 
 PKGS := libevent libprotobuf-c jansson libidn2
+# The broker alone also needs the Public Suffix List (BroadcastChannel's
+# partition by site: broker/site.c); libcrosspost does not link it.
+BROKER_PKGS := libpsl
 # The version is written once, in the public header.
 VERSION := $(shell sed -n 's/^\#define CP_VERSION_[A-Z]* \([0-9]*\)$$/\1/p' client/crosspost.h | paste -sd.)
 
@@ -34,8 +37,9 @@ ifeq ($(SANITIZE),1)
 BASE_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
 endif
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(BROKER_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BROKER_LIBS = $(shell pkg-config --libs $(BROKER_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 CFLAGS_ALL = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN_LDFLAGS) $(LDFLAGS)
@@ -129,7 +133,7 @@ $(LIBSO): $(LIB_OBJ) $(COMMON_OBJ) client/libcrosspost.map
 
 $(CROSSPOSTD): $(BUILD)/obj/broker/main.o $(BROKER_OBJ) $(COMMON_OBJ)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(BROKER_LIBS)
 
 $(CROSSPOST): $(CLI_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	$(call say,LD,$@)
@@ -138,7 +142,7 @@ $(CROSSPOST): $(CLI_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(BROKER_OBJ) $(CLI_MODULE_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CHECK_LIBS) -lm
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(BROKER_LIBS) $(CHECK_LIBS) -lm
 
 # Examples use the public header only, as a program of the user's would.
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB_OBJ) $(COMMON_OBJ)

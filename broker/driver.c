@@ -11,7 +11,10 @@
 #include "account.h"
 #include "broker.h"
 #include "connection.h"
+#include "contexts.h"
+#include "document.h"
 #include "driver.h"
+#include "driver_contexts.h"
 #include "frame.h"
 #include "frame_limits.h"
 #include "log.h"
@@ -201,10 +204,14 @@ static void handle_register(Connection *c, uint32_t serial, const Crosspost__Reg
 	w->owner_next = c->windows;
 	c->windows = w;
 	c->n_windows++;
+	w->document = 1;
+	w->tree_size = 1;
+	w->initial_about_blank = document_url_kind(w->url) == DOCUMENT_URL_ABOUT_BLANK;
 	log_debug("window %llu registered: %s (%s)%s%s", (unsigned long long)w->id, w->url,
 		  origin_serialization(w->origin), w->name ? " named " : "", w->name ? w->name : "");
 	registered.window_id = w->id;
 	registered.origin = (char *)origin_serialization(w->origin);
+	registered.document = w->document;
 	header.body_case = CROSSPOST__HEADER__BODY_REGISTERED;
 	header.registered = &registered;
 	reply(c, serial, &header);
@@ -230,31 +237,26 @@ static void handle_unregister(Connection *c, uint32_t serial, const Crosspost__U
 				      (unsigned long long)unreg->window_id);
 		return;
 	}
-	for (Window **p = &c->windows; *p; p = &(*p)->owner_next) {
-		if (*p == w) {
-			*p = w->owner_next;
-			break;
-		}
-	}
-	c->n_windows--;
-	log_debug("window %llu closed", (unsigned long long)w->id);
-	registry_remove(c->broker->registry, w);
+	/* Its frames go with it, wherever they are hosted. */
+	contexts_discard(c->broker, w, c, "closed by its process");
 	header.body_case = CROSSPOST__HEADER__BODY_ACK;
 	header.ack = &ack;
 	reply(c, serial, &header);
 }
 
-/* The same for a navigation of w to url. */
+/* The same for a navigation of w to url, with the origin the document
+ * will have (about:blank keeps w's: document.h). */
 static bool may_navigate(Connection *c, uint32_t serial, const Window *w, const char *url)
 {
 	AccessPeer peer = peer_of(c);
 	AccessDecision d;
 	AccessVerdict v;
 	Origin *origin = NULL;
+	DocumentUrlKind kind;
 	char what[400];
-	int r = origin_from_url(url, strlen(url), NULL, 0, &origin, NULL);
+	int r = document_origin(url, w->origin, w->parent != NULL, &origin, &kind, NULL);
 
-	if (r == -EINVAL)
+	if (r == DOCUMENT_E_BAD_URL)
 		return true;
 	if (r < 0) {
 		connection_close(c, LOG_ERROR, "cannot navigate: %s", strerror(-r));
@@ -293,12 +295,14 @@ static void handle_navigate(Connection *c, uint32_t serial, const Crosspost__Nav
 	}
 	if (!may_navigate(c, serial, w, nav->url))
 		return;
-	r = registry_navigate(c->broker->registry, w, nav->url, &reason);
-	if (r == REGISTRY_E_ORIGIN_TOO_LONG) {
+	/* Its own navigation: the window is the initiator (about:blank keeps
+	 * its origin), and its process learns the outcome from the reply. */
+	r = contexts_navigate(c->broker, w, w, nav->url, false, &reason);
+	if (r == CONTEXTS_E_RANGE) {
 		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_RANGE, "%s", reason);
 		return;
 	}
-	if (r == REGISTRY_E_BAD_URL) {
+	if (r == CONTEXTS_E_BAD_URL) {
 		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_SYNTAX,
 				      "invalid URL '%s': %s", nav->url, reason);
 		return;
@@ -309,6 +313,8 @@ static void handle_navigate(Connection *c, uint32_t serial, const Crosspost__Nav
 	}
 	navigated.origin = (char *)origin_serialization(w->origin);
 	navigated.generation = w->generation;
+	navigated.document = w->document;
+	navigated.url = w->url;
 	header.body_case = CROSSPOST__HEADER__BODY_NAVIGATED;
 	header.navigated = &navigated;
 	reply(c, serial, &header);
@@ -382,6 +388,9 @@ static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWin
 		infos[n].url = full ? w->url : (char *)"";
 		infos[n].origin = (char *)origin;
 		infos[n].pid = full ? w->pid : 0;
+		infos[n].parent_id = w->parent ? w->parent->id : 0;
+		infos[n].opener_id = w->opener_id;
+		infos[n].pending = w->pending;
 		n++;
 	}
 	if (!infos || !ptrs) {
@@ -417,6 +426,8 @@ static void handle_stats(Connection *c, uint32_t serial)
 	stats.senders_paused = b->stats.senders_paused;
 	stats.connections_rejected = b->stats.connections_rejected;
 	stats.quota_rejects = b->stats.quota_rejects;
+	stats.broadcasts_delivered = b->stats.broadcasts_delivered;
+	stats.dropped_no_document = b->stats.dropped_no_document;
 	stats.uptime_ms = broker_now_ms() - b->started_ms;
 	header.body_case = CROSSPOST__HEADER__BODY_STATS;
 	header.stats = &stats;
@@ -458,6 +469,9 @@ static void handle_create_channel(Connection *c, uint32_t serial, const Crosspos
 		connection_close(c, LOG_ERROR, "out of memory creating a channel");
 		return;
 	}
+	/* The ports belong to the window's current Window object. */
+	ports_bind(c->broker->ports, (uint64_t[]){ p1->id, p2->id }, 2, req->window_id,
+		   own_window(c, req->window_id)->document);
 	log_debug("window %llu created channel: ports %llu and %llu", (unsigned long long)req->window_id,
 		  (unsigned long long)p1->id, (unsigned long long)p2->id);
 	created.port1_id = p1->id;
@@ -516,7 +530,7 @@ static void handle_port_released(Connection *c, const Crosspost__PortReleased *r
 static bool carries_payload(Crosspost__Header__BodyCase kind)
 {
 	return kind == CROSSPOST__HEADER__BODY_POST || kind == CROSSPOST__HEADER__BODY_PORT_POST ||
-	       kind == CROSSPOST__HEADER__BODY_PORT_RETURN;
+	       kind == CROSSPOST__HEADER__BODY_PORT_RETURN || kind == CROSSPOST__HEADER__BODY_BROADCAST_POST;
 }
 
 void driver_dispatch(Connection *c, Frame **framep)
@@ -577,6 +591,17 @@ void driver_dispatch(Connection *c, Frame **framep)
 		break;
 	case CROSSPOST__HEADER__BODY_SYNC:
 		handle_sync(c, serial);
+		break;
+	case CROSSPOST__HEADER__BODY_OPEN_WINDOW:
+	case CROSSPOST__HEADER__BODY_CREATE_FRAME:
+	case CROSSPOST__HEADER__BODY_REMOVE_FRAME:
+	case CROSSPOST__HEADER__BODY_CLAIM:
+	case CROSSPOST__HEADER__BODY_CLOSE_WINDOW:
+	case CROSSPOST__HEADER__BODY_RELATION:
+	case CROSSPOST__HEADER__BODY_BROADCAST_OPEN:
+	case CROSSPOST__HEADER__BODY_BROADCAST_POST:
+	case CROSSPOST__HEADER__BODY_BROADCAST_CLOSE:
+		driver_contexts_dispatch(c, frame);
 		break;
 	case CROSSPOST__HEADER__BODY__NOT_SET:
 		c->broker->stats.connections_rejected++;

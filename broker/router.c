@@ -49,6 +49,14 @@ void router_post(Connection *sender, Frame *frame)
 	/* Only the registration record says who the sender is: a window of
 	 * another connection is an attempt to forge the source. */
 	from = registry_find(b->registry, post->sender_window_id);
+	if (!from && registry_id_assigned(b->registry, post->sender_window_id) && post->sender_window_id) {
+		/* The sender was discarded (its parent or top closed, its iframe
+		 * removed) before its process heard: a script of a discarded
+		 * document posts nothing.  Not an attack: no window is forged. */
+		log_debug("dropped: a post from window %llu, which is closed",
+			  (unsigned long long)post->sender_window_id);
+		goto out;
+	}
 	if (!from || from->owner != sender) {
 		b->stats.connections_rejected++;
 		connection_close(sender, LOG_WARNING,
@@ -88,7 +96,7 @@ void router_post(Connection *sender, Frame *frame)
 		if (registry_id_assigned(b->registry, post->target_window_id)) {
 			b->stats.dropped_target_closed++;
 			dropped = true;
-			log_debug("dropped: window %llu -> %llu: the target has closed",
+			log_debug("dropped: window %llu -> window %llu: the target has closed",
 				  (unsigned long long)from->id, (unsigned long long)post->target_window_id);
 		} else {
 			connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,
@@ -98,6 +106,15 @@ void router_post(Connection *sender, Frame *frame)
 		goto out;
 	}
 
+	if (to->pending) {
+		/* Opened or framed, and no process has claimed it: its document
+		 * is not there to receive anything (contexts.h). */
+		b->stats.dropped_no_document++;
+		dropped = true;
+		log_debug("dropped: window %llu -> window %llu: the target has no document yet (nobody claimed it)",
+			  (unsigned long long)from->id, (unsigned long long)to->id);
+		goto out;
+	}
 	verdict = policy_check(to, &target_origin);
 	if (verdict != POLICY_DELIVER) {
 		b->stats.dropped_origin_mismatch++;
@@ -118,6 +135,7 @@ void router_post(Connection *sender, Frame *frame)
 		event.source_name = from->name ? from->name : (char *)"";
 	}
 	event.checked_generation = to->generation;
+	event.target_document = to->document;
 	event.target_origin = (char *)target_origin_serialization(&target_origin);
 	header.body_case = CROSSPOST__HEADER__BODY_EVENT;
 	header.event = &event;
@@ -132,6 +150,7 @@ void router_post(Connection *sender, Frame *frame)
 	event.buffer_sizes = post->buffer_sizes;
 	receiver = to->owner;
 	ports_move(b->ports, post->transfer_ports, post->n_transfer_ports, receiver);
+	ports_bind(b->ports, post->transfer_ports, post->n_transfer_ports, to->id, to->document);
 	/* Accepted messages are never dropped: a lagging receiver's wait in
 	 * the broker, charged to this sender (queue.h). */
 	r = queue_frame(receiver, sender, NULL, &header, frame, frame->fds, frame->n_fds);

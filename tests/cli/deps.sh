@@ -9,9 +9,12 @@ set -eu
 listed=$(sed -n 's/^PKGS="\(.*\)"$/\1/p' scripts/install-deps.sh)
 [ -n "$listed" ] && pass "install-deps.sh lists its packages" || fail "cannot read PKGS from install-deps.sh"
 modules=$(sed -n 's/^PKGS *:= *//p' Makefile)
+broker_modules=$(sed -n 's/^BROKER_PKGS *:= *//p' Makefile)
+[ -n "$broker_modules" ] && pass "the Makefile names the broker's own modules ($broker_modules)" ||
+	fail "cannot read BROKER_PKGS from the Makefile"
 pc_modules=$(sed -n 's/^Requires.private: *//p' crosspost.pc.in)
-expect_eq "crosspost.pc requires what the Makefile builds with" "$pc_modules" "$modules"
-for m in $modules check; do
+expect_eq "crosspost.pc requires what the Makefile builds libcrosspost with" "$pc_modules" "$modules"
+for m in $modules $broker_modules check; do
 	pc="$(pkg-config --variable=pcfiledir "$m" 2>/dev/null)/$m.pc"
 	if [ ! -f "$pc" ]; then fail "pkg-config module $m is not installed"; continue; fi
 	owner=$(dpkg -S "$pc" 2>/dev/null | head -n 1 | cut -d: -f1)
@@ -21,7 +24,7 @@ for m in $modules check; do
 	esac
 done
 # shellcheck disable=SC2046
-for lib in $(pkg-config --static --libs $modules | tr ' ' '\n' | sed -n 's/^-l//p'); do
+for lib in $(pkg-config --static --libs $modules $broker_modules | tr ' ' '\n' | sed -n 's/^-l//p'); do
 	found=""
 	for ext in so a; do
 		f=$(cc -print-file-name="lib$lib.$ext")
