@@ -358,7 +358,9 @@ static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWin
 	bool list_all = access_may_list_all(c->broker->access, &peer, &d) == ACCESS_ALLOW;
 
 	for (; w && infos && ptrs; w = w->order_next) {
-		bool full = list_all || ((const Connection *)w->owner)->uid == c->uid;
+		/* A pending window (opened, unclaimed) has no connection yet. */
+		const Connection *host = w->owner;
+		bool full = list_all || (host && host->uid == c->uid);
 		const char *origin = origin_serialization(w->origin);
 		size_t cost = strlen(w->url) + (w->name ? strlen(w->name) : 0) + strlen(origin) + 48;
 
