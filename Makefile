@@ -16,6 +16,8 @@ DESTDIR  ?=
 CC       ?= cc
 
 PKGS := libevent libprotobuf-c jansson libidn2
+# crosspostd alone links these too (socket activation, sd_notify, the journal).
+DAEMON_PKGS := libsystemd
 # The version is written once, in the public header.
 VERSION := $(shell sed -n 's/^\#define CP_VERSION_[A-Z]* \([0-9]*\)$$/\1/p' client/crosspost.h | paste -sd.)
 
@@ -34,8 +36,9 @@ ifeq ($(SANITIZE),1)
 BASE_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
 endif
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(DAEMON_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+DAEMON_LIBS = $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 CFLAGS_ALL = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN_LDFLAGS) $(LDFLAGS)
@@ -46,7 +49,10 @@ GEN_H     := $(GEN_C:.c=.h)
 GEN_OBJ   := $(GEN_C:.c=.o)
 
 COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
-BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
+# main.c and its glue to systemd are crosspostd's alone; the rest of
+# broker/ is the core, which the tests link too.
+DAEMON_SRC := broker/main.c broker/service.c broker/log_target.c
+BROKER_SRC := $(filter-out $(DAEMON_SRC),$(wildcard broker/*.c))
 LIB_SRC    := $(wildcard value/*.c) $(wildcard client/*.c)
 CLI_SRC    := $(wildcard runner/*.c) $(wildcard cli/*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
@@ -57,6 +63,7 @@ BENCH_HELPER_SRC := bench/broker_fixture.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
+DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 BROKER_OBJ := $(call obj,$(BROKER_SRC))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
@@ -127,9 +134,9 @@ $(LIBSO): $(LIB_OBJ) $(COMMON_OBJ) client/libcrosspost.map
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libcrosspost.so.0 -Wl,--version-script=client/libcrosspost.map -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
-$(CROSSPOSTD): $(BUILD)/obj/broker/main.o $(BROKER_OBJ) $(COMMON_OBJ)
+$(CROSSPOSTD): $(DAEMON_OBJ) $(BROKER_OBJ) $(COMMON_OBJ)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(DAEMON_LIBS)
 
 $(CROSSPOST): $(CLI_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	$(call say,LD,$@)
