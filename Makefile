@@ -95,7 +95,7 @@ ifeq ($(HAVE_ZMQ),1)
 BENCH_TABLE += $(BUILD)/bench/xp_zmq
 endif
 
-.PHONY: all deps check test demo bench bench-all bench-build bench-profile fuzz install clean
+.PHONY: all deps check test demo bench bench-all bench-build bench-profile fuzz install man clean
 # Intermediates (generated sources, objects of tests and examples) are kept.
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -103,9 +103,15 @@ endif
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-all
 
+# Man pages (man/*.scd, scdoc) are part of the build when scdoc is there;
+# `make man` insists on it.
+MAN_SRC   := $(wildcard man/*.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+HAVE_SCDOC := $(shell command -v scdoc 2>/dev/null)
+
 .PHONY: build-all build-products
 build-products: $(CROSSPOSTD) $(CROSSPOST) $(LIBA) $(LIBSO)
-build-all: build-products $(TESTS) $(EXAMPLES)
+build-all: build-products $(TESTS) $(EXAMPLES) $(if $(HAVE_SCDOC),$(MAN_PAGES))
 
 deps:
 	@sh scripts/install-deps.sh
@@ -183,6 +189,18 @@ $(BUILD)/bench/xp_zmq: $(BUILD)/obj/bench/xp_zmq.o $(XP_WORKLOAD_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs libzmq 2>/dev/null)
+
+# --- man pages: man/NAME.SECTION.scd -> $(BUILD)/man/NAME.SECTION ---
+# @VERSION@ becomes the version; the date in the page is the last commit
+# that changed its source (SOURCE_DATE_EPOCH), so a rebuild is identical.
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: man/%.scd client/crosspost.h
+	@command -v scdoc >/dev/null || { echo "scdoc is not installed (make deps installs it)" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(call say,SCDOC,$<)
+	$(Q)d=$$(git log -1 --format=%ct -- $< 2>/dev/null); \
+		sed 's/@VERSION@/$(VERSION)/g' $< | SOURCE_DATE_EPOCH=$${d:-$$(date +%s)} scdoc >$@.tmp && mv $@.tmp $@
 
 # --- the front door ---
 # The suite runs twice: as built, then under AddressSanitizer + UBSan; both
