@@ -95,7 +95,7 @@ ifeq ($(HAVE_ZMQ),1)
 BENCH_TABLE += $(BUILD)/bench/xp_zmq
 endif
 
-.PHONY: all deps check test demo bench bench-all bench-build bench-profile fuzz install man clean
+.PHONY: all deps check test demo bench bench-all bench-build bench-profile fuzz install uninstall man clean
 # Intermediates (generated sources, objects of tests and examples) are kept.
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -250,17 +250,50 @@ bench-profile: deps
 fuzz: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) -f fuzz/fuzz.mk run
 
-# Installs what a user runs and links: nothing else needs to build for it.
+# Installs what a user runs and links, the man pages, the systemd user
+# units and bash completion: nothing else needs to build for it.  Every
+# file installed is in INSTALLED (relative to PREFIX), which `make
+# uninstall` removes again.  In a live PREFIX the folders stay, as
+# automake's uninstall leaves them (they may hold other packages' files);
+# under a DESTDIR, a staging root, the folders left empty go too, up to
+# DESTDIR itself.
+BINDIR    := $(PREFIX)/bin
+UNITDIR   := lib/systemd/user
+COMPDIR   := share/bash-completion/completions
+man_dir    = share/man/man$(subst .,,$(suffix $(1)))
+INSTALLED := bin/crosspostd bin/crosspost lib/libcrosspost.a lib/libcrosspost.so.0 lib/libcrosspost.so \
+	     include/crosspost.h lib/pkgconfig/crosspost.pc \
+	     $(UNITDIR)/crosspost.socket $(UNITDIR)/crosspost.service \
+	     $(COMPDIR)/crosspost $(COMPDIR)/crosspostd \
+	     $(foreach m,$(MAN_PAGES),$(call man_dir,$(m))/$(notdir $(m)))
+DEST := $(DESTDIR)$(PREFIX)
+
 install: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) build-products
-	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig
-	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(DESTDIR)$(PREFIX)/bin/
-	$(Q)install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
-	$(Q)install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libcrosspost.so.0
-	$(Q)ln -sf libcrosspost.so.0 $(DESTDIR)$(PREFIX)/lib/libcrosspost.so
-	$(Q)install -m 0644 client/crosspost.h $(DESTDIR)$(PREFIX)/include/
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' crosspost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/crosspost.pc
+	@$(MAKE) --no-print-directory -j$(JOBS) build-products man
+	$(Q)install -d $(DEST)/bin $(DEST)/lib $(DEST)/include $(DEST)/lib/pkgconfig $(DEST)/$(UNITDIR) $(DEST)/$(COMPDIR) \
+		$(foreach m,$(sort $(foreach p,$(MAN_PAGES),$(call man_dir,$(p)))),$(DEST)/$(m))
+	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(DEST)/bin/
+	$(Q)install -m 0644 $(LIBA) $(DEST)/lib/
+	$(Q)install -m 0755 $(LIBSO) $(DEST)/lib/libcrosspost.so.0
+	$(Q)ln -sf libcrosspost.so.0 $(DEST)/lib/libcrosspost.so
+	$(Q)install -m 0644 client/crosspost.h $(DEST)/include/
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' crosspost.pc.in > $(DEST)/lib/pkgconfig/crosspost.pc
+	$(Q)install -m 0644 systemd/crosspost.socket $(DEST)/$(UNITDIR)/
+	$(Q)sed -e 's|@BINDIR@|$(BINDIR)|g' systemd/crosspost.service.in > $(DEST)/$(UNITDIR)/crosspost.service
+	$(Q)install -m 0644 completion/crosspost.bash $(DEST)/$(COMPDIR)/crosspost
+	$(Q)install -m 0644 completion/crosspost.bash $(DEST)/$(COMPDIR)/crosspostd
+	$(Q)$(foreach m,$(MAN_PAGES),install -m 0644 $(m) $(DEST)/$(call man_dir,$(m))/ &&) true
+
+uninstall:
+	$(Q)rm -f $(addprefix $(DEST)/,$(INSTALLED))
+ifneq ($(DESTDIR),)
+	$(Q)for d in $(sort $(dir $(addprefix $(DEST)/,$(INSTALLED)))); do \
+		d=$${d%/}; \
+		while [ "$$d" != "$(patsubst %/,%,$(DESTDIR))" ] && [ -n "$$d" ] && rmdir "$$d" 2>/dev/null; do \
+			d=$${d%/*}; \
+		done; \
+	done
+endif
 
 clean:
 	rm -rf build build-asan build-fuzz
