@@ -968,6 +968,12 @@ START_TEST(ports_move_between_pages_and_processes)
 }
 END_TEST
 
+/* The broker holds 1 MiB for a receiver and 1 MiB for each sender, so
+ * that the floods below are well over what the broker, the gateway and
+ * the sockets between them can hold. */
+static const char *const small_broker[] = { "--limit", "queue-high=1048576", "--limit", "queue-low=262144",
+					    "--limit", "park-high=1048576", "--limit", "park-low=262144", NULL };
+
 /* A native process that posts count messages of size bytes to window id,
  * then exits 0; it blocks wherever the broker holds it back. */
 static pid_t spawn_flooder(uint64_t target, int count, size_t size)
@@ -1026,7 +1032,7 @@ START_TEST(a_page_that_does_not_read_holds_back_its_senders_only)
 	pid_t flooder;
 	int status = -1, received = 0;
 
-	test_broker_start(&broker);
+	test_broker_start_args(&broker, small_broker, 0);
 	gateway_start(&gw, &broker, args);
 	stalled = page(gw.port, ORIGIN_A);
 	stalled_id = page_open(stalled, "stalled", "/");
@@ -1077,11 +1083,6 @@ static size_t ws_unsent_after(Ws *ws, int ms)
 
 START_TEST(a_page_held_back_by_the_broker_does_not_hold_back_others)
 {
-	/* The broker holds 1 MiB for the sink and 1 MiB for each sender
-	 * (--limit), the gateway 1 MiB per page and direction: 40 posts of
-	 * 512 KiB (20 MiB) are more than these and the sockets between hold. */
-	const char *broker_args[] = { "--limit", "queue-high=1048576", "--limit", "queue-low=262144",
-				      "--limit", "park-high=1048576", "--limit", "park-low=262144", NULL };
 	const char *args[] = { "--allow-origin", "http://a.test:*", "--queue-high", "1MiB", NULL };
 	const int count = 40;
 	static char msg[600 * 1024];
@@ -1092,7 +1093,7 @@ START_TEST(a_page_held_back_by_the_broker_does_not_hold_back_others)
 	uint64_t flooding_id, other_id;
 	size_t off;
 
-	test_broker_start_args(&broker, broker_args, 0);
+	test_broker_start_args(&broker, small_broker, 0);
 	gateway_start(&gw, &broker, args);
 	native = test_client(&broker);
 	ck_assert_int_eq(cp_window_open(native, "https://sink.example/", "sink", &sink), 0);
