@@ -382,7 +382,13 @@ static void draw_header(FILE *out, const struct lifeline *l, int i, double top, 
 	double x = lifeline_x(i), w = COLUMN - 24;
 	bool port = l->kind == DIAGRAM_LIFELINE_PORT;
 
-	fprintf(out, "<g class=\"lifeline %s\">\n", port ? "port" : "window");
+	fprintf(out, "<g class=\"lifeline %s\"><title>", port ? "port" : "window");
+	/* The whole header, for lines cut to the box's width. */
+	for (size_t k = 0; k < l->count; k++) {
+		fputs(k ? " | " : "", out);
+		diagram_put_text(out, l->lines[k], DIAGRAM_TOOLTIP_MAX / DIAGRAM_HEADER_LINES);
+	}
+	fputs("</title>\n", out);
 	fprintf(out, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" rx=\"%d\" fill=\"%s\" "
 		"stroke=\"%s\"%s/>\n", x - w / 2, top, w, height, port ? 12 : 4, port ? "#f3e5f5" : "#e3ecf7",
 		port ? "#6a1b9a" : "#1f4e8c", port ? " stroke-dasharray=\"4 2\"" : "");
