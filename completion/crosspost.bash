@@ -48,7 +48,7 @@ _crosspost()
 	fi
 	# The command is the first word: `crosspost COMMAND [OPTIONS] [ARGS]`.
 	if ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W "listen post list run origin version help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "listen post list run monitor stats origin version help --help --version" -- "$cur"))
 		return
 	fi
 	command=${COMP_WORDS[1]}
@@ -73,8 +73,17 @@ _crosspost()
 		[[ $cur == */* ]] && _crosspost_files
 		return
 		;;
-	listen:--timeout | listen:-t)
+	listen:--timeout | listen:-t | run:--timeout)
 		COMPREPLY=($(compgen -W "250ms 1s 2s 10s 1m" -- "$cur"))
+		return
+		;;
+	run:--junit)
+		_crosspost_files xml
+		return
+		;;
+	monitor:--window)
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -W "$(_crosspost_window_names "$program" "$socket")" -- "$cur"))
 		return
 		;;
 	post:--to | post:-t)
@@ -91,7 +100,8 @@ _crosspost()
 		return
 		;;
 	listen:--name | listen:-n | listen:--count | listen:-c | listen:--ready-fd | listen:-r | \
-	post:--to-id | post:-i | post:--name | post:-n | origin:--base | origin:-b)
+	post:--to-id | post:-i | post:--name | post:-n | origin:--base | origin:-b | \
+	monitor:--origin | monitor:--count | run:--filter)
 		return # a value of the user's
 		;;
 	esac
@@ -100,8 +110,10 @@ _crosspost()
 	case $command in
 	listen) options="--name --count --timeout --ready-fd --privileged --socket --help" ;;
 	post) options="--to --to-id --target-origin --name --socket --help" ;;
-	list) options="--json --socket --help" ;;
-	run) options="--socket --broker --verbose --help" ;;
+	list) options="--tree --json --socket --help" ;;
+	run) options="--socket --broker --filter --timeout --junit --verbose --help" ;;
+	monitor) options="--origin --window --data --json --count --socket --help" ;;
+	stats) options="--json --socket --help" ;;
 	origin) options="--base --unicode --socket --help" ;;
 	*) options="" ;;
 	esac
