@@ -198,6 +198,19 @@ expect_eq "--socket --diagram: exit 0" "$RC" "0"
 INFO=$(svg_info "$T/ext.svg") || fail "ext.svg: $INFO"
 expect_eq "--socket: a lifeline for the script's window only" "$(count "$INFO" window)" "1"
 
+# ---- the README's picture is what the runner draws today ----
+capture "$CROSSPOST" run --diagram "$T/demo.svg" examples/demo.scenario
+expect_eq "the demo scenario passes" "$RC" "0"
+if cmp -s "$T/demo.svg" docs/images/demo.svg; then
+	pass "docs/images/demo.svg is current"
+else
+	fail "docs/images/demo.svg is not what the runner draws now: run" \
+		"'build/crosspost run --diagram docs/images/demo.svg examples/demo.scenario' and commit it"
+fi
+INFO=$(svg_info docs/images/demo.svg) || fail "docs/images/demo.svg: $INFO"
+expect_eq "the demo: three windows" "$(count "$INFO" window)" "3"
+expect_eq "the demo: one dropped message" "$(count "$INFO" dropped)" "1"
+
 # ---- mistakes ----
 capture "$CROSSPOST" run --diagram "" "$T/one.scenario"
 expect_eq "--diagram '': exit 2" "$RC" "2"
