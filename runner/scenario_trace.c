@@ -680,19 +680,12 @@ static int add_lifelines(struct drawing *g, bool ports)
 			}
 		}
 		lines[0] = strdup(a->alias);
-		if (r < 0)
-			lines[0] = (free(lines[0]), NULL);
-		/* Compact the optional lines so that the header has no holes. */
-		{
-			const char *shown[DIAGRAM_HEADER_LINES];
-			size_t n = 0;
-
-			for (size_t k = 0; k < DIAGRAM_HEADER_LINES; k++)
-				if (lines[k])
-					shown[n++] = lines[k];
-			a->lifeline = lines[0] ? diagram_lifeline(g->d, ports ? DIAGRAM_LIFELINE_PORT : DIAGRAM_LIFELINE_WINDOW,
-								 shown, n) : -ENOMEM;
-		}
+		/* diagram_lifeline() skips the NULL lines of what a window lacks. */
+		if (r >= 0 && lines[0])
+			a->lifeline = diagram_lifeline(g->d, ports ? DIAGRAM_LIFELINE_PORT : DIAGRAM_LIFELINE_WINDOW,
+						       (const char *const *)lines, DIAGRAM_HEADER_LINES);
+		else
+			a->lifeline = -ENOMEM;
 		for (size_t k = 0; k < DIAGRAM_HEADER_LINES; k++)
 			free(lines[k]);
 		if (a->lifeline < 0)
