@@ -13,6 +13,7 @@
 #include "frame.h"
 #include "frame_limits.h"
 #include "log.h"
+#include "monitor.h"
 #include "origin.h"
 #include "queue.h"
 #include "registry.h"
@@ -371,6 +372,10 @@ void broadcast_post(BroadcastTable *t, Connection *sender, Frame *frame)
 		event.target_origin = (char *)"*";
 		header.body_case = CROSSPOST__HEADER__BODY_EVENT;
 		header.event = &event;
+		monitor_message(t->broker, CROSSPOST__MONITOR_KIND__MONITOR_BROADCAST,
+				registry_find(t->broker->registry, from->window_id),
+				registry_find(t->broker->registry, to->window_id), to->window_id, NULL, NULL,
+				from->id, copy);
 		if (queue_frame(to->host, sender, NULL, &header, copy, NULL, 0) == 0)
 			t->broker->stats.broadcasts_delivered++;
 		frame_free(copy);

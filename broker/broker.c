@@ -16,6 +16,7 @@
 #include "broadcast.h"
 #include "broker.h"
 #include "claims.h"
+#include "monitor.h"
 #include "connection.h"
 #include "contexts.h"
 #include "log.h"
@@ -282,7 +283,7 @@ int broker_new(Broker **ret, struct event_base *base, int listen_fd, const Broke
 	    access_policy_new(&b->access, geteuid()) < 0 ||
 	    registry_new(&b->registry) < 0 || port_table_new(&b->ports, b) < 0 ||
 	    claim_table_new(&b->claims, b, contexts_claim_expired) < 0 ||
-	    broadcast_table_new(&b->broadcasts, b) < 0 ||
+	    broadcast_table_new(&b->broadcasts, b) < 0 || monitor_set_new(&b->monitors) < 0 ||
 	    account_table_new(&b->accounts, limits->bytes_per_uid, limits->fds_per_uid) < 0) {
 		broker_free(b);
 		return -ENOMEM;
@@ -309,6 +310,7 @@ Broker *broker_free(Broker *b)
 		event_free(b->reap_event);
 	claim_table_free(b->claims);
 	broadcast_table_free(b->broadcasts);
+	monitor_set_free(b->monitors);
 	port_table_free(b->ports);
 	registry_free(b->registry);
 	site_cleanup();

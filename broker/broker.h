@@ -23,6 +23,7 @@ struct event;
 typedef struct AccessPolicy AccessPolicy;
 typedef struct AccountTable AccountTable;
 typedef struct BroadcastTable BroadcastTable;
+typedef struct MonitorSet MonitorSet;
 typedef struct ClaimTable ClaimTable;
 typedef struct Registry Registry;
 typedef struct PortTable PortTable;
@@ -57,6 +58,7 @@ typedef struct Broker {
 	Registry *registry;
 	ClaimTable *claims;          /* windows waiting for a process (contexts.h) */
 	BroadcastTable *broadcasts;  /* BroadcastChannels */
+	MonitorSet *monitors;        /* connections watching the traffic (monitor.h) */
 	PortTable *ports;
 	AccountTable *accounts;
 	Connection *connections;     /* live */

@@ -19,6 +19,7 @@
 #include "driver.h"
 #include "frame.h"
 #include "log.h"
+#include "monitor.h"
 #include "ports.h"
 #include "queue.h"
 #include "registry.h"
@@ -220,6 +221,7 @@ void connection_close(Connection *c, int level, const char *fmt, ...)
 		event_del(c->hangup_event);
 	/* Its windows go now, so that nothing is routed to it any more; their
 	 * frames go with them, wherever they are hosted (contexts.h). */
+	monitor_remove(b->monitors, c);
 	contexts_connection_closed(b, c);
 	ports_connection_closed(b->ports, c);
 	queue_receiver_closed(c);

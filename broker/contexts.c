@@ -14,6 +14,7 @@
 #include "document.h"
 #include "frame_limits.h"
 #include "log.h"
+#include "monitor.h"
 #include "ports.h"
 #include "registry.h"
 #include "stream.h"
@@ -179,6 +180,7 @@ void contexts_discard(Broker *b, Window *w, const Connection *quiet, const char 
 	}
 	unlink_from_parent(w);
 	log_debug("window %llu discarded: %s", (unsigned long long)w->id, reason);
+	monitor_window(b, CROSSPOST__MONITOR_KIND__MONITOR_WINDOW_CLOSED, w, NULL, reason);
 	registry_remove(b->registry, w);
 }
 
@@ -324,6 +326,9 @@ int contexts_navigate(Broker *b, Window *w, const Window *initiator, const char 
 	log_debug("window %llu navigated by window %llu to %s (%s), document %llu", (unsigned long long)w->id,
 		  (unsigned long long)initiator_id, w->url, origin_serialization(w->origin),
 		  (unsigned long long)w->document);
+	/* The initiator may be gone (a frame that navigated its parent). */
+	monitor_window(b, CROSSPOST__MONITOR_KIND__MONITOR_NAVIGATED, w,
+		       initiator_id == w->id ? NULL : registry_find(b->registry, initiator_id), NULL);
 	if (notify_host && w->owner)
 		send_navigated(w->owner, w);
 	return 0;
@@ -372,6 +377,7 @@ static int new_pending(Connection *c, const char *url, const char *name, const O
 		registry_remove(b->registry, w);
 		return r;
 	}
+	monitor_window(b, CROSSPOST__MONITOR_KIND__MONITOR_WINDOW_OPENED, w, NULL, "pending: no process has claimed it yet");
 	*ret = w;
 	return 0;
 }

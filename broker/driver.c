@@ -18,6 +18,7 @@
 #include "frame.h"
 #include "frame_limits.h"
 #include "log.h"
+#include "monitor.h"
 #include "ports.h"
 #include "registry.h"
 #include "router.h"
@@ -204,6 +205,7 @@ static void handle_register(Connection *c, uint32_t serial, const Crosspost__Reg
 	w->owner_next = c->windows;
 	c->windows = w;
 	c->n_windows++;
+	monitor_window(c->broker, CROSSPOST__MONITOR_KIND__MONITOR_WINDOW_OPENED, w, NULL, NULL);
 	w->document = 1;
 	w->tree_size = 1;
 	w->initial_about_blank = document_url_kind(w->url) == DOCUMENT_URL_ABOUT_BLANK;
@@ -358,7 +360,9 @@ static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWin
 	bool list_all = access_may_list_all(c->broker->access, &peer, &d) == ACCESS_ALLOW;
 
 	for (; w && infos && ptrs; w = w->order_next) {
-		bool full = list_all || ((const Connection *)w->owner)->uid == c->uid;
+		/* A pending window (opened, unclaimed) has no connection yet. */
+		const Connection *host = w->owner;
+		bool full = list_all || (host && host->uid == c->uid);
 		const char *origin = origin_serialization(w->origin);
 		size_t cost = strlen(w->url) + (w->name ? strlen(w->name) : 0) + strlen(origin) + 48;
 
@@ -410,11 +414,20 @@ static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWin
 	free(ptrs);
 }
 
-static void handle_stats(Connection *c, uint32_t serial)
+/* The broker's counters, and a page of the windows' counters when asked
+ * (as many as fit one reply; `more` says that others follow).  A window
+ * of another uid is shown to a lister without list-all by id and origin
+ * only. */
+static void handle_stats(Connection *c, uint32_t serial, const Crosspost__GetStats *req)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Stats stats = CROSSPOST__STATS__INIT;
-	const Broker *b = c->broker;
+	Broker *b = c->broker;
+	AccessPeer peer = peer_of(c);
+	AccessDecision d;
+	bool list_all = access_may_list_all(b->access, &peer, &d) == ACCESS_ALLOW;
+	Crosspost__WindowStats *ws = NULL, **ptrs = NULL;
+	size_t n = 0, cap = 0, bytes = 0;
 
 	stats.connections = b->n_connections;
 	stats.windows = registry_count(b->registry);
@@ -428,9 +441,108 @@ static void handle_stats(Connection *c, uint32_t serial)
 	stats.quota_rejects = b->stats.quota_rejects;
 	stats.broadcasts_delivered = b->stats.broadcasts_delivered;
 	stats.dropped_no_document = b->stats.dropped_no_document;
+	monitor_totals(b->monitors, &stats.monitors, &stats.monitor_events_lost);
 	stats.uptime_ms = broker_now_ms() - b->started_ms;
+	for (Window *w = req->windows ? registry_first_after(b->registry, req->after_id) : NULL; w;
+	     w = w->order_next) {
+		const Connection *host = w->owner;
+		bool full = list_all || (host && host->uid == c->uid);
+		const char *origin = origin_serialization(w->origin);
+		size_t cost = strlen(origin) + (w->name ? strlen(w->name) : 0) + 96;
+
+		if (bytes + cost > LIST_PAGE_BYTES) {
+			stats.more = true;
+			break;
+		}
+		if (n == cap) {
+			size_t grown = cap ? 2 * cap : 64;
+			Crosspost__WindowStats *more_ws = realloc(ws, grown * sizeof(*ws));
+
+			if (!more_ws)
+				goto oom;
+			ws = more_ws;
+			cap = grown;
+		}
+		bytes += cost;
+		crosspost__window_stats__init(&ws[n]);
+		ws[n].id = w->id;
+		ws[n].origin = (char *)origin;
+		ws[n].name = w->name ? w->name : (char *)"";
+		if (full) {
+			ws[n].posted = w->posted;
+			ws[n].received = w->received;
+			ws[n].dropped = w->dropped;
+			ws[n].bytes_posted = w->bytes_posted;
+			ws[n].bytes_received = w->bytes_received;
+			ws[n].queued_bytes = host ? evbuffer_get_length(stream_output(host->stream)) : 0;
+			ws[n].paused = host && host->paused;
+		}
+		n++;
+	}
+	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	if (!ptrs)
+		goto oom;
+	for (size_t i = 0; i < n; i++)
+		ptrs[i] = &ws[i];
+	stats.n_window_stats = n;
+	stats.window_stats = ptrs;
 	header.body_case = CROSSPOST__HEADER__BODY_STATS;
 	header.stats = &stats;
+	reply(c, serial, &header);
+	free(ptrs);
+	free(ws);
+	return;
+oom:
+	free(ws);
+	free(ptrs);
+	connection_close(c, LOG_ERROR, "out of memory gathering statistics");
+}
+
+/* ReportDrops: this window's dropped posts come back to it (EVENT_DROPPED). */
+static void handle_report_drops(Connection *c, uint32_t serial, const Crosspost__ReportDrops *req)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Ack ack = CROSSPOST__ACK__INIT;
+	Window *w = own_window(c, req->window_id);
+
+	if (!w) {
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,
+				      "window %llu is not open on this connection", (unsigned long long)req->window_id);
+		return;
+	}
+	w->report_drops = req->on;
+	header.body_case = CROSSPOST__HEADER__BODY_ACK;
+	header.ack = &ack;
+	reply(c, serial, &header);
+}
+
+/* Monitor: within the policy's `monitor` key. */
+static void handle_monitor(Connection *c, uint32_t serial, const Crosspost__Monitor *req)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Ack ack = CROSSPOST__ACK__INIT;
+	AccessPeer peer = peer_of(c);
+	AccessDecision d;
+
+	if (access_may_monitor(c->broker->access, &peer, &d) != ACCESS_ALLOW) {
+		log_info("connection %llu (uid %u): refused to monitor: the policy says monitor = no",
+			 (unsigned long long)c->id, (unsigned)c->uid);
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_SECURITY,
+				      "the broker's policy does not let uid %u monitor", (unsigned)c->uid);
+		return;
+	}
+	if (strlen(req->origin) > FRAME_URL_MAX) {
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_RANGE, "the origin filter is too long");
+		return;
+	}
+	if (monitor_add(c->broker->monitors, c, req) < 0) {
+		connection_close(c, LOG_ERROR, "out of memory adding a monitor");
+		return;
+	}
+	log_debug("connection %llu (uid %u) monitors%s%s", (unsigned long long)c->id, (unsigned)c->uid,
+		  *req->origin ? " origin " : "", req->origin);
+	header.body_case = CROSSPOST__HEADER__BODY_ACK;
+	header.ack = &ack;
 	reply(c, serial, &header);
 }
 
@@ -569,7 +681,13 @@ void driver_dispatch(Connection *c, Frame **framep)
 		handle_list(c, serial, h->list_windows);
 		break;
 	case CROSSPOST__HEADER__BODY_GET_STATS:
-		handle_stats(c, serial);
+		handle_stats(c, serial, h->get_stats);
+		break;
+	case CROSSPOST__HEADER__BODY_REPORT_DROPS:
+		handle_report_drops(c, serial, h->report_drops);
+		break;
+	case CROSSPOST__HEADER__BODY_MONITOR:
+		handle_monitor(c, serial, h->monitor);
 		break;
 	case CROSSPOST__HEADER__BODY_POST:
 		router_post(c, frame);

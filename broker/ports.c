@@ -10,6 +10,8 @@
 #include "connection.h"
 #include "frame.h"
 #include "log.h"
+#include "monitor.h"
+#include "registry.h"
 #include "ports.h"
 #include "queue.h"
 
@@ -518,6 +520,8 @@ static void send_to_owner(PortTable *t, Port *p, Frame *frame, Connection *poste
 	header.event = &event;
 	ports_move(t, ids, n_ports, p->owner);
 	ports_bind(t, ids, n_ports, p->window_id, p->document);
+	monitor_message(t->broker, CROSSPOST__MONITOR_KIND__MONITOR_PORT_MESSAGE, NULL,
+			registry_find(t->broker->registry, p->window_id), p->window_id, NULL, NULL, p->id, frame);
 	if (queue_frame(p->owner, poster, account, &header, frame, frame->fds, frame->n_fds) == 0)
 		t->broker->stats.messages_delivered++;
 	frame->n_fds = 0;

@@ -51,6 +51,10 @@ typedef struct Window {
 	uint32_t tree_size;      /* top-level windows: windows in its tree, itself included */
 	struct Claim *claim;     /* while pending: the token that claims it */
 	struct BroadcastSub *broadcasts;  /* its BroadcastChannels (broadcast.c) */
+	/* Counters for `crosspost stats`: its posts the broker accepted and
+	 * dropped, the messages queued for it, and their bytes. */
+	uint64_t posted, dropped, received, bytes_posted, bytes_received;
+	bool report_drops;       /* its dropped posts come back as EVENT_DROPPED */
 	/* Registry bookkeeping. */
 	struct Window *id_next, *name_next;       /* hash chains */
 	struct Window *order_prev, *order_next;   /* by id */

@@ -185,6 +185,10 @@ static int client_take_frame(cp_client *c, Frame *frame)
 			return error_set(CP_ERR_NO_MEMORY, "out of memory queueing an event");
 		}
 		return 0;
+	case CROSSPOST__HEADER__BODY_MONITOR_EVENT:
+		/* In order with the events around it, dispatched like them. */
+		event_queue_push(&c->events, frame);
+		return 0;
 	case CROSSPOST__HEADER__BODY_WINDOW_NAVIGATED:
 	case CROSSPOST__HEADER__BODY_WINDOW_CLOSED:
 		/* Taken in order with the events around it: the ones before are
@@ -757,6 +761,8 @@ int cp_client_broker_stats(cp_client *c, cp_broker_stats *ret)
 		.connections_rejected = s->connections_rejected,
 		.quota_rejects = s->quota_rejects,
 		.uptime_ms = s->uptime_ms,
+		.monitors = s->monitors,
+		.monitor_events_lost = s->monitor_events_lost,
 	};
 	frame_free(reply);
 	return 0;

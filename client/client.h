@@ -99,6 +99,8 @@ struct cp_client {
 	char *target_origin_spec, *target_origin_sent;
 	struct cp_client *all_next;   /* every client of the process (exit flush) */
 	bool batching;                /* cp_client_set_batching() */
+	cp_monitor_callback monitor;  /* cp_client_monitor() */
+	void *monitor_userdata;
 	uint32_t next_serial;
 	bool broken;               /* the connection is gone */
 	cp_window *windows;
@@ -254,6 +256,11 @@ cp_broadcast *broadcast_free(cp_broadcast *broadcast);
 /* The BroadcastChannels of window_id's other Window objects close. */
 void broadcasts_window_changed(cp_client *client, uint64_t window_id, uint64_t keep_document);
 
+
+/* monitor.c */
+/* Runs the monitor callback for a MonitorEvent frame (takes it).  False
+ * when there is no callback. */
+bool monitor_deliver(cp_client *client, Frame *frame);
 
 /* loop.c */
 /* Tells an attached libevent loop that work is waiting. */

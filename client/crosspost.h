@@ -562,11 +562,76 @@ typedef struct cp_broker_stats {
 	uint64_t connections_rejected;    /* closed for breaking the protocol */
 	uint64_t quota_rejects;           /* requests or connections refused for a limit */
 	uint64_t uptime_ms;
+	uint64_t monitors;                /* connections watching (cp_client_monitor()) */
+	uint64_t monitor_events_lost;     /* events monitors lost for not keeping up */
 } cp_broker_stats;
 
 /* Asks the broker for its counters (docs/security.md says what they
  * count).  Errors: CP_ERR_TYPE, CP_ERR_NETWORK. */
 int cp_client_broker_stats(cp_client *client, cp_broker_stats *ret);
+
+/* One live window's counters, as the broker keeps them.  Another uid's
+ * windows show only id, name and origin unless the policy lets this uid
+ * list everything (list-all). */
+typedef struct cp_window_stats {
+	uint64_t id;
+	char *name;              /* NULL when it has none */
+	char *origin;
+	uint64_t posted;         /* its posts the broker accepted */
+	uint64_t received;       /* messages queued for it */
+	uint64_t dropped;        /* its posts the broker dropped (targetOrigin, closed, no document) */
+	uint64_t bytes_posted, bytes_received;
+	uint64_t queued_bytes;   /* waiting in the broker for its process to read */
+	bool paused;             /* its process is not read (flow control or its uid's budget) */
+} cp_window_stats;
+
+/* Every live window's counters, ordered by id; *ret (an array of
+ * *ret_count) is freed with cp_window_stats_free().  Errors: CP_ERR_TYPE,
+ * CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+int cp_client_window_stats(cp_client *client, cp_window_stats **ret, size_t *ret_count);
+void cp_window_stats_free(cp_window_stats *stats, size_t count);
+
+/* What the broker routes, as it routes it (cp_client_monitor()). */
+typedef enum cp_monitor_kind {
+	CP_MONITOR_DELIVERED = 1,      /* a window message queued for its target */
+	CP_MONITOR_DROPPED = 2,        /* a window message dropped: reason says why */
+	CP_MONITOR_PORT_MESSAGE = 3,   /* a MessagePort message (port_id) */
+	CP_MONITOR_BROADCAST = 4,      /* a BroadcastChannel message (port_id: the channel) */
+	CP_MONITOR_WINDOW_OPENED = 5,
+	CP_MONITOR_WINDOW_CLOSED = 6,  /* reason says why */
+	CP_MONITOR_NAVIGATED = 7,
+} cp_monitor_kind;
+
+typedef struct cp_monitor_event {
+	cp_monitor_kind kind;
+	uint64_t time_us;              /* since the broker started */
+	/* Messages: the sender and the target.  Lifecycle: the window, and
+	 * the window that navigated it (or 0). */
+	uint64_t from_id, to_id;
+	const char *from_name, *from_origin, *to_name, *to_origin;   /* "" when none */
+	const char *target_origin;     /* as the broker checked it */
+	const char *reason;            /* DROPPED, WINDOW_CLOSED; "" otherwise */
+	const char *url;               /* lifecycle: the window's URL */
+	uint64_t port_id;
+	uint64_t size;                 /* payload bytes */
+	uint64_t lost;                 /* events this monitor lost just before this one */
+	const cp_value *data;          /* with_data: the message data, else NULL */
+} cp_monitor_event;
+
+/* Called once per monitor event; ev and what it points to are valid only
+ * during the call. */
+typedef void (*cp_monitor_callback)(cp_client *client, const cp_monitor_event *ev, void *userdata);
+
+/* Makes this client a monitor: from now on cb runs (from dispatch, like
+ * event callbacks) for every message the broker routes and every window's
+ * lifecycle, limited to those involving a window of origin (NULL: any) or
+ * the window with id window_id (0: any); with_data: message events carry
+ * the data.  A monitor that does not keep up loses events (counted in the
+ * next one's `lost`): it never slows the windows it watches.  Allowed to
+ * the broker's own uid and to uids its policy lets monitor.
+ * Errors: CP_ERR_SECURITY, CP_ERR_TYPE, CP_ERR_NETWORK. */
+int cp_client_monitor(cp_client *client, const char *origin, uint64_t window_id, bool with_data,
+		      cp_monitor_callback cb, void *userdata);
 
 /* ---------------------------------------------------------------------- */
 /* Browsing contexts: references, window.open, iframes, relations         */
@@ -805,6 +870,10 @@ int cp_client_sync(cp_client *client, int timeout_ms);
 typedef enum cp_event_type {
 	CP_EVENT_MESSAGE = 1,       /* "message" */
 	CP_EVENT_MESSAGEERROR = 2,  /* "messageerror": the data could not be deserialized */
+	/* "dropped": a message this window posted was dropped by the broker
+	 * (only when it asked, cp_window_report_drops()); see
+	 * cp_event_drop_reason(). */
+	CP_EVENT_DROPPED = 3,
 } cp_event_type;
 
 /* Called once per event for the window it was delivered to.  ev and
@@ -816,7 +885,20 @@ typedef void (*cp_event_callback)(cp_window *window, const cp_event *ev, void *u
  * dispatched once one is set. */
 void cp_window_set_callback(cp_window *window, cp_event_callback cb, void *userdata);
 
+/* Debugging aid, off by default: every message window posts that the
+ * broker drops (a targetOrigin that does not match, a closed target, a
+ * target nobody has claimed) comes back to window's callback as a
+ * CP_EVENT_DROPPED event with the reason.  The web's silent drop stays the
+ * default.  Errors: CP_ERR_TYPE, CP_ERR_NETWORK. */
+int cp_window_report_drops(cp_window *window, bool on);
+
 cp_event_type cp_event_get_type(const cp_event *ev);
+/* CP_EVENT_DROPPED: why the broker dropped the message (e.g. "targetOrigin
+ * 'https://a.example' does not match the target's origin
+ * 'https://b.example'", borrowed), and the id of the window it was posted
+ * to.  NULL and 0 for other events. */
+const char *cp_event_drop_reason(const cp_event *ev);
+uint64_t cp_event_dropped_target(const cp_event *ev);
 /* "message" or "messageerror" (static). */
 const char *cp_event_type_name(const cp_event *ev);
 /* The data (borrowed); NULL for messageerror. */

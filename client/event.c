@@ -22,6 +22,8 @@ struct cp_event {
 	const char *origin;       /* borrowed from the frame */
 	uint64_t source_id;
 	const char *source_name;  /* borrowed from the frame; NULL when none */
+	const char *drop_reason;  /* CP_EVENT_DROPPED: borrowed from the frame */
+	uint64_t dropped_target;
 };
 
 void event_queue_init(EventQueue *q)
@@ -108,6 +110,20 @@ static void deliver(cp_window *w, cp_port *port, cp_broadcast *bc, Frame *frame)
 	const uint8_t *bytes = frame_payload_bytes(frame);
 	bool bad = !bytes || ev->n_ports > FRAME_FDS_MAX;
 
+	if (ev->type == CROSSPOST__EVENT_TYPE__EVENT_DROPPED && w) {
+		/* A report on one of this window's own posts (ReportDrops). */
+		event.type = CP_EVENT_DROPPED;
+		event.origin = "";
+		event.source_id = 0;
+		event.source_name = NULL;
+		event.drop_reason = ev->drop_reason;
+		event.dropped_target = ev->dropped_target_id;
+		event.n_ports = 0;
+		w->callback(w, &event, w->userdata);
+		frame_free(frame);
+		return;
+	}
+
 	/* The handles were made when the event arrived (client.c). */
 	for (size_t i = 0; !bad && i < ev->n_ports; i++) {
 		ports[i] = client_find_port(client, ev->ports[i]);
@@ -173,11 +189,14 @@ static RouteResult drop(cp_client *c, Frame *frame)
  * origin the message was not meant for). */
 static RouteResult route_event(cp_client *c, Frame *frame)
 {
-	const Crosspost__Event *ev = frame->header->event;
+	const Crosspost__Event *ev;
 	cp_broadcast *bc;
 	cp_window *w;
 	cp_port *port;
 
+	if (frame->header->body_case == CROSSPOST__HEADER__BODY_MONITOR_EVENT)
+		return monitor_deliver(c, frame) ? ROUTE_DISPATCHED : ROUTE_DROPPED;
+	ev = frame->header->event;
 	if (ev->target_broadcast_id) {
 		bc = client_find_broadcast(c, ev->target_broadcast_id);
 		if (!bc || bc->closed) {
@@ -273,9 +292,24 @@ void cp_window_set_callback(cp_window *w, cp_event_callback cb, void *userdata)
 
 cp_event_type cp_event_get_type(const cp_event *ev) { return ev->type; }
 
+const char *cp_event_drop_reason(const cp_event *ev)
+{
+	return ev->type == CP_EVENT_DROPPED ? ev->drop_reason : NULL;
+}
+
+uint64_t cp_event_dropped_target(const cp_event *ev)
+{
+	return ev->type == CP_EVENT_DROPPED ? ev->dropped_target : 0;
+}
+
 const char *cp_event_type_name(const cp_event *ev)
 {
-	return ev->type == CP_EVENT_MESSAGE ? "message" : "messageerror";
+	switch (ev->type) {
+	case CP_EVENT_MESSAGE: return "message";
+	case CP_EVENT_MESSAGEERROR: return "messageerror";
+	case CP_EVENT_DROPPED: return "dropped";
+	}
+	return "unknown";
 }
 
 const cp_value *cp_event_data(const cp_event *ev) { return ev->data; }

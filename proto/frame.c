@@ -357,6 +357,9 @@ const char *frame_kind_name(Crosspost__Header__BodyCase kind)
 	case CROSSPOST__HEADER__BODY_BROADCAST_OPENED: return "broadcast-opened";
 	case CROSSPOST__HEADER__BODY_BROADCAST_POST: return "broadcast-post";
 	case CROSSPOST__HEADER__BODY_BROADCAST_CLOSE: return "broadcast-close";
+	case CROSSPOST__HEADER__BODY_REPORT_DROPS: return "report-drops";
+	case CROSSPOST__HEADER__BODY_MONITOR: return "monitor";
+	case CROSSPOST__HEADER__BODY_MONITOR_EVENT: return "monitor-event";
 	default: return "unknown";
 	}
 }
