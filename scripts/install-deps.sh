@@ -5,8 +5,9 @@
 set -eu
 # Keep in step with the Makefile's PKGS (tests/cli/deps.sh checks that every
 # pkg-config module it names, and every library `pkg-config --static` links,
-# comes from a package listed here).
-PKGS="build-essential pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler check libjansson-dev libidn2-dev libunistring-dev clang libclang-rt-14-dev"
+# comes from a package listed here).  python3: the Python package and its
+# tests (tests/python run with /usr/bin/python3, standard library only).
+PKGS="build-essential pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler check libjansson-dev libidn2-dev libunistring-dev clang libclang-rt-14-dev python3"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"

@@ -107,7 +107,12 @@ class _EventTarget:
         self._handlers_changed()
 
     def _handlers_changed(self):
-        pass
+        # Events queued while there was no handler go to the handler at the
+        # next dispatch, in order, as the C library does with its backlog.
+        if self._queue and (self._onmessage is not None or self._onmessageerror is not None):
+            if self not in self.client._backlogged:
+                self.client._backlogged.append(self)
+            self.client._after_call()
 
     def _deliver(self, event):
         if self._onmessage is None and self._onmessageerror is None:
@@ -472,6 +477,7 @@ class MessagePort(_EventTarget):
         self.start()
 
     def _handlers_changed(self):
+        super()._handlers_changed()
         self.start()
 
     @property
@@ -552,6 +558,7 @@ class Client:
         self._windows = {}       # handle -> Window
         self._ports = {}         # handle -> MessagePort
         self._errors = []        # exceptions raised by handlers during a dispatch
+        self._backlogged = []    # windows and ports with queued events and a new handler
         self._loop = None
         self._kick_scheduled = False
         self._writer = False
@@ -730,8 +737,10 @@ class Client:
         """Reads what the broker sent, without blocking, and runs handlers;
         returns how many events were dispatched.  Raises NetworkError once
         the connection is lost (after the events that came before it)."""
+        handle = self._handle()
         try:
-            return lib.cp_client_dispatch(self._handle())
+            n = self._drain_backlog()
+            return n + lib.cp_client_dispatch(handle)
         finally:
             self._raise_handler_errors()
 
@@ -739,15 +748,29 @@ class Client:
         """Dispatches, blocking until at least one event arrived or timeout
         seconds passed (None: no limit).  Returns the number of events
         received (0: the time ran out)."""
+        handle = self._handle()
         try:
-            return lib.cp_client_wait(self._handle(), _ms(timeout))
+            n = self._drain_backlog()
+            return n + lib.cp_client_wait(handle, 0 if n else _ms(timeout))
         finally:
             self._raise_handler_errors()
 
     @property
     def has_pending(self):
         """True when dispatch() has work without the fd being readable."""
-        return bool(lib.cp_client_has_pending(self._handle()))
+        return bool(self._backlogged) or bool(lib.cp_client_has_pending(self._handle()))
+
+    def _drain_backlog(self):
+        n = 0
+        while self._backlogged:
+            target = self._backlogged.pop(0)
+            while target._queue and (target._onmessage is not None or target._onmessageerror is not None):
+                try:
+                    target._deliver(target._queue.popleft())
+                except BaseException as e:
+                    self._errors.append(e)
+                n += 1
+        return n
 
     def _raise_handler_errors(self):
         if self._errors:
@@ -770,6 +793,8 @@ class Client:
         client: loop.add_reader(client.fd) calls dispatch(), so handlers run
         and get_event_async()/events() wake from the loop.  Undone by
         detach() or close()."""
+        if self._loop is not None and self._loop.is_closed():
+            self._loop, self._kick_scheduled, self._writer = None, False, False
         if self._loop is not None:
             return
         loop = loop or asyncio.get_running_loop()
@@ -780,7 +805,9 @@ class Client:
     def detach(self):
         """Stops the asyncio loop driving the client."""
         loop, self._loop = self._loop, None
+        self._kick_scheduled = False
         if loop is None or loop.is_closed():
+            self._writer = False
             return
         fd = lib.cp_client_fd(self._ptr)
         loop.remove_reader(fd)
@@ -790,6 +817,8 @@ class Client:
 
     def _ensure_attached(self):
         self._handle()
+        if self._loop is not None and self._loop.is_closed():
+            self._loop = None           # that loop ended (asyncio.run() returned)
         if self._loop is None:
             self.attach()
         elif self._loop is not asyncio.get_running_loop():
@@ -799,8 +828,10 @@ class Client:
         """After any call into the library: events it buffered (a blocking
         call reads what arrives) or output it left wait for a dispatch that
         the fd alone would not trigger."""
+        if self._loop is not None and self._loop.is_closed():
+            self._loop, self._kick_scheduled, self._writer = None, False, False
         if self._loop is not None and not self._kick_scheduled and self._ptr is not None \
-                and lib.cp_client_has_pending(self._ptr):
+                and (self._backlogged or lib.cp_client_has_pending(self._ptr)):
             self._kick_scheduled = True
             self._loop.call_soon(self._on_ready)
 

@@ -752,7 +752,8 @@ class _Encoder:
         if isinstance(obj, Date):
             return _new(lib.cp_value_new_date, obj.ms)
         if isinstance(obj, re.Pattern):
-            return _new(lib.cp_value_new_regexp, wtf8(obj.pattern), _regexp_flags(obj).encode())
+            flags = _regexp_flags(obj)
+            return _new(lib.cp_value_new_regexp, wtf8(obj.pattern), flags.encode())
         if isinstance(obj, RegExp):
             return _new(lib.cp_value_new_regexp, wtf8(obj.source), obj.flags.encode())
         if isinstance(obj, BaseException):
