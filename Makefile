@@ -13,6 +13,12 @@ V        ?= 0
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+# The Python package (python/crosspost) is installed where the system
+# python3 finds it: /usr/lib/python3/dist-packages for PREFIX=/usr (Debian's
+# own), else PREFIX/lib/python3.X/dist-packages (for /usr/local, on Debian's
+# sys.path; another PREFIX needs PYTHONPATH).  Set PYTHON_SITE to override.
+PYTHON      ?= /usr/bin/python3
+PYTHON_SITE ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages)
 CC       ?= cc
 
 PKGS := libevent libprotobuf-c jansson libidn2
@@ -225,7 +231,8 @@ bench-profile: deps
 fuzz: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) -f fuzz/fuzz.mk run
 
-# Installs what a user runs and links: nothing else needs to build for it.
+# Installs what a user runs and links, and the Python package: nothing else
+# needs to build for it.
 install: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-products
 	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
@@ -236,6 +243,10 @@ install: deps
 	$(Q)ln -sf libcrosspost.so.0 $(DESTDIR)$(PREFIX)/lib/libcrosspost.so
 	$(Q)install -m 0644 client/crosspost.h $(DESTDIR)$(PREFIX)/include/
 	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' crosspost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/crosspost.pc
+	$(Q)install -d $(DESTDIR)$(PYTHON_SITE)/crosspost
+	$(Q)install -m 0644 $(filter-out python/crosspost/_install.py,$(wildcard python/crosspost/*.py)) $(DESTDIR)$(PYTHON_SITE)/crosspost/
+	$(Q)printf '# SPDX-License-Identifier: MIT\n# Written by make install: the library installed with this package.\nLIBRARY = "%s"\n' \
+		'$(PREFIX)/lib/libcrosspost.so.0' > $(DESTDIR)$(PYTHON_SITE)/crosspost/_install.py
 
 clean:
 	rm -rf build build-asan build-fuzz

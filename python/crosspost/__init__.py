@@ -27,7 +27,7 @@ from .values import (undefined, hole, Undefined, Hole, BigInt, Date, RegExp, Map
 from .client import (Client, Window, WindowRef, WindowInfo, BrokerStats, MessageEvent, MessageChannel,
                      MessagePort, EventStream, default_socket_path)
 
-__version__ = "0.2.0"
+__version__ = library_version   # the package is versioned with the library it binds
 
 __all__ = [
     "library_version", "library_path", "Client", "Window", "WindowRef", "WindowInfo", "BrokerStats",

@@ -3,9 +3,9 @@
 
 The library is looked for, in order:
   1. $CROSSPOST_LIBRARY (a path);
-  2. the build folder of the source tree this package sits in
-     (python/crosspost/ -> ../../build/libcrosspost.so);
-  3. the library `make install` put beside this package (_install.py,
+  2. when this package is the one of a source tree (python/crosspost/ with
+     client/crosspost.h two levels up): that tree's build/libcrosspost.so;
+  3. the library `make install` installed with this package (_install.py,
      written at install time, names it);
   4. ctypes.util.find_library("crosspost") (the linker's cache).
 
@@ -167,9 +167,9 @@ def library_path():
     env = os.environ.get("CROSSPOST_LIBRARY")
     if env:
         return env
-    here = os.path.dirname(os.path.abspath(__file__))
-    in_tree = os.path.join(here, os.pardir, os.pardir, "build", "libcrosspost.so")
-    if os.path.exists(in_tree):
+    top = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir)
+    in_tree = os.path.join(top, "build", "libcrosspost.so")
+    if os.path.exists(os.path.join(top, "client", "crosspost.h")) and os.path.exists(in_tree):
         return os.path.normpath(in_tree)
     try:
         from . import _install  # written by `make install`
