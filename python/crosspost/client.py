@@ -559,6 +559,7 @@ class Client:
         self._ports = {}         # handle -> MessagePort
         self._errors = []        # exceptions raised by handlers during a dispatch
         self._backlogged = []    # windows and ports with queued events and a new handler
+        self._dispatching = False
         self._loop = None
         self._kick_scheduled = False
         self._writer = False
@@ -737,23 +738,33 @@ class Client:
         """Reads what the broker sent, without blocking, and runs handlers;
         returns how many events were dispatched.  Raises NetworkError once
         the connection is lost (after the events that came before it)."""
-        handle = self._handle()
+        handle = self._enter_dispatch()
         try:
             n = self._drain_backlog()
             return n + lib.cp_client_dispatch(handle)
         finally:
+            self._dispatching = False
             self._raise_handler_errors()
 
     def wait(self, timeout=None):
         """Dispatches, blocking until at least one event arrived or timeout
         seconds passed (None: no limit).  Returns the number of events
         received (0: the time ran out)."""
-        handle = self._handle()
+        handle = self._enter_dispatch()
         try:
             n = self._drain_backlog()
             return n + lib.cp_client_wait(handle, 0 if n else _ms(timeout))
         finally:
+            self._dispatching = False
             self._raise_handler_errors()
+
+    def _enter_dispatch(self):
+        handle = self._handle()
+        if self._dispatching:
+            raise errors.InvalidStateError("dispatch(), wait() and get_event() cannot be called "
+                                           "from an event handler")
+        self._dispatching = True
+        return handle
 
     @property
     def has_pending(self):

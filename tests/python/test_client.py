@@ -222,6 +222,14 @@ class Messaging(support.BrokerTestCase):
         with self.assertRaises(KeyError):
             while True:
                 wb.client.wait(5)
+        # a handler cannot dispatch (the library's callbacks do not nest)
+        def nested(ev):
+            wb.client.wait(0)
+        wb.onmessage = nested
+        wa.post_message(wb, "nested", "*")
+        with self.assertRaises(cp.InvalidStateError):
+            while True:
+                wb.client.wait(5)
         # without handlers events queue again
         wb.onmessage = None
         wa.post_message(wb, "queued", "*")
@@ -315,6 +323,30 @@ class CommandLine(support.BrokerTestCase):
         self.assertEqual(d["s"], {"x"})
         self.assertEqual(bytes(d["b"]), b"\x00\x01")
         self.assertIs(d["c"][0], d["c"])
+
+    def test_data_that_does_not_deserialize_is_a_messageerror(self):
+        c = self.client()
+        name = self.name()
+        w = c.open("https://py.example/", name)
+        script = os.path.join(self.broker.dir, "corrupt.scenario")
+        with open(script, "w") as f:
+            f.write(f"window x https://x.example/\n"
+                    f"x post-corrupt name:{name} kind=garbage target=*\n"
+                    f"x post name:{name} \"after\" target=*\n"
+                    f"x post-corrupt name:{name} kind=truncated target=*\n"
+                    f"x post name:{name} \"last\" target=*\n")
+        r = subprocess.run([support.CROSSPOST, "run", "--socket", self.broker.socket, script],
+                           capture_output=True, text=True, env=support.c_program_env(), timeout=60)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        ev = w.get_event(timeout=5)
+        self.assertEqual((ev.type, ev.data, ev.origin, ev.source.name), ("messageerror", None, "https://x.example", None))
+        self.assertEqual(w.get_event(timeout=5).data, "after")
+        errors, messages = [], []
+        w.onmessageerror = errors.append
+        w.onmessage = lambda ev: messages.append(ev.data)
+        while len(messages) < 1:
+            c.wait(5)
+        self.assertEqual(([e.type for e in errors], messages), (["messageerror"], ["last"]))
 
     def test_a_python_post_to_crosspost_listen(self):
         name = self.name()

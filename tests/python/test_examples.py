@@ -105,6 +105,24 @@ class Examples(support.BrokerTestCase):
             self.assertRegex(line, rf"^worker-{i + 1}: connected to https://coordinator.example on port \d+$")
         self.assertEqual(sum(int(line.split()[2]) for line in did), 6)   # "worker-N: did K tasks"
 
+    def test_the_readme_snippet_runs(self):
+        import crosspost as cp
+        with open(os.path.join(support.TOP, "README.md")) as f:
+            readme = f.read()
+        start = readme.index("## From Python")
+        body = readme[readme.index("```python\n", start) + 10:]
+        body = body[:body.index("```")]
+        snippet = self.start("-c", body)
+        with cp.Client(self.broker.socket) as c:
+            inbox = c.open("https://b.example/", "inbox")
+            ev = inbox.get_event(timeout=30)
+            self.assertEqual((ev.data, ev.origin), ({"hi": [1, 2.5]}, "https://a.example"))
+            ev.source.post_message("welcome", ev.origin)
+            thanks = inbox.get_event(timeout=30)
+            self.assertEqual((thanks.data, thanks.source.name), ("thanks", "a"))
+        out, err = snippet.communicate(timeout=60)
+        self.assertEqual(snippet.returncode, 0, err)
+
     def test_a_worker_takes_a_port_only_from_the_coordinator(self):
         import crosspost as cp
         worker = self.start(example("pool_worker.py"), "--name", "lonely", "--timeout", "30")
