@@ -4,12 +4,14 @@
 One Client is one connection to the broker (cp_client).  Like the C API,
 a Client and everything obtained from it are used from one thread.
 
-Events reach Python through one C callback per window and per started
-port.  A window or port with a handler (onmessage / onmessageerror) has
-its events handed to it during client.dispatch() / client.wait() (or by
-the asyncio loop); one without handlers keeps them, in order, for
-get_event() and events().  An exception raised by a handler is re-raised
-by the call that dispatched it, once the dispatch is over.
+Events reach Python through one C callback per window and per port, set
+only while it has a handler (onmessage / onmessageerror) or while
+get_event() waits on it.  A window or port with a handler has its events
+handed to it during client.dispatch() / client.wait() (or by the asyncio
+loop); one without handlers leaves them in the library, in order, until
+get_event() or events() takes them, one at a time.  An exception raised by
+a handler is re-raised by the call that dispatched it, once the dispatch
+is over.
 """
 import asyncio
 import collections
@@ -31,6 +33,10 @@ _PORT_STATES = {1: "open", 2: "closed", 3: "transferred"}
 # handles are freed by close(); port handles live as long as their client.
 _live_windows = {}
 _live_ports = {}
+
+# A NULL cp_event_callback: ctypes does not take None for a CFUNCTYPE
+# argument.
+_NO_CALLBACK = EVENT_CALLBACK()
 
 
 def _ms(timeout):
@@ -74,21 +80,31 @@ class MessageEvent:
 
 
 class _EventTarget:
-    """What windows and ports share: handlers, the event queue, waiting."""
+    """What windows and ports share: handlers, waiting for events.
+
+    Events stay in the library until the program takes them: the C
+    callback of a window or port is set only while it has a handler, or
+    while get_event() / get_event_async() waits on it, and then hands over
+    one event at a time.  So the library keeps doing what it does with
+    events nobody took: checks targetOrigin again when a window navigated,
+    drops a closed window's events, and hands a transferred port's waiting
+    messages on to its new owner."""
 
     def _init_target(self, client):
         self.client = client
-        self._queue = collections.deque()
-        self._waiters = []               # asyncio futures of get_event_async()
+        self._queue = collections.deque()   # taken from the library, not yet by the program
+        self._waiters = []                  # asyncio futures of get_event_async()
+        self._pulling = 0                   # get_event() / get_event_async() calls waiting
+        self._c_callback = False            # the C callback is set
         self._onmessage = None
         self._onmessageerror = None
 
     @property
     def onmessage(self):
         """A callable taking the MessageEvent, or None.  While a window or
-        port has no handler at all, its events are queued for get_event();
-        once it has one, events of a type without a handler are dropped
-        (as a browser does)."""
+        port has no handler at all, its events wait for get_event(); once
+        it has one, events of a type without a handler are dropped (as a
+        browser does)."""
         return self._onmessage
 
     @onmessage.setter
@@ -106,20 +122,35 @@ class _EventTarget:
         self._onmessageerror = handler
         self._handlers_changed()
 
+    def _has_handlers(self):
+        return self._onmessage is not None or self._onmessageerror is not None
+
     def _handlers_changed(self):
-        # Events queued while there was no handler go to the handler at the
-        # next dispatch, in order, as the C library does with its backlog.
-        if self._queue and (self._onmessage is not None or self._onmessageerror is not None):
-            if self not in self.client._backlogged:
-                self.client._backlogged.append(self)
-            self.client._after_call()
+        # An event get_event() took but did not return (a cancelled
+        # get_event_async()) goes to the new handler first, at the next
+        # dispatch; the library dispatches its own backlog after it.
+        if self._queue and self._has_handlers() and self not in self.client._backlogged:
+            self.client._backlogged.append(self)
+        self._sync_callback()
+        self.client._after_call()
+
+    def _sync_callback(self):
+        """Sets or clears the C callback as handlers and waiters need."""
+        want = self._has_handlers() or self._pulling > 0
+        if want != self._c_callback and self._ptr is not None:
+            self._set_c_callback(want)
+            self._c_callback = want
 
     def _deliver(self, event):
-        if self._onmessage is None and self._onmessageerror is None:
+        """From the C callback (or the backlog): one event."""
+        if not self._has_handlers():
             self._queue.append(event)
             for fut in self._waiters:
                 if not fut.done():
                     fut.set_result(None)
+            # One at a time: the next ones wait in the library until asked for.
+            self._set_c_callback(False)
+            self._c_callback = False
             return
         handler = self._onmessage if event.type == "message" else self._onmessageerror
         if handler is not None:
@@ -131,7 +162,7 @@ class _EventTarget:
                 fut.set_exception(exc)
 
     def _before_get(self):
-        if self._onmessage is not None or self._onmessageerror is not None:
+        if self._has_handlers():
             raise errors.InvalidStateError("events go to onmessage/onmessageerror, not to get_event()")
 
     def get_event(self, timeout=None):
@@ -142,11 +173,24 @@ class _EventTarget:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._queue:
             self._check_usable()
-            left = None if deadline is None else deadline - time.monotonic()
-            if left is not None and left <= 0:
+            # At least one look, even with no time left: an event already
+            # read waits in the library, and timeout=0 takes it.
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            self._pull(lambda: self.client.wait(left))
+            if not self._queue and deadline is not None and time.monotonic() >= deadline:
                 raise errors.TimeoutError_(f"no event within {timeout} s")
-            self.client.wait(left)
         return self._queue.popleft()
+
+    def _pull(self, call):
+        """Runs call() (a wait or a dispatch) with the C callback set, so
+        that the library hands this target its next event."""
+        self._pulling += 1
+        try:
+            self._sync_callback()
+            call()
+        finally:
+            self._pulling -= 1
+            self._sync_callback()
 
     async def get_event_async(self, timeout=None):
         """The next event, from an asyncio loop: the client is attached to
@@ -158,17 +202,26 @@ class _EventTarget:
             self._check_usable()
             if self.client._broken is not None:
                 raise self.client._broken
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left <= 0:
+                # One look without waiting, as get_event(timeout=0).
+                self._pull(self.client.dispatch)
+                if self._queue:
+                    break
+                raise errors.TimeoutError_(f"no event within {timeout} s")
             fut = asyncio.get_running_loop().create_future()
             self._waiters.append(fut)
+            self._pulling += 1
             try:
-                left = None if deadline is None else deadline - time.monotonic()
-                if left is not None and left <= 0:
-                    raise errors.TimeoutError_(f"no event within {timeout} s")
+                self._sync_callback()
+                self.client._after_call()       # events the library kept: dispatch them
                 await asyncio.wait_for(fut, left)
             except asyncio.TimeoutError:
                 raise errors.TimeoutError_(f"no event within {timeout} s") from None
             finally:
                 self._waiters.remove(fut)
+                self._pulling -= 1
+                self._sync_callback()
         return self._queue.popleft()
 
     def events(self):
@@ -263,7 +316,9 @@ def _post(client, poster, data, transfer):
         client._after_call()
     # Transferred bytearrays are detached, as ArrayBuffers are: emptied.
     for obj in transfer:
-        if isinstance(obj, bytearray):
+        if isinstance(obj, MessagePort):
+            obj._transferred()
+        elif isinstance(obj, bytearray):
             try:
                 del obj[:]
             except BufferError:     # exported (a memoryview of it is alive): left as it is
@@ -285,7 +340,9 @@ class Window(_EventTarget):
         self.id = lib.cp_window_id(handle)
         self.name = _text(lib.cp_window_name(handle))
         _live_windows[handle] = self
-        lib.cp_window_set_callback(handle, _on_window_event, None)
+
+    def _set_c_callback(self, on):
+        lib.cp_window_set_callback(self._ptr, _on_window_event if on else _NO_CALLBACK, None)
 
     def _check_usable(self):
         if self._ptr is None:
@@ -451,16 +508,15 @@ class BrokerStats:
 # ---------------------------------------------------------------------------
 
 class MessagePort(_EventTarget):
-    """One end of a MessageChannel.  A port is started by setting
-    onmessage (as in HTML), by start(), or by get_event()/events(); until
-    then its messages wait.  state: "open", "closed" or "transferred"
+    """One end of a MessageChannel.  Its messages wait until it is given a
+    handler (onmessage; as in HTML, that starts the port) or read with
+    get_event()/events().  state: "open", "closed" or "transferred"
     (posted away: the object is dead here)."""
 
     def __init__(self, client, handle):
         self._init_target(client)
         self._ptr = handle
         self.id = lib.cp_port_id(handle)
-        self._started = False
 
     def _handle(self):
         if self._ptr is None:
@@ -469,16 +525,17 @@ class MessagePort(_EventTarget):
 
     def _check_usable(self):
         if self.state == "transferred":
-            self._started = False
             raise errors.InvalidStateError(f"port {self.id} was transferred")
 
-    def _before_get(self):
-        super()._before_get()
-        self.start()
+    def _transferred(self):
+        # The library cleared the callback: should the port come back, it
+        # is a new MessagePort, not started, without the old handlers.
+        self._c_callback = False
+        self._onmessage = self._onmessageerror = None
+        self._fail_waiters(errors.InvalidStateError(f"port {self.id} was transferred"))
 
-    def _handlers_changed(self):
-        super()._handlers_changed()
-        self.start()
+    def _set_c_callback(self, on):
+        lib.cp_port_set_callback(self._ptr, _on_port_event if on else _NO_CALLBACK, None)
 
     @property
     def state(self):
@@ -487,16 +544,10 @@ class MessagePort(_EventTarget):
         return _PORT_STATES.get(lib.cp_port_get_state(self._ptr), "closed")
 
     def start(self):
-        """port.start(): messages that waited are dispatched from now on."""
-        handle = self._handle()
-        if self.state == "transferred":
-            self._started = False
-            return
-        # A transferred port loses its callback in C; start again if it
-        # came back.
-        self._started = True
-        lib.cp_port_set_callback(handle, _on_port_event, None)
-        self.client._after_call()
+        """port.start(), for symmetry with HTML: here a port delivers its
+        messages to its handlers once it has one (setting onmessage starts
+        it, as in HTML), or to get_event(); until then they wait."""
+        self._handle()
 
     def post_message(self, data, transfer=()):
         """port.postMessage(data, transfer): to the entangled port, wherever

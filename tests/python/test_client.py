@@ -240,7 +240,7 @@ class Messaging(support.BrokerTestCase):
         wa.post_message(wb, "early", "*")
         wa.post_message(wb, "early too", "*")
         wa.client.sync(5)
-        while wb.client.wait(5) < 2:                     # both queued in Python, no handler yet
+        while wb.client.wait(5) < 2:                     # both read, waiting in the library: no handler yet
             pass
         seen = []
         wb.onmessage = lambda ev: seen.append(ev.data)
@@ -248,6 +248,15 @@ class Messaging(support.BrokerTestCase):
         self.assertTrue(wb.client.has_pending)
         self.assertEqual(wb.client.wait(5), 2)           # the next dispatch, in order
         self.assertEqual(seen, ["early", "early too"])
+
+    def test_a_waiting_message_is_checked_against_the_navigated_origin(self):
+        wa, wb = self.pair()
+        wa.post_message(wb, "for b.example only", "https://b.example")
+        wa.client.sync(5)
+        self.assertEqual(wb.client.wait(5), 1)           # received; no handler: it waits in the library
+        wb.navigate("https://c.example/")
+        wa.post_message(wb, "for anyone", "*")
+        self.assertEqual(wb.get_event(timeout=5).data, "for anyone")
 
     def test_batching_and_flush(self):
         a, b = self.client(batching=True), self.client()
@@ -272,10 +281,13 @@ class Messaging(support.BrokerTestCase):
         wa.post_message(wb, "polled", "*")
         r, _, _ = select.select([wb.client.fd], [], [], 5)
         self.assertEqual(r, [wb.client.fd])
-        n = 0
-        while not wb._queue:
-            n += wb.client.dispatch()
+        # Read everything there is; without a handler the event is not
+        # dispatched (0) but waits in the library for get_event().
+        while select.select([wb.client.fd], [], [], 0)[0]:
+            self.assertEqual(wb.client.dispatch(), 0)
         self.assertEqual(wb.get_event(timeout=0).data, "polled")
+        with self.assertRaises(cp.TimeoutError_):
+            wb.get_event(timeout=0)
 
     def test_a_data_clone_error_sends_nothing(self):
         wa, wb = self.pair()

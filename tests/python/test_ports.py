@@ -72,6 +72,20 @@ class Ports(support.BrokerTestCase):
         port.post_message("hello from b")
         self.assertEqual(p1.get_event(timeout=5).data, "hello from b")
 
+    def test_waiting_messages_go_with_a_transferred_port(self):
+        a, b = self.client(), self.client()
+        wa = a.open("https://a.example/")
+        wb = b.open("https://b.example/")
+        p1, p2 = wa.create_channel()
+        p1.post_message("first")
+        self.assertEqual(p2.get_event(timeout=5).data, "first")   # takes one, not the rest
+        p1.post_message("second")
+        self.assertEqual(a.wait(5), 1)   # "second" received; it waits for p2 in the library
+        wa.post_message(wb, {"port": p2}, "https://b.example", transfer=[p2])
+        (port,) = wb.get_event(timeout=5).ports
+        a.sync(5)                # the hand-over (one process plays both)
+        self.assertEqual(port.get_event(timeout=5).data, "second")
+
     def test_a_port_transferred_over_a_port(self):
         w = self.client().open("https://a.example/")
         p1, p2 = w.create_channel()
