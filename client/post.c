@@ -23,6 +23,9 @@ static int sender_check(cp_window *from, const char *target_origin)
 		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
 	if (from->client->broken)
 		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	/* Closed by a script or discarded (context.c): its document is gone. */
+	if (from->closed)
+		return error_set(CP_ERR_INVALID_STATE, "window %llu is closed", (unsigned long long)from->id);
 	return 0;
 }
 

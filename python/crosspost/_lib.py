@@ -34,7 +34,8 @@ PSIZE = POINTER(c_size_t)
 class WindowInfo_(ctypes.Structure):
     """struct cp_window_info."""
     _fields_ = [("id", c_uint64), ("name", c_char_p), ("url", c_char_p),
-                ("origin", c_char_p), ("pid", c_int32)]
+                ("origin", c_char_p), ("pid", c_int32), ("parent_id", c_uint64),
+                ("opener_id", c_uint64), ("pending", c_bool)]
 
 
 class BrokerStats_(ctypes.Structure):
@@ -42,7 +43,7 @@ class BrokerStats_(ctypes.Structure):
     _fields_ = [(name, c_uint64) for name in (
         "connections", "windows", "ports", "bytes_held", "fds_held", "messages_delivered",
         "dropped_origin_mismatch", "dropped_target_closed", "senders_paused",
-        "connections_rejected", "quota_rejects", "uptime_ms")]
+        "connections_rejected", "quota_rejects", "uptime_ms", "monitors", "monitor_events_lost")]
 
 
 # void (*)(cp_window *, const cp_event *, void *), and the same for ports.

@@ -478,12 +478,18 @@ class WindowRef:
 @dataclass(frozen=True)
 class WindowInfo:
     """One live window as client.list_windows() lists it (url "" and pid 0
-    for another uid's windows unless the policy lets this uid see them)."""
+    for another uid's windows unless the policy lets this uid see them).
+    parent_id: the window it is an iframe of (0: top-level); opener_id:
+    the window that opened it (0: none); pending: opened or framed by a
+    C or CLI client and not claimed by a process yet (pid 0)."""
     id: int
     name: str
     url: str
     origin: str
     pid: int
+    parent_id: int = 0
+    opener_id: int = 0
+    pending: bool = False
 
 
 @dataclass(frozen=True)
@@ -501,6 +507,8 @@ class BrokerStats:
     connections_rejected: int
     quota_rejects: int
     uptime_ms: int
+    monitors: int
+    monitor_events_lost: int
 
 
 # ---------------------------------------------------------------------------
@@ -551,8 +559,9 @@ class MessagePort(_EventTarget):
 
     def post_message(self, data, transfer=()):
         """port.postMessage(data, transfer): to the entangled port, wherever
-        it lives.  Posting on a closed port does nothing.  Raises
-        InvalidStateError (transferred), DataCloneError, NetworkError."""
+        it lives.  Posting on a closed port, or on one transferred away,
+        does nothing (the ports in transfer are still taken, and close).
+        Raises DataCloneError, NetworkError."""
         handle = self._handle()
 
         def poster(root, nodes, n):
@@ -736,7 +745,8 @@ class Client:
         finally:
             self._after_call()
         try:
-            return [WindowInfo(i.id, _text(i.name), _text(i.url), _text(i.origin), i.pid)
+            return [WindowInfo(i.id, _text(i.name), _text(i.url), _text(i.origin), i.pid, i.parent_id,
+                               i.opener_id, bool(i.pending))
                     for i in (infos[k] for k in range(count.value))]
         finally:
             lib.cp_window_info_free(infos, count.value)

@@ -64,9 +64,12 @@ class Windows(support.BrokerTestCase):
         self.assertEqual(int(ref), w.id)
         self.assertEqual(c.wait_for_window(name, timeout=1).id, w.id)
         self.assertEqual(c.wait_for_window(name).id, w.id)
+        w2 = other.open("https://c.example/", name + "-2")
         infos = {i.id: i for i in c.list_windows()}
         self.assertEqual(infos[w.id], cp.WindowInfo(w.id, name, "https://b.example/x", "https://b.example",
-                                                    os.getpid()))
+                                                    os.getpid(), parent_id=0, opener_id=0, pending=False))
+        self.assertEqual(infos[w2.id], cp.WindowInfo(w2.id, name + "-2", "https://c.example/", "https://c.example",
+                                                     os.getpid(), parent_id=0, opener_id=0, pending=False))
 
     def test_names_are_unique(self):
         c = self.client()
@@ -156,6 +159,7 @@ class Messaging(support.BrokerTestCase):
         self.assertGreaterEqual(stats.messages_delivered, 3)
         self.assertGreaterEqual(stats.windows, 2)
         self.assertGreaterEqual(stats.connections, 2)
+        self.assertEqual((stats.monitors, stats.monitor_events_lost), (0, 0))
         self.assertIsInstance(stats, cp.BrokerStats)
 
     def test_target_by_id_and_unknown_id(self):
