@@ -21,9 +21,11 @@ static int sender_check(cp_window *from, const char *target_origin)
 		return CP_ERR_RANGE;
 	if (!client_in_its_process(from->client))
 		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
-	if (from->client->broken)
-		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
-	return 0;
+	/* While the broker is away a post fails at once, never held and lost
+	 * later (reconnect.c); an attempt is made first when one is due. */
+	if (client_connected(from->client) < 0)
+		return CP_ERR_NETWORK;
+	return window_check_registered(from);
 }
 
 /* The HTML Standard throws SyntaxError for a targetOrigin that does not

@@ -26,9 +26,19 @@ cp_window *window_free(cp_window *w)
 	free(w->name);
 	free(w->url);
 	free(w->origin_serialized);
+	free(w->lost_message);
 	origin_free(w->origin);
 	free(w);
 	return NULL;
+}
+
+int window_check_registered(const cp_window *w)
+{
+	if (!w->lost)
+		return 0;
+	return error_set(CP_ERR_INVALID_STATE, "window %s%s%swas not registered again after the broker "
+			 "restarted: %s", w->name ? "'" : "", w->name ? w->name : "", w->name ? "' " : "",
+			 w->lost_message ? w->lost_message : "");
 }
 
 cp_window *client_find_window(const cp_client *c, uint64_t id)
@@ -147,6 +157,13 @@ int cp_window_close(cp_window *w)
 			break;
 		}
 	}
+	reconnect_window_closed(c, w);
+	/* Not registered at the broker (lost in a reconnection, or the broker
+	 * is away and it will not be registered again): nothing to tell. */
+	if (w->lost || reconnect_away(c)) {
+		window_free(w);
+		return 0;
+	}
 	unreg.window_id = w->id;
 	header.body_case = CROSSPOST__HEADER__BODY_UNREGISTER;
 	header.unregister = &unreg;
@@ -167,6 +184,9 @@ int cp_window_navigate(cp_window *w, const char *url)
 
 	if (!w || !url)
 		return error_set(CP_ERR_TYPE, "cp_window_navigate: window and url are required");
+	r = window_check_registered(w);
+	if (r < 0)
+		return r;
 	r = parse_url_origin(url, &origin);
 	if (r < 0)
 		return r;
