@@ -16,6 +16,11 @@ DESTDIR  ?=
 CC       ?= cc
 
 PKGS := libevent libprotobuf-c jansson libidn2
+# The broker alone also needs the Public Suffix List (BroadcastChannel's
+# partition by site: broker/site.c); libcrosspost does not link it.
+BROKER_PKGS := libpsl
+# crosspostd alone links these too (socket activation, sd_notify, the journal).
+DAEMON_PKGS := libsystemd
 # The version is written once, in the public header.
 VERSION := $(shell sed -n 's/^\#define CP_VERSION_[A-Z]* \([0-9]*\)$$/\1/p' client/crosspost.h | paste -sd.)
 
@@ -34,8 +39,10 @@ ifeq ($(SANITIZE),1)
 BASE_CFLAGS += -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 SAN_LDFLAGS := -fsanitize=address,undefined
 endif
-PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) $(BROKER_PKGS) $(DAEMON_PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+BROKER_LIBS = $(shell pkg-config --libs $(BROKER_PKGS) 2>/dev/null)
+DAEMON_LIBS = $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
 CFLAGS_ALL = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN_LDFLAGS) $(LDFLAGS)
@@ -46,7 +53,10 @@ GEN_H     := $(GEN_C:.c=.h)
 GEN_OBJ   := $(GEN_C:.c=.o)
 
 COMMON_SRC := $(wildcard common/*.c) $(wildcard proto/*.c)
-BROKER_SRC := $(filter-out broker/main.c,$(wildcard broker/*.c))
+# main.c and its glue to systemd are crosspostd's alone; the rest of
+# broker/ is the core, which the tests link too.
+DAEMON_SRC := broker/main.c broker/service.c broker/log_target.c
+BROKER_SRC := $(filter-out $(DAEMON_SRC),$(wildcard broker/*.c))
 LIB_SRC    := $(wildcard value/*.c) $(wildcard client/*.c)
 CLI_SRC    := $(wildcard runner/*.c) $(wildcard cli/*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
@@ -57,6 +67,7 @@ BENCH_HELPER_SRC := bench/broker_fixture.c
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
+DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 BROKER_OBJ := $(call obj,$(BROKER_SRC))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
@@ -88,7 +99,7 @@ ifeq ($(HAVE_ZMQ),1)
 BENCH_TABLE += $(BUILD)/bench/xp_zmq
 endif
 
-.PHONY: all deps check test demo bench bench-all bench-build bench-profile fuzz install clean
+.PHONY: all deps check test demo bench bench-all bench-build bench-profile fuzz install uninstall man clean
 # Intermediates (generated sources, objects of tests and examples) are kept.
 .SECONDARY:
 .DEFAULT_GOAL := all
@@ -96,9 +107,15 @@ endif
 all: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-all
 
+# Man pages (man/*.scd, scdoc) are part of the build when scdoc is there;
+# `make man` insists on it.
+MAN_SRC   := $(wildcard man/*.scd)
+MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
+HAVE_SCDOC := $(shell command -v scdoc 2>/dev/null)
+
 .PHONY: build-all build-products
 build-products: $(CROSSPOSTD) $(CROSSPOST) $(LIBA) $(LIBSO)
-build-all: build-products $(TESTS) $(EXAMPLES)
+build-all: build-products $(TESTS) $(EXAMPLES) $(if $(HAVE_SCDOC),$(MAN_PAGES))
 
 deps:
 	@sh scripts/install-deps.sh
@@ -127,9 +144,9 @@ $(LIBSO): $(LIB_OBJ) $(COMMON_OBJ) client/libcrosspost.map
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libcrosspost.so.0 -Wl,--version-script=client/libcrosspost.map -o $@ $(filter %.o,$^) $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
-$(CROSSPOSTD): $(BUILD)/obj/broker/main.o $(BROKER_OBJ) $(COMMON_OBJ)
+$(CROSSPOSTD): $(DAEMON_OBJ) $(BROKER_OBJ) $(COMMON_OBJ)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(BROKER_LIBS) $(DAEMON_LIBS)
 
 $(CROSSPOST): $(CLI_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	$(call say,LD,$@)
@@ -138,7 +155,7 @@ $(CROSSPOST): $(CLI_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(BROKER_OBJ) $(CLI_MODULE_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CHECK_LIBS) -lm
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(BROKER_LIBS) $(CHECK_LIBS) -lm
 
 # Examples use the public header only, as a program of the user's would.
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB_OBJ) $(COMMON_OBJ)
@@ -176,6 +193,18 @@ $(BUILD)/bench/xp_zmq: $(BUILD)/obj/bench/xp_zmq.o $(XP_WORKLOAD_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(shell pkg-config --libs libzmq 2>/dev/null)
+
+# --- man pages: man/NAME.SECTION.scd -> $(BUILD)/man/NAME.SECTION ---
+# @VERSION@ becomes the version; the date in the page is the last commit
+# that changed its source (SOURCE_DATE_EPOCH), so a rebuild is identical.
+man: $(MAN_PAGES)
+
+$(BUILD)/man/%: man/%.scd client/crosspost.h
+	@command -v scdoc >/dev/null || { echo "scdoc is not installed (make deps installs it)" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(call say,SCDOC,$<)
+	$(Q)d=$$(git log -1 --format=%ct -- $< 2>/dev/null); \
+		sed 's/@VERSION@/$(VERSION)/g' $< | SOURCE_DATE_EPOCH=$${d:-$$(date +%s)} scdoc >$@.tmp && mv $@.tmp $@
 
 # --- the front door ---
 # The suite runs twice: as built, then under AddressSanitizer + UBSan; both
@@ -225,17 +254,50 @@ bench-profile: deps
 fuzz: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) -f fuzz/fuzz.mk run
 
-# Installs what a user runs and links: nothing else needs to build for it.
+# Installs what a user runs and links, the man pages, the systemd user
+# units and bash completion: nothing else needs to build for it.  Every
+# file installed is in INSTALLED (relative to PREFIX), which `make
+# uninstall` removes again.  In a live PREFIX the folders stay, as
+# automake's uninstall leaves them (they may hold other packages' files);
+# under a DESTDIR, a staging root, the folders left empty go too, up to
+# DESTDIR itself.
+BINDIR    := $(PREFIX)/bin
+UNITDIR   := lib/systemd/user
+COMPDIR   := share/bash-completion/completions
+man_dir    = share/man/man$(subst .,,$(suffix $(1)))
+INSTALLED := bin/crosspostd bin/crosspost lib/libcrosspost.a lib/libcrosspost.so.0 lib/libcrosspost.so \
+	     include/crosspost.h lib/pkgconfig/crosspost.pc \
+	     $(UNITDIR)/crosspost.socket $(UNITDIR)/crosspost.service \
+	     $(COMPDIR)/crosspost $(COMPDIR)/crosspostd \
+	     $(foreach m,$(MAN_PAGES),$(call man_dir,$(m))/$(notdir $(m)))
+DEST := $(DESTDIR)$(PREFIX)
+
 install: deps
-	@$(MAKE) --no-print-directory -j$(JOBS) build-products
-	$(Q)install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig
-	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(DESTDIR)$(PREFIX)/bin/
-	$(Q)install -m 0644 $(LIBA) $(DESTDIR)$(PREFIX)/lib/
-	$(Q)install -m 0755 $(LIBSO) $(DESTDIR)$(PREFIX)/lib/libcrosspost.so.0
-	$(Q)ln -sf libcrosspost.so.0 $(DESTDIR)$(PREFIX)/lib/libcrosspost.so
-	$(Q)install -m 0644 client/crosspost.h $(DESTDIR)$(PREFIX)/include/
-	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' crosspost.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/crosspost.pc
+	@$(MAKE) --no-print-directory -j$(JOBS) build-products man
+	$(Q)install -d $(DEST)/bin $(DEST)/lib $(DEST)/include $(DEST)/lib/pkgconfig $(DEST)/$(UNITDIR) $(DEST)/$(COMPDIR) \
+		$(foreach m,$(sort $(foreach p,$(MAN_PAGES),$(call man_dir,$(p)))),$(DEST)/$(m))
+	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(DEST)/bin/
+	$(Q)install -m 0644 $(LIBA) $(DEST)/lib/
+	$(Q)install -m 0755 $(LIBSO) $(DEST)/lib/libcrosspost.so.0
+	$(Q)ln -sf libcrosspost.so.0 $(DEST)/lib/libcrosspost.so
+	$(Q)install -m 0644 client/crosspost.h $(DEST)/include/
+	$(Q)sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(VERSION)|g' crosspost.pc.in > $(DEST)/lib/pkgconfig/crosspost.pc
+	$(Q)install -m 0644 systemd/crosspost.socket $(DEST)/$(UNITDIR)/
+	$(Q)sed -e 's|@BINDIR@|$(BINDIR)|g' systemd/crosspost.service.in > $(DEST)/$(UNITDIR)/crosspost.service
+	$(Q)install -m 0644 completion/crosspost.bash $(DEST)/$(COMPDIR)/crosspost
+	$(Q)install -m 0644 completion/crosspost.bash $(DEST)/$(COMPDIR)/crosspostd
+	$(Q)$(foreach m,$(MAN_PAGES),install -m 0644 $(m) $(DEST)/$(call man_dir,$(m))/ &&) true
+
+uninstall:
+	$(Q)rm -f $(addprefix $(DEST)/,$(INSTALLED))
+ifneq ($(DESTDIR),)
+	$(Q)for d in $(sort $(dir $(addprefix $(DEST)/,$(INSTALLED)))); do \
+		d=$${d%/}; \
+		while [ "$$d" != "$(patsubst %/,%,$(DESTDIR))" ] && [ -n "$$d" ] && rmdir "$$d" 2>/dev/null; do \
+			d=$${d%/*}; \
+		done; \
+	done
+endif
 
 clean:
 	rm -rf build build-asan build-fuzz

@@ -13,11 +13,16 @@
 
 #include "access.h"
 #include "account.h"
+#include "broadcast.h"
 #include "broker.h"
+#include "claims.h"
+#include "monitor.h"
 #include "connection.h"
+#include "contexts.h"
 #include "log.h"
 #include "ports.h"
 #include "registry.h"
+#include "site.h"
 
 /* Back-off after accept() failed for want of descriptors: 10 ms doubling
  * to 1 s (NATS's accept back-off). */
@@ -277,6 +282,8 @@ int broker_new(Broker **ret, struct event_base *base, int listen_fd, const Broke
 	if (!b->read_scratch || !b->accept_event || !b->accept_retry || !b->handshake_timer || !b->reap_event ||
 	    access_policy_new(&b->access, geteuid()) < 0 ||
 	    registry_new(&b->registry) < 0 || port_table_new(&b->ports, b) < 0 ||
+	    claim_table_new(&b->claims, b, contexts_claim_expired) < 0 ||
+	    broadcast_table_new(&b->broadcasts, b) < 0 || monitor_set_new(&b->monitors) < 0 ||
 	    account_table_new(&b->accounts, limits->bytes_per_uid, limits->fds_per_uid) < 0) {
 		broker_free(b);
 		return -ENOMEM;
@@ -301,8 +308,12 @@ Broker *broker_free(Broker *b)
 		event_free(b->handshake_timer);
 	if (b->reap_event)
 		event_free(b->reap_event);
+	claim_table_free(b->claims);
+	broadcast_table_free(b->broadcasts);
+	monitor_set_free(b->monitors);
 	port_table_free(b->ports);
 	registry_free(b->registry);
+	site_cleanup();
 	account_table_free(b->accounts);
 	access_policy_free(b->access);
 	if (b->listen_fd >= 0)

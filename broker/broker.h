@@ -22,6 +22,9 @@ struct event_base;
 struct event;
 typedef struct AccessPolicy AccessPolicy;
 typedef struct AccountTable AccountTable;
+typedef struct BroadcastTable BroadcastTable;
+typedef struct MonitorSet MonitorSet;
+typedef struct ClaimTable ClaimTable;
 typedef struct Registry Registry;
 typedef struct PortTable PortTable;
 typedef struct Connection Connection;
@@ -35,6 +38,8 @@ typedef struct BrokerStats {
 	uint64_t connections_rejected;     /* closed for breaking the protocol */
 	uint64_t quota_rejects;            /* refused for a limit: connections, windows, ports, sizes */
 	uint64_t accept_failures;          /* accept() failed (descriptors exhausted) */
+	uint64_t dropped_no_document;      /* posted to a window no process has claimed yet */
+	uint64_t broadcasts_delivered;     /* BroadcastChannel events queued */
 } BrokerStats;
 
 typedef struct Broker {
@@ -51,6 +56,9 @@ typedef struct Broker {
 	uint32_t accept_backoff_ms;
 	uint64_t accept_failures_logged;   /* accept_failures when last logged */
 	Registry *registry;
+	ClaimTable *claims;          /* windows waiting for a process (contexts.h) */
+	BroadcastTable *broadcasts;  /* BroadcastChannels */
+	MonitorSet *monitors;        /* connections watching the traffic (monitor.h) */
 	PortTable *ports;
 	AccountTable *accounts;
 	Connection *connections;     /* live */

@@ -15,9 +15,11 @@
 #include "broker.h"
 #include "cleanup.h"
 #include "connection.h"
+#include "contexts.h"
 #include "driver.h"
 #include "frame.h"
 #include "log.h"
+#include "monitor.h"
 #include "ports.h"
 #include "queue.h"
 #include "registry.h"
@@ -217,14 +219,10 @@ void connection_close(Connection *c, int level, const char *fmt, ...)
 	event_del(c->write_event);
 	if (c->hangup_event)
 		event_del(c->hangup_event);
-	/* Its windows go now, so that nothing is routed to it any more. */
-	while (c->windows) {
-		Window *w = c->windows;
-
-		c->windows = w->owner_next;
-		registry_remove(b->registry, w);
-	}
-	c->n_windows = 0;
+	/* Its windows go now, so that nothing is routed to it any more; their
+	 * frames go with them, wherever they are hosted (contexts.h). */
+	monitor_remove(b->monitors, c);
+	contexts_connection_closed(b, c);
 	ports_connection_closed(b->ports, c);
 	queue_receiver_closed(c);
 	queue_sender_closed(c);

@@ -65,6 +65,10 @@ typedef struct Connection {
 	Held *sent;
 	uint64_t sent_bytes;
 	uint32_t sent_fds;
+	/* Browsing contexts (contexts.h): windows this connection opened or
+	 * framed that nobody has claimed yet, claims it presented that named
+	 * nothing, and its BroadcastChannels (broadcast.h). */
+	uint32_t n_pending_claims, n_bad_claims, n_broadcasts;
 	struct Connection *wait_next;        /* in account->waiting */
 	struct Connection *pending_prev, *pending_next;   /* before Hello, by age */
 	struct Connection *next, *prev;      /* broker->connections */

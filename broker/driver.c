@@ -11,10 +11,14 @@
 #include "account.h"
 #include "broker.h"
 #include "connection.h"
+#include "contexts.h"
+#include "document.h"
 #include "driver.h"
+#include "driver_contexts.h"
 #include "frame.h"
 #include "frame_limits.h"
 #include "log.h"
+#include "monitor.h"
 #include "ports.h"
 #include "registry.h"
 #include "router.h"
@@ -201,10 +205,15 @@ static void handle_register(Connection *c, uint32_t serial, const Crosspost__Reg
 	w->owner_next = c->windows;
 	c->windows = w;
 	c->n_windows++;
+	monitor_window(c->broker, CROSSPOST__MONITOR_KIND__MONITOR_WINDOW_OPENED, w, NULL, NULL);
+	w->document = 1;
+	w->tree_size = 1;
+	w->initial_about_blank = document_url_kind(w->url) == DOCUMENT_URL_ABOUT_BLANK;
 	log_debug("window %llu registered: %s (%s)%s%s", (unsigned long long)w->id, w->url,
 		  origin_serialization(w->origin), w->name ? " named " : "", w->name ? w->name : "");
 	registered.window_id = w->id;
 	registered.origin = (char *)origin_serialization(w->origin);
+	registered.document = w->document;
 	header.body_case = CROSSPOST__HEADER__BODY_REGISTERED;
 	header.registered = &registered;
 	reply(c, serial, &header);
@@ -230,31 +239,26 @@ static void handle_unregister(Connection *c, uint32_t serial, const Crosspost__U
 				      (unsigned long long)unreg->window_id);
 		return;
 	}
-	for (Window **p = &c->windows; *p; p = &(*p)->owner_next) {
-		if (*p == w) {
-			*p = w->owner_next;
-			break;
-		}
-	}
-	c->n_windows--;
-	log_debug("window %llu closed", (unsigned long long)w->id);
-	registry_remove(c->broker->registry, w);
+	/* Its frames go with it, wherever they are hosted. */
+	contexts_discard(c->broker, w, c, "closed by its process");
 	header.body_case = CROSSPOST__HEADER__BODY_ACK;
 	header.ack = &ack;
 	reply(c, serial, &header);
 }
 
-/* The same for a navigation of w to url. */
+/* The same for a navigation of w to url, with the origin the document
+ * will have (about:blank keeps w's: document.h). */
 static bool may_navigate(Connection *c, uint32_t serial, const Window *w, const char *url)
 {
 	AccessPeer peer = peer_of(c);
 	AccessDecision d;
 	AccessVerdict v;
 	Origin *origin = NULL;
+	DocumentUrlKind kind;
 	char what[400];
-	int r = origin_from_url(url, strlen(url), NULL, 0, &origin, NULL);
+	int r = document_origin(url, w->origin, w->parent != NULL, &origin, &kind, NULL);
 
-	if (r == -EINVAL)
+	if (r == DOCUMENT_E_BAD_URL)
 		return true;
 	if (r < 0) {
 		connection_close(c, LOG_ERROR, "cannot navigate: %s", strerror(-r));
@@ -293,12 +297,14 @@ static void handle_navigate(Connection *c, uint32_t serial, const Crosspost__Nav
 	}
 	if (!may_navigate(c, serial, w, nav->url))
 		return;
-	r = registry_navigate(c->broker->registry, w, nav->url, &reason);
-	if (r == REGISTRY_E_ORIGIN_TOO_LONG) {
+	/* Its own navigation: the window is the initiator (about:blank keeps
+	 * its origin), and its process learns the outcome from the reply. */
+	r = contexts_navigate(c->broker, w, w, nav->url, false, &reason);
+	if (r == CONTEXTS_E_RANGE) {
 		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_RANGE, "%s", reason);
 		return;
 	}
-	if (r == REGISTRY_E_BAD_URL) {
+	if (r == CONTEXTS_E_BAD_URL) {
 		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_SYNTAX,
 				      "invalid URL '%s': %s", nav->url, reason);
 		return;
@@ -309,6 +315,8 @@ static void handle_navigate(Connection *c, uint32_t serial, const Crosspost__Nav
 	}
 	navigated.origin = (char *)origin_serialization(w->origin);
 	navigated.generation = w->generation;
+	navigated.document = w->document;
+	navigated.url = w->url;
 	header.body_case = CROSSPOST__HEADER__BODY_NAVIGATED;
 	header.navigated = &navigated;
 	reply(c, serial, &header);
@@ -352,7 +360,9 @@ static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWin
 	bool list_all = access_may_list_all(c->broker->access, &peer, &d) == ACCESS_ALLOW;
 
 	for (; w && infos && ptrs; w = w->order_next) {
-		bool full = list_all || ((const Connection *)w->owner)->uid == c->uid;
+		/* A pending window (opened, unclaimed) has no connection yet. */
+		const Connection *host = w->owner;
+		bool full = list_all || (host && host->uid == c->uid);
 		const char *origin = origin_serialization(w->origin);
 		size_t cost = strlen(w->url) + (w->name ? strlen(w->name) : 0) + strlen(origin) + 48;
 
@@ -382,6 +392,9 @@ static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWin
 		infos[n].url = full ? w->url : (char *)"";
 		infos[n].origin = (char *)origin;
 		infos[n].pid = full ? w->pid : 0;
+		infos[n].parent_id = w->parent ? w->parent->id : 0;
+		infos[n].opener_id = w->opener_id;
+		infos[n].pending = w->pending;
 		n++;
 	}
 	if (!infos || !ptrs) {
@@ -401,11 +414,20 @@ static void handle_list(Connection *c, uint32_t serial, const Crosspost__ListWin
 	free(ptrs);
 }
 
-static void handle_stats(Connection *c, uint32_t serial)
+/* The broker's counters, and a page of the windows' counters when asked
+ * (as many as fit one reply; `more` says that others follow).  A window
+ * of another uid is shown to a lister without list-all by id and origin
+ * only. */
+static void handle_stats(Connection *c, uint32_t serial, const Crosspost__GetStats *req)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Stats stats = CROSSPOST__STATS__INIT;
-	const Broker *b = c->broker;
+	Broker *b = c->broker;
+	AccessPeer peer = peer_of(c);
+	AccessDecision d;
+	bool list_all = access_may_list_all(b->access, &peer, &d) == ACCESS_ALLOW;
+	Crosspost__WindowStats *ws = NULL, **ptrs = NULL;
+	size_t n = 0, cap = 0, bytes = 0;
 
 	stats.connections = b->n_connections;
 	stats.windows = registry_count(b->registry);
@@ -417,9 +439,110 @@ static void handle_stats(Connection *c, uint32_t serial)
 	stats.senders_paused = b->stats.senders_paused;
 	stats.connections_rejected = b->stats.connections_rejected;
 	stats.quota_rejects = b->stats.quota_rejects;
+	stats.broadcasts_delivered = b->stats.broadcasts_delivered;
+	stats.dropped_no_document = b->stats.dropped_no_document;
+	monitor_totals(b->monitors, &stats.monitors, &stats.monitor_events_lost);
 	stats.uptime_ms = broker_now_ms() - b->started_ms;
+	for (Window *w = req->windows ? registry_first_after(b->registry, req->after_id) : NULL; w;
+	     w = w->order_next) {
+		const Connection *host = w->owner;
+		bool full = list_all || (host && host->uid == c->uid);
+		const char *origin = origin_serialization(w->origin);
+		size_t cost = strlen(origin) + (w->name ? strlen(w->name) : 0) + 96;
+
+		if (bytes + cost > LIST_PAGE_BYTES) {
+			stats.more = true;
+			break;
+		}
+		if (n == cap) {
+			size_t grown = cap ? 2 * cap : 64;
+			Crosspost__WindowStats *more_ws = realloc(ws, grown * sizeof(*ws));
+
+			if (!more_ws)
+				goto oom;
+			ws = more_ws;
+			cap = grown;
+		}
+		bytes += cost;
+		crosspost__window_stats__init(&ws[n]);
+		ws[n].id = w->id;
+		ws[n].origin = (char *)origin;
+		ws[n].name = w->name ? w->name : (char *)"";
+		if (full) {
+			ws[n].posted = w->posted;
+			ws[n].received = w->received;
+			ws[n].dropped = w->dropped;
+			ws[n].bytes_posted = w->bytes_posted;
+			ws[n].bytes_received = w->bytes_received;
+			ws[n].queued_bytes = host ? evbuffer_get_length(stream_output(host->stream)) : 0;
+			ws[n].paused = host && host->paused;
+		}
+		n++;
+	}
+	ptrs = calloc(n ? n : 1, sizeof(*ptrs));
+	if (!ptrs)
+		goto oom;
+	for (size_t i = 0; i < n; i++)
+		ptrs[i] = &ws[i];
+	stats.n_window_stats = n;
+	stats.window_stats = ptrs;
 	header.body_case = CROSSPOST__HEADER__BODY_STATS;
 	header.stats = &stats;
+	reply(c, serial, &header);
+	free(ptrs);
+	free(ws);
+	return;
+oom:
+	free(ws);
+	free(ptrs);
+	connection_close(c, LOG_ERROR, "out of memory gathering statistics");
+}
+
+/* ReportDrops: this window's dropped posts come back to it (EVENT_DROPPED). */
+static void handle_report_drops(Connection *c, uint32_t serial, const Crosspost__ReportDrops *req)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Ack ack = CROSSPOST__ACK__INIT;
+	Window *w = own_window(c, req->window_id);
+
+	if (!w) {
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,
+				      "window %llu is not open on this connection", (unsigned long long)req->window_id);
+		return;
+	}
+	w->report_drops = req->on;
+	header.body_case = CROSSPOST__HEADER__BODY_ACK;
+	header.ack = &ack;
+	reply(c, serial, &header);
+}
+
+/* Monitor: within the policy's `monitor` key. */
+static void handle_monitor(Connection *c, uint32_t serial, const Crosspost__Monitor *req)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__Ack ack = CROSSPOST__ACK__INIT;
+	AccessPeer peer = peer_of(c);
+	AccessDecision d;
+
+	if (access_may_monitor(c->broker->access, &peer, &d) != ACCESS_ALLOW) {
+		log_info("connection %llu (uid %u): refused to monitor: the policy says monitor = no",
+			 (unsigned long long)c->id, (unsigned)c->uid);
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_SECURITY,
+				      "the broker's policy does not let uid %u monitor", (unsigned)c->uid);
+		return;
+	}
+	if (strlen(req->origin) > FRAME_URL_MAX) {
+		connection_send_error(c, serial, CROSSPOST__ERROR_CODE__ERROR_RANGE, "the origin filter is too long");
+		return;
+	}
+	if (monitor_add(c->broker->monitors, c, req) < 0) {
+		connection_close(c, LOG_ERROR, "out of memory adding a monitor");
+		return;
+	}
+	log_debug("connection %llu (uid %u) monitors%s%s", (unsigned long long)c->id, (unsigned)c->uid,
+		  *req->origin ? " origin " : "", req->origin);
+	header.body_case = CROSSPOST__HEADER__BODY_ACK;
+	header.ack = &ack;
 	reply(c, serial, &header);
 }
 
@@ -458,6 +581,9 @@ static void handle_create_channel(Connection *c, uint32_t serial, const Crosspos
 		connection_close(c, LOG_ERROR, "out of memory creating a channel");
 		return;
 	}
+	/* The ports belong to the window's current Window object. */
+	ports_bind(c->broker->ports, (uint64_t[]){ p1->id, p2->id }, 2, req->window_id,
+		   own_window(c, req->window_id)->document);
 	log_debug("window %llu created channel: ports %llu and %llu", (unsigned long long)req->window_id,
 		  (unsigned long long)p1->id, (unsigned long long)p2->id);
 	created.port1_id = p1->id;
@@ -516,7 +642,7 @@ static void handle_port_released(Connection *c, const Crosspost__PortReleased *r
 static bool carries_payload(Crosspost__Header__BodyCase kind)
 {
 	return kind == CROSSPOST__HEADER__BODY_POST || kind == CROSSPOST__HEADER__BODY_PORT_POST ||
-	       kind == CROSSPOST__HEADER__BODY_PORT_RETURN;
+	       kind == CROSSPOST__HEADER__BODY_PORT_RETURN || kind == CROSSPOST__HEADER__BODY_BROADCAST_POST;
 }
 
 void driver_dispatch(Connection *c, Frame **framep)
@@ -555,7 +681,13 @@ void driver_dispatch(Connection *c, Frame **framep)
 		handle_list(c, serial, h->list_windows);
 		break;
 	case CROSSPOST__HEADER__BODY_GET_STATS:
-		handle_stats(c, serial);
+		handle_stats(c, serial, h->get_stats);
+		break;
+	case CROSSPOST__HEADER__BODY_REPORT_DROPS:
+		handle_report_drops(c, serial, h->report_drops);
+		break;
+	case CROSSPOST__HEADER__BODY_MONITOR:
+		handle_monitor(c, serial, h->monitor);
 		break;
 	case CROSSPOST__HEADER__BODY_POST:
 		router_post(c, frame);
@@ -577,6 +709,17 @@ void driver_dispatch(Connection *c, Frame **framep)
 		break;
 	case CROSSPOST__HEADER__BODY_SYNC:
 		handle_sync(c, serial);
+		break;
+	case CROSSPOST__HEADER__BODY_OPEN_WINDOW:
+	case CROSSPOST__HEADER__BODY_CREATE_FRAME:
+	case CROSSPOST__HEADER__BODY_REMOVE_FRAME:
+	case CROSSPOST__HEADER__BODY_CLAIM:
+	case CROSSPOST__HEADER__BODY_CLOSE_WINDOW:
+	case CROSSPOST__HEADER__BODY_RELATION:
+	case CROSSPOST__HEADER__BODY_BROADCAST_OPEN:
+	case CROSSPOST__HEADER__BODY_BROADCAST_POST:
+	case CROSSPOST__HEADER__BODY_BROADCAST_CLOSE:
+		driver_contexts_dispatch(c, frame);
 		break;
 	case CROSSPOST__HEADER__BODY__NOT_SET:
 		c->broker->stats.connections_rejected++;

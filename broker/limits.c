@@ -34,6 +34,11 @@ void limits_init(BrokerLimits *l)
 		.max_ports_per_connection = 16384,
 		.max_url_length = FRAME_URL_MAX,
 		.max_name_length = FRAME_NAME_MAX,
+		.max_frame_depth = 32,
+		.max_frames = 1000,
+		.max_pending_claims = 64,
+		.claim_timeout_ms = 30000,
+		.max_broadcasts_per_connection = 1024,
 	};
 }
 
@@ -79,6 +84,11 @@ static const LimitField fields[] = {
 	FIELD("max-ports-per-connection", KIND_COUNT, max_ports_per_connection, 2, 1u << 26),
 	FIELD("max-url-length", KIND_SIZE, max_url_length, 16, FRAME_URL_MAX),
 	FIELD("max-name-length", KIND_SIZE, max_name_length, 1, FRAME_NAME_MAX),
+	FIELD("max-frame-depth", KIND_COUNT, max_frame_depth, 1, 1024),
+	FIELD("max-frames", KIND_COUNT, max_frames, 1, 1u << 20),
+	FIELD("max-pending-claims", KIND_COUNT, max_pending_claims, 1, 1u << 20),
+	FIELD("claim-timeout", KIND_DURATION, claim_timeout_ms, 1, 3600 * 1000),
+	FIELD("max-broadcasts-per-connection", KIND_COUNT, max_broadcasts_per_connection, 1, 1u << 24),
 };
 
 /* "1234", "64KiB", "8MiB", "1GiB" (also "B"); durations "250ms", "5s". */

@@ -58,6 +58,19 @@ typedef struct BrokerLimits {
 	 * an origin, a name and a targetOrigin) fits FRAME_HEADER_MAX by
 	 * construction (checked by limits_check()). */
 	uint32_t max_url_length, max_name_length;
+	/* Browsing contexts (contexts.h).  Frames nest at most
+	 * max_frame_depth deep below their top-level window (every walk of a
+	 * tree is bounded by it), and one tree holds at most max_frames
+	 * windows: 1000 is Chromium's limit on frames in a page
+	 * (Page::kMaxNumberOfFrames). */
+	uint32_t max_frame_depth, max_frames;
+	/* Windows one connection opened or framed that no process has claimed
+	 * yet, and how long a claim token stays good (30 s: a process start
+	 * and a connection, with a wide margin; a window nobody claims is
+	 * discarded then). */
+	uint32_t max_pending_claims, claim_timeout_ms;
+	/* BroadcastChannels per connection: bounded bookkeeping, like ports. */
+	uint32_t max_broadcasts_per_connection;
 } BrokerLimits;
 
 /* The defaults above. */

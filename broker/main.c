@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* main.c - crosspostd: options, the socket file, signals, the event loop. */
+/* main.c - crosspostd: options, the socket file (or systemd's), signals, logging, the event loop. */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -23,6 +23,8 @@
 #include "config.h"
 #include "limits.h"
 #include "log.h"
+#include "log_target.h"
+#include "service.h"
 #include "socket_dir.h"
 #include "socket_path.h"
 
@@ -53,18 +55,30 @@ static void usage(FILE *out)
 		"  -L, --log-file FILE    append the log to FILE instead of stderr, from the\n"
 		"                         moment the broker listens (errors before that still\n"
 		"                         go to stderr)\n"
+		"      --log-target TARGET\n"
+		"                         stderr (default), syslog or journal: where the log\n"
+		"                         goes from the moment the broker listens (errors before\n"
+		"                         that go to stderr).  syslog: syslog(3), facility\n"
+		"                         daemon; journal: the systemd journal, each line with\n"
+		"                         its priority.  Not with --log-file\n"
 		"  -l, --log-level LEVEL  error, warning, info (default) or debug\n"
 		"  -v, --verbose          same as --log-level debug\n"
 		"  -V, --version          print the version\n"
 		"  -h, --help             show this help\n\n"
-		"Logs go to stderr, or to --log-file.  A detached broker keeps the stderr it was\n"
-		"started with: when that is a terminal, log lines are lost once the terminal\n"
-		"closes, so redirect it (2>>FILE) or pass --log-file FILE.\n"
+		"Logs go to stderr, to --log-file, or to syslog or the journal (--log-target).\n"
+		"A detached broker keeps the stderr it was started with: when that is a\n"
+		"terminal, log lines are lost once the terminal closes, so redirect it\n"
+		"(2>>FILE) or pass --log-file FILE.\n"
 		"SIGHUP re-reads --config: the policy applies to new requests, limits that can\n"
 		"change live do, others are logged as needing a restart; a file with an error\n"
 		"is logged and the configuration in force is kept.\n"
 		"SIGINT and SIGTERM stop the broker and remove the socket (and the pidfile):\n"
-		"  crosspostd --pidfile /tmp/cp.pid --log-file /tmp/cp.log && kill $(cat /tmp/cp.pid)\n");
+		"  crosspostd --pidfile /tmp/cp.pid --log-file /tmp/cp.log && kill $(cat /tmp/cp.pid)\n"
+		"Under systemd (crosspost.socket and crosspost.service, crosspostd(8)): the\n"
+		"broker serves on the one listening socket systemd passes (socket activation;\n"
+		"--socket, if given, must name the same path), leaves that socket in place\n"
+		"when it stops, and notifies readiness ($NOTIFY_SOCKET): READY=1 once it\n"
+		"listens, RELOADING=1 and READY=1 around a SIGHUP reload, STOPPING=1.\n");
 }
 
 /* Connects to path: true when a live broker answers there. */
@@ -179,12 +193,14 @@ typedef struct Daemon {
 	size_t n_limit_args;
 	const BrokerConfig *started_with;
 	Broker *broker;
+	const char *path;    /* the socket, for STATUS= lines */
 } Daemon;
 
 static void on_signal(evutil_socket_t sig, short what, void *userdata)
 {
 	(void)what;
 	log_info("received %s, stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
+	service_notify("STOPPING=1\nSTATUS=Stopping (%s)", sig == SIGINT ? "SIGINT" : "SIGTERM");
 	event_base_loopbreak(userdata);
 }
 
@@ -204,7 +220,8 @@ static int pidfile_write(int pid_fd, const char *pidfile, pid_t pid)
 
 /* Forks into the background.  The parent writes the child's pid to
  * pid_fd (when >= 0) before it exits, so that once `crosspostd` returns,
- * both the socket and the pidfile are there. */
+ * both the socket and the pidfile are there.  path: the socket file to
+ * remove if that fails; NULL when it is systemd's. */
 static int detach(const char *path, int pid_fd, const char *pidfile)
 {
 	pid_t pid = fork();
@@ -217,7 +234,8 @@ static int detach(const char *path, int pid_fd, const char *pidfile)
 	if (pid > 0) {
 		if (pid_fd >= 0 && pidfile_write(pid_fd, pidfile, pid) < 0) {
 			kill(pid, SIGKILL);
-			unlink(path);
+			if (path)
+				unlink(path);
 			unlink(pidfile);
 			_exit(1);
 		}
@@ -283,31 +301,32 @@ static void restart_needed(const char *key, void *userdata)
 }
 
 /* SIGHUP: the file again.  Connections stay; the policy applies to the
- * requests that follow.  Anything wrong keeps what is in force. */
-static void on_reload(evutil_socket_t sig, short what, void *userdata)
+ * requests that follow.  Anything wrong keeps what is in force.  Returns
+ * what to say in STATUS= afterwards. */
+static const char *reload(Daemon *d, char *status, size_t status_size)
 {
-	Daemon *d = userdata;
 	_cleanup_(config_freep) BrokerConfig *config = NULL;
 	char error[1024];
 	const char *reason = "?";
 	BrokerLimits limits;
 
-	(void)sig;
-	(void)what;
 	if (!d->config_path) {
 		log_info("received SIGHUP: there is no --config file to reload");
-		return;
+		return "nothing to reload (no --config)";
 	}
 	if (config_load(&config, d->config_path, geteuid(), error, sizeof(error)) < 0) {
 		log_error("reload: %s; keeping the configuration in force", error);
-		return;
+		snprintf(status, status_size, "reload failed, configuration in force kept: %s", error);
+		return status;
 	}
 	limits = config->limits;
 	apply_limit_args(&limits, d);
 	if (limits_check(&limits, &reason) < 0) {
 		log_error("reload: %s: the limits do not fit together: %s; keeping the configuration in force",
 			  d->config_path, reason);
-		return;
+		snprintf(status, status_size, "reload failed, configuration in force kept: %s: the limits do not "
+			 "fit together: %s", d->config_path, reason);
+		return status;
 	}
 	if (config->socket_mode != d->started_with->socket_mode ||
 	    config->socket_group_set != d->started_with->socket_group_set ||
@@ -317,7 +336,29 @@ static void on_reload(evutil_socket_t sig, short what, void *userdata)
 	broker_reload_limits(d->broker, &limits, restart_needed, (void *)d->config_path);
 	log_info("reloaded %s: %zu policy section%s, in force for new requests", d->config_path,
 		 access_policy_count(config->policy), access_policy_count(config->policy) == 1 ? "" : "s");
+	snprintf(status, status_size, "reloaded %s", d->config_path);
 	broker_set_access(d->broker, steal_pointer(&config->policy));
+	return status;
+}
+
+/* Tells the service manager that a reload runs, and when it is over. */
+static void on_reload(evutil_socket_t sig, short what, void *userdata)
+{
+	Daemon *d = userdata;
+	char status[1200];
+	const char *said;
+
+	(void)sig;
+	(void)what;
+	service_notify_reloading(d->config_path ? d->config_path : "(no --config)");
+	said = reload(d, status, sizeof(status));
+	service_notify("READY=1\nSTATUS=Listening on %s; %s", d->path, said);
+}
+
+/* --log-target syslog|journal: log.h's lines, to log_target.h. */
+static void log_to_target(enum log_level level, const char *line, void *userdata)
+{
+	log_target_write(*(const LogTarget *)userdata, (int)level, line);
 }
 
 static void print_line(const char *text, void *userdata)
@@ -334,6 +375,7 @@ int main(int argc, char **argv)
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "pidfile", required_argument, NULL, 'p' },
 		{ "log-file", required_argument, NULL, 'L' },
+		{ "log-target", required_argument, NULL, 'T' },
 		{ "version", no_argument, NULL, 'V' },
 		{ "limit", required_argument, NULL, 'X' },
 		{ "print-limits", no_argument, NULL, 'P' },
@@ -353,8 +395,9 @@ int main(int argc, char **argv)
 	Broker *broker = NULL;
 	char *path = NULL;
 	const char *socket_arg = NULL, *pidfile = NULL, *log_file = NULL;
-	bool foreground = false;
-	int opt, fd, pid_fd = -1, log_fd = -1, status = 1;
+	static LogTarget log_target = LOG_TARGET_STDERR;    /* the sink's userdata: lives as long as logging */
+	bool foreground = false, inherited = false;
+	int opt, fd = -1, pid_fd = -1, log_fd = -1, status = 1, r;
 
 	log_set_ident("crosspostd");
 	keep_freed_memory();
@@ -423,6 +466,16 @@ int main(int argc, char **argv)
 		case 'v':
 			log_set_level(LOG_DEBUG);
 			break;
+		case 'T': {
+			int target = log_target_parse(optarg);
+
+			if (target < 0) {
+				fprintf(stderr, "crosspostd: unknown log target '%s' (stderr, syslog, journal)\n", optarg);
+				return 2;
+			}
+			log_target = (LogTarget)target;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -438,6 +491,10 @@ int main(int argc, char **argv)
 	}
 	if (check_config && !daemon.config_path) {
 		fprintf(stderr, "crosspostd: --check-config needs --config FILE\n");
+		return 2;
+	}
+	if (log_file && log_target != LOG_TARGET_STDERR) {
+		fprintf(stderr, "crosspostd: --log-file is the log's file: it goes with --log-target stderr only\n");
 		return 2;
 	}
 	/* A config file that does not read is never half used: exit 2, as
@@ -472,6 +529,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (log_target_check(log_target, error, sizeof(error)) < 0) {
+		log_error("%s", error);
+		goto out;
+	}
 	/* Opened before anything else, so that a bad name is reported on the
 	 * terminal; used from the moment the broker listens. */
 	if (log_file) {
@@ -482,9 +543,36 @@ int main(int argc, char **argv)
 		}
 	}
 	bump_nofile();
-	fd = listen_on(path, config);
-	if (fd < 0)
+	/* Socket activation: systemd made the socket and its folder, and the
+	 * broker serves on it; the socket stays when the broker stops. */
+	r = service_listen_fd(&fd, error, sizeof(error));
+	if (r > 0) {
+		char *systemd_path = NULL;
+
+		r = socket_inherited_check(fd, config->socket_mode, config->socket_group_set, config->socket_group,
+					   &systemd_path, error, sizeof(error));
+		if (r == 0 && socket_arg && strcmp(socket_arg, systemd_path) != 0) {
+			snprintf(error, sizeof(error), "systemd passed the socket %s, but --socket names %s", systemd_path,
+				 socket_arg);
+			r = -1;
+		}
+		if (r != 0) {
+			log_error("%s", error);
+			free(systemd_path);
+			close(fd);
+			goto out;
+		}
+		free(path);
+		path = systemd_path;
+		inherited = true;
+	} else if (r < 0) {
+		log_error("%s", error);
 		goto out;
+	} else {
+		fd = listen_on(path, config);
+		if (fd < 0)
+			goto out;
+	}
 	/* Only now: a broker refused because another one runs must not
 	 * overwrite that one's pidfile. */
 	if (pidfile) {
@@ -500,11 +588,14 @@ int main(int argc, char **argv)
 		close(log_fd);
 		log_fd = -1;
 	}
-	if (!foreground && detach(path, pid_fd, pidfile) < 0)
+	if (log_target != LOG_TARGET_STDERR) {
+		log_target_open(log_target, "crosspostd");
+		log_set_sink(log_to_target, &log_target);
+	}
+	if (!foreground && detach(inherited ? NULL : path, pid_fd, pidfile) < 0)
 		goto out_unlink;
 	if (foreground && pid_fd >= 0) {
-		int r = pidfile_write(pid_fd, pidfile, getpid());
-
+		r = pidfile_write(pid_fd, pidfile, getpid());
 		pid_fd = -1;
 		if (r < 0)
 			goto out_unlink;
@@ -518,6 +609,7 @@ int main(int argc, char **argv)
 	broker_set_access(broker, steal_pointer(&config->policy));
 	daemon.broker = broker;
 	daemon.started_with = config;
+	daemon.path = path;
 	sigint = evsignal_new(base, SIGINT, on_signal, base);
 	sigterm = evsignal_new(base, SIGTERM, on_signal, base);
 	sighup = evsignal_new(base, SIGHUP, on_reload, &daemon);
@@ -529,7 +621,8 @@ int main(int argc, char **argv)
 	if (daemon.config_path)
 		log_info("policy and limits from %s: %zu policy section%s", daemon.config_path,
 			 access_policy_count(broker->access), access_policy_count(broker->access) == 1 ? "" : "s");
-	log_info("listening on %s (pid %d)", path, (int)getpid());
+	log_info("listening on %s (pid %d)%s", path, (int)getpid(), inherited ? ", passed by systemd" : "");
+	service_notify("READY=1\nSTATUS=Listening on %s", path);
 	event_base_dispatch(base);
 	log_info("stopped: %llu messages delivered, %llu dropped for targetOrigin, %llu to closed windows",
 		 (unsigned long long)broker->stats.messages_delivered,
@@ -537,7 +630,8 @@ int main(int argc, char **argv)
 		 (unsigned long long)broker->stats.dropped_target_closed);
 	status = 0;
 out_unlink:
-	unlink(path);
+	if (!inherited)
+		unlink(path);
 	if (pidfile)
 		unlink(pidfile);
 out:

@@ -10,6 +10,8 @@
 #include "connection.h"
 #include "frame.h"
 #include "log.h"
+#include "monitor.h"
+#include "registry.h"
 #include "ports.h"
 #include "queue.h"
 
@@ -365,6 +367,49 @@ void ports_move(PortTable *t, const uint64_t *ids, size_t n, Connection *receive
 	}
 }
 
+void ports_bind(PortTable *t, const uint64_t *ids, size_t n, uint64_t window_id, uint64_t document)
+{
+	for (size_t i = 0; i < n; i++) {
+		Port *p = ports_find(t, ids[i]);
+
+		if (p) {
+			p->window_id = window_id;
+			p->document = document;
+		}
+	}
+}
+
+void ports_close_window(PortTable *t, Connection *host, uint64_t window_id, uint64_t keep_document)
+{
+	uint64_t *ids;
+	size_t n = 0, cap = 0;
+
+	/* A port bound to the window is owned by its host, or on its way
+	 * there; one in transit away from it is bound to its receiver.  The
+	 * ids are collected first: closing one port drops the messages held
+	 * for it, which closes the ports those carried, anywhere in the
+	 * lists. */
+	for (Port *p = host->ports_owned; p; p = p->owned_next)
+		cap++;
+	for (Port *p = host->ports_incoming; p; p = p->incoming_next)
+		cap++;
+	if (cap == 0)
+		return;
+	ids = malloc(cap * sizeof(*ids));
+	if (!ids) {
+		log_error("out of memory closing the ports of window %llu", (unsigned long long)window_id);
+		return;
+	}
+	for (Port *p = host->ports_owned; p; p = p->owned_next)
+		if (p->window_id == window_id && p->document != keep_document && p->state == PORT_OWNED)
+			ids[n++] = p->id;
+	for (Port *p = host->ports_incoming; p; p = p->incoming_next)
+		if (p->window_id == window_id && p->document != keep_document)
+			ids[n++] = p->id;
+	ports_close_ids(t, ids, n);
+	free(ids);
+}
+
 void ports_close_ids(PortTable *t, const uint64_t *ids, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -474,6 +519,9 @@ static void send_to_owner(PortTable *t, Port *p, Frame *frame, Connection *poste
 	header.body_case = CROSSPOST__HEADER__BODY_EVENT;
 	header.event = &event;
 	ports_move(t, ids, n_ports, p->owner);
+	ports_bind(t, ids, n_ports, p->window_id, p->document);
+	monitor_message(t->broker, CROSSPOST__MONITOR_KIND__MONITOR_PORT_MESSAGE, NULL,
+			registry_find(t->broker->registry, p->window_id), p->window_id, NULL, NULL, p->id, frame);
 	if (queue_frame(p->owner, poster, account, &header, frame, frame->fds, frame->n_fds) == 0)
 		t->broker->stats.messages_delivered++;
 	frame->n_fds = 0;

@@ -43,6 +43,12 @@ typedef struct Port {
 	Held *returned, **returned_tail;   /* handed back by the old owner */
 	Held *held, **held_tail;           /* posted by the peer while in transit */
 	uint64_t transit_deadline_ms;
+	/* The window whose Window object (document) the port belongs to: the
+	 * one that created it, or received it last.  A new Window in that
+	 * window, or the window's end, closes the port (HTML: a document that
+	 * is not fully active runs no port message tasks; WPT
+	 * webmessaging/multi-globals/messageport-current.html). */
+	uint64_t window_id, document;
 	struct Port *hash_next;
 	struct Port *owned_prev, *owned_next;        /* owner's list */
 	struct Port *incoming_prev, *incoming_next;  /* next owner's list */
@@ -79,6 +85,14 @@ int ports_check_transfer(const PortTable *table, const Connection *sender, const
  * already): an owned port goes in transit and its owner is told to release
  * it; a port in transit gets receiver as its next owner. */
 void ports_move(PortTable *table, const uint64_t *ids, size_t n, Connection *receiver);
+
+/* The ports belong to window_id's Window `document` from now on (they
+ * were created there, or are being delivered there). */
+void ports_bind(PortTable *table, const uint64_t *ids, size_t n, uint64_t window_id, uint64_t document);
+
+/* window_id, hosted by host, has a new Window (keep_document), or is gone
+ * (keep_document 0): the ports of its other Window objects close. */
+void ports_close_window(PortTable *table, Connection *host, uint64_t window_id, uint64_t keep_document);
 
 /* Closes the ports a dropped message carried: their peers are disentangled. */
 void ports_close_ids(PortTable *table, const uint64_t *ids, size_t n);

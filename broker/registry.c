@@ -166,6 +166,54 @@ oom:
 	return -ENOMEM;
 }
 
+int registry_add_pending(Registry *r, const char *url, const char *name, Origin *origin, Window **ret)
+{
+	Window *w;
+
+	if (name && !*name)
+		name = NULL;
+	if (r->count + 1 > r->n_buckets && grow(r) < 0)
+		return -ENOMEM;
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return -ENOMEM;
+	w->url = strdup(url);
+	w->name = name ? strdup(name) : NULL;
+	if (!w->url || (name && !w->name)) {
+		free(w->url);
+		free(w->name);
+		free(w);
+		return -ENOMEM;
+	}
+	w->origin = origin;
+	w->id = r->next_id++;
+	w->pending = true;
+	w->order_prev = r->last;
+	if (r->last)
+		r->last->order_next = w;
+	else
+		r->first = w;
+	r->last = w;
+	link_window(r, w);
+	r->count++;
+	*ret = w;
+	return 0;
+}
+
+int registry_set_document(Registry *r, Window *w, const char *url, Origin *origin)
+{
+	char *copy = strdup(url);
+
+	(void)r;
+	if (!copy)
+		return -ENOMEM;
+	free(w->url);
+	w->url = copy;
+	origin_free(w->origin);
+	w->origin = origin;
+	return 0;
+}
+
 int registry_navigate(Registry *r, Window *w, const char *url, const char **ret_reason)
 {
 	Origin *origin = NULL;
@@ -244,6 +292,7 @@ Window *registry_find_name(const Registry *r, const char *name)
 bool registry_id_assigned(const Registry *r, uint64_t id) { return id > 0 && id < r->next_id; }
 size_t registry_count(const Registry *r) { return r->count; }
 Window *registry_first(const Registry *r) { return r->first; }
+Window *registry_last(const Registry *r) { return r->last; }
 
 Window *registry_first_after(const Registry *r, uint64_t after_id)
 {

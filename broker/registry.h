@@ -17,16 +17,44 @@
 #include "origin.h"
 
 typedef struct Registry Registry;
+struct Claim;
 
+/*
+ * A window is a browsing context: a top-level window (registered by its
+ * process, or opened by another window's window.open()) or an iframe's
+ * (a child of another window).  contexts.h keeps the relations; the
+ * registry only stores and finds them.
+ */
 typedef struct Window {
 	uint64_t id;
 	char *name;              /* NULL: no name */
 	char *url;
-	Origin *origin;          /* of url; replaced on navigation */
-	uint64_t generation;     /* counts navigations */
+	Origin *origin;          /* of its document; replaced on navigation */
+	uint64_t generation;     /* counts navigations (session history entries - 1) */
+	/* Counts its Window objects: a new one for every new document but
+	 * the one the HTML Standard reuses (initial about:blank replaced by a
+	 * same-origin document).  Stamped on events (Event.target_document);
+	 * 0 while pending. */
+	uint64_t document;
 	bool privileged;         /* its events carry source = null */
-	void *owner;             /* the connection that registered it (borrowed) */
+	bool auxiliary;          /* created by window.open(): "is created by web content" */
+	bool initial_about_blank;  /* its document is still its initial about:blank */
+	bool pending;            /* opened or framed, no process has claimed it yet */
+	void *owner;             /* the connection hosting it (borrowed); NULL while pending */
 	pid_t pid;               /* the owner's process, for listings */
+	uint64_t opener_id;      /* its opener browsing context (maybe closed since); 0: none */
+	struct Window *parent;   /* NULL: top-level */
+	/* Its frames (its document's child navigables), in creation order. */
+	struct Window *first_child, *last_child, *prev_sibling, *next_sibling;
+	uint32_t n_children;
+	uint32_t depth;          /* 0: top-level; a frame's parent's + 1 */
+	uint32_t tree_size;      /* top-level windows: windows in its tree, itself included */
+	struct Claim *claim;     /* while pending: the token that claims it */
+	struct BroadcastSub *broadcasts;  /* its BroadcastChannels (broadcast.c) */
+	/* Counters for `crosspost stats`: its posts the broker accepted and
+	 * dropped, the messages queued for it, and their bytes. */
+	uint64_t posted, dropped, received, bytes_posted, bytes_received;
+	bool report_drops;       /* its dropped posts come back as EVENT_DROPPED */
 	/* Registry bookkeeping. */
 	struct Window *id_next, *name_next;       /* hash chains */
 	struct Window *order_prev, *order_next;   /* by id */
@@ -53,6 +81,18 @@ Registry *registry_free(Registry *registry);
 int registry_add(Registry *registry, void *owner, pid_t pid, const char *url, const char *name,
 		 bool privileged, Window **ret, const char **ret_reason);
 
+/* Adds a pending window (no owner until claimed) for window.open() or an
+ * iframe, with a fresh id, at url with origin (taken on success); name may
+ * be NULL, and need not be unique (browsing context names are not).
+ * Returns 0 with *ret (borrowed), or -ENOMEM (origin not taken). */
+int registry_add_pending(Registry *registry, const char *url, const char *name, Origin *origin,
+			 Window **ret);
+
+/* Gives window a new document: url and origin (taken on success).  The
+ * counters are the caller's (contexts.c).  Returns 0 or -ENOMEM (origin
+ * not taken, window unchanged). */
+int registry_set_document(Registry *registry, Window *window, const char *url, Origin *origin);
+
 /* Points window at url: new origin, generation + 1.  Returns 0,
  * REGISTRY_E_BAD_URL (window unchanged) or -ENOMEM. */
 int registry_navigate(Registry *registry, Window *window, const char *url, const char **ret_reason);
@@ -67,6 +107,8 @@ bool registry_id_assigned(const Registry *registry, uint64_t id);
 size_t registry_count(const Registry *registry);
 /* Live windows in id order: registry_first(), then window->order_next. */
 Window *registry_first(const Registry *registry);
+/* The newest live window (then window->order_prev). */
+Window *registry_last(const Registry *registry);
 /* The first live window whose id is above after_id (0: the first). */
 Window *registry_first_after(const Registry *registry, uint64_t after_id);
 

@@ -2,6 +2,7 @@
 /* router.c - route a post: find, check, stamp, queue. */
 #include <errno.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <event2/buffer.h>
@@ -12,6 +13,7 @@
 #include "frame_limits.h"
 #include "log.h"
 #include "frame.h"
+#include "monitor.h"
 #include "policy.h"
 #include "ports.h"
 #include "queue.h"
@@ -29,6 +31,37 @@ bool router_check_buffers(Connection *sender, uint32_t serial, const Frame *fram
 		return true;
 	connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_DATA_CLONE, "%s", reason);
 	return false;
+}
+
+/* A post dropped as the HTML Standard says: counted, logged at debug
+ * level, shown to monitors, and reported to its sender when it asked
+ * (ReportDrops).  The sender is never told otherwise. */
+static void drop_post(Connection *sender, Window *from, const Window *to, uint64_t to_id,
+		      const char *target_origin, const char *reason, Frame *frame)
+{
+	Broker *b = sender->broker;
+
+	log_debug("dropped: window %llu (%s) -> window %llu: %s", (unsigned long long)from->id,
+		  origin_serialization(from->origin), (unsigned long long)to_id, reason);
+	from->dropped++;
+	monitor_message(b, CROSSPOST__MONITOR_KIND__MONITOR_DROPPED, from, to, to_id, target_origin, reason, 0,
+			frame);
+	if (from->report_drops) {
+		Crosspost__Header header = CROSSPOST__HEADER__INIT;
+		Crosspost__Event event = CROSSPOST__EVENT__INIT;
+
+		event.type = CROSSPOST__EVENT_TYPE__EVENT_DROPPED;
+		event.target_window_id = from->id;
+		event.target_document = from->document;
+		event.origin = (char *)"";
+		event.target_origin = (char *)"*";
+		event.checked_generation = from->generation;
+		event.drop_reason = (char *)reason;
+		event.dropped_target_id = to_id;
+		header.body_case = CROSSPOST__HEADER__BODY_EVENT;
+		header.event = &event;
+		connection_send(sender, &header);
+	}
 }
 
 void router_post(Connection *sender, Frame *frame)
@@ -49,6 +82,14 @@ void router_post(Connection *sender, Frame *frame)
 	/* Only the registration record says who the sender is: a window of
 	 * another connection is an attempt to forge the source. */
 	from = registry_find(b->registry, post->sender_window_id);
+	if (!from && registry_id_assigned(b->registry, post->sender_window_id) && post->sender_window_id) {
+		/* The sender was discarded (its parent or top closed, its iframe
+		 * removed) before its process heard: a script of a discarded
+		 * document posts nothing.  Not an attack: no window is forged. */
+		log_debug("dropped: a post from window %llu, which is closed",
+			  (unsigned long long)post->sender_window_id);
+		goto out;
+	}
 	if (!from || from->owner != sender) {
 		b->stats.connections_rejected++;
 		connection_close(sender, LOG_WARNING,
@@ -88,8 +129,8 @@ void router_post(Connection *sender, Frame *frame)
 		if (registry_id_assigned(b->registry, post->target_window_id)) {
 			b->stats.dropped_target_closed++;
 			dropped = true;
-			log_debug("dropped: window %llu -> %llu: the target has closed",
-				  (unsigned long long)from->id, (unsigned long long)post->target_window_id);
+			drop_post(sender, from, NULL, post->target_window_id,
+				  target_origin_serialization(&target_origin), "the target has closed", frame);
 		} else {
 			connection_send_error(sender, serial, CROSSPOST__ERROR_CODE__ERROR_NOT_FOUND,
 					      "window %llu does not exist",
@@ -98,14 +139,24 @@ void router_post(Connection *sender, Frame *frame)
 		goto out;
 	}
 
+	if (to->pending) {
+		/* Opened or framed, and no process has claimed it: its document
+		 * is not there to receive anything (contexts.h). */
+		b->stats.dropped_no_document++;
+		dropped = true;
+		drop_post(sender, from, to, to->id, target_origin_serialization(&target_origin),
+			  "the target has no document yet (nobody claimed it)", frame);
+		goto out;
+	}
 	verdict = policy_check(to, &target_origin);
 	if (verdict != POLICY_DELIVER) {
+		char why[FRAME_TARGET_ORIGIN_MAX + FRAME_URL_MAX + 128];
+
 		b->stats.dropped_origin_mismatch++;
 		dropped = true;
-		log_debug("dropped: window %llu (%s) -> window %llu: targetOrigin '%s' %s '%s'",
-			  (unsigned long long)from->id, origin_serialization(from->origin),
-			  (unsigned long long)to->id, target_origin_serialization(&target_origin),
-			  policy_verdict_name(verdict), origin_serialization(to->origin));
+		snprintf(why, sizeof(why), "targetOrigin '%s' %s '%s'", target_origin_serialization(&target_origin),
+			 policy_verdict_name(verdict), origin_serialization(to->origin));
+		drop_post(sender, from, to, to->id, target_origin_serialization(&target_origin), why, frame);
 		goto out;
 	}
 
@@ -118,6 +169,7 @@ void router_post(Connection *sender, Frame *frame)
 		event.source_name = from->name ? from->name : (char *)"";
 	}
 	event.checked_generation = to->generation;
+	event.target_document = to->document;
 	event.target_origin = (char *)target_origin_serialization(&target_origin);
 	header.body_case = CROSSPOST__HEADER__BODY_EVENT;
 	header.event = &event;
@@ -131,7 +183,14 @@ void router_post(Connection *sender, Frame *frame)
 	event.n_buffer_sizes = post->n_buffer_sizes;
 	event.buffer_sizes = post->buffer_sizes;
 	receiver = to->owner;
+	from->posted++;
+	from->bytes_posted += frame_payload_length(frame);
+	to->received++;
+	to->bytes_received += frame_payload_length(frame);
+	monitor_message(b, CROSSPOST__MONITOR_KIND__MONITOR_DELIVERED, from, to, to->id, event.target_origin, NULL,
+			0, frame);
 	ports_move(b->ports, post->transfer_ports, post->n_transfer_ports, receiver);
+	ports_bind(b->ports, post->transfer_ports, post->n_transfer_ports, to->id, to->document);
 	/* Accepted messages are never dropped: a lagging receiver's wait in
 	 * the broker, charged to this sender (queue.h). */
 	r = queue_frame(receiver, sender, NULL, &header, frame, frame->fds, frame->n_fds);

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* socket_dir.c - the socket's folder: created private, refused when someone else could swap the socket. */
 #include <errno.h>
+#include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -173,6 +177,94 @@ int socket_file_claim(const char *path, mode_t socket_mode, bool set_group, gid_
 		r = -errno;
 		snprintf(problem, size, "cannot set the mode of the socket %s: %s", path, strerror(errno));
 		return r;
+	}
+	return 0;
+}
+
+int socket_inherited_check(int fd, mode_t socket_mode, bool set_group, gid_t gid, char **ret_path,
+			   char *problem, size_t size)
+{
+	struct sockaddr_un addr = { 0 };
+	socklen_t len = sizeof(addr), optlen;
+	int domain = 0, type = 0, listening = 0, flags, r;
+	char path[sizeof(addr.sun_path) + 1];
+	struct stat st;
+
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		snprintf(problem, size, "cannot examine descriptor %d that systemd passed: %s", fd, strerror(errno));
+		return r;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(problem, size, "descriptor %d that systemd passed is not a socket", fd);
+		return SOCKET_DIR_E_INHERITED;
+	}
+	optlen = sizeof(domain);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &optlen) < 0 || domain != AF_UNIX) {
+		snprintf(problem, size, "the socket systemd passed is not an AF_UNIX socket: crosspostd serves "
+			 "local clients only (ListenStream= must name a file)");
+		return SOCKET_DIR_E_INHERITED;
+	}
+	optlen = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &optlen) < 0 || type != SOCK_STREAM) {
+		snprintf(problem, size, "the socket systemd passed is not a stream socket (use ListenStream=, "
+			 "not ListenDatagram= or ListenSequentialPacket=)");
+		return SOCKET_DIR_E_INHERITED;
+	}
+	optlen = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &optlen) < 0 || !listening) {
+		snprintf(problem, size, "the socket systemd passed is not listening: one connection (Accept=yes) "
+			 "is not supported, crosspostd serves every client itself (Accept=no)");
+		return SOCKET_DIR_E_INHERITED;
+	}
+	if (getsockname(fd, (struct sockaddr *)&addr, &len) < 0) {
+		r = -errno;
+		snprintf(problem, size, "cannot read the address of the socket systemd passed: %s", strerror(errno));
+		return r;
+	}
+	if (len <= offsetof(struct sockaddr_un, sun_path) || addr.sun_path[0] == '\0') {
+		snprintf(problem, size, "the socket systemd passed has no file (%s): no file mode protects it, so any "
+			 "process could connect; ListenStream= must name a path",
+			 len <= offsetof(struct sockaddr_un, sun_path) ? "unnamed" : "an abstract socket");
+		return SOCKET_DIR_E_INHERITED;
+	}
+	memcpy(path, addr.sun_path, len - offsetof(struct sockaddr_un, sun_path));
+	path[len - offsetof(struct sockaddr_un, sun_path)] = '\0';
+	if (lstat(path, &st) < 0) {
+		r = -errno;
+		snprintf(problem, size, "cannot examine %s, the socket systemd passed: %s", path, strerror(errno));
+		return r;
+	}
+	if (!S_ISSOCK(st.st_mode)) {
+		snprintf(problem, size, "%s, the path of the socket systemd passed, is not a socket file", path);
+		return SOCKET_DIR_E_SOCKET;
+	}
+	if (st.st_uid == geteuid()) {
+		r = socket_file_claim(path, socket_mode, set_group, gid, problem, size);
+		if (r != 0)
+			return r;
+	} else if (st.st_uid != 0) {
+		snprintf(problem, size, "%s, the socket systemd passed, belongs to uid %u, neither root nor "
+			 "crosspostd's uid %u (SocketUser=)", path, (unsigned)st.st_uid, (unsigned)geteuid());
+		return SOCKET_DIR_E_SOCKET;
+	} else if ((st.st_mode & 07777) != socket_mode || (set_group && st.st_gid != gid)) {
+		snprintf(problem, size, "%s, the socket systemd passed, is root's with mode %04o and group %u, and "
+			 "crosspostd (uid %u) cannot give it the mode %04o%s of its configuration: set SocketMode= "
+			 "(and SocketGroup=), or SocketUser= to crosspostd's user, in the socket unit",
+			 path, (unsigned)(st.st_mode & 07777), (unsigned)st.st_gid, (unsigned)geteuid(),
+			 (unsigned)socket_mode, set_group ? " and group" : "");
+		return SOCKET_DIR_E_SOCKET;
+	}
+	flags = fcntl(fd, F_GETFL);
+	if (flags < 0 || fcntl(fd, F_SETFL, flags | O_NONBLOCK) < 0) {
+		r = -errno;
+		snprintf(problem, size, "cannot make the socket systemd passed non-blocking: %s", strerror(errno));
+		return r;
+	}
+	*ret_path = strdup(path);
+	if (!*ret_path) {
+		snprintf(problem, size, "out of memory");
+		return -ENOMEM;
 	}
 	return 0;
 }

@@ -21,6 +21,7 @@ enum {
 	SOCKET_DIR_E_MODE = 4,      /* group or others may write to it (or, unshared, reach into it) */
 	SOCKET_DIR_E_ABOVE = 5,     /* a folder above it may be changed by another uid */
 	SOCKET_DIR_E_SOCKET = 6,    /* after bind: the socket file is not the broker's */
+	SOCKET_DIR_E_INHERITED = 7, /* a passed descriptor is not a socket crosspostd can serve on */
 };
 
 /* The folder bits a socket of socket_mode lets group and others have: none
@@ -46,5 +47,22 @@ int socket_dir_prepare(const char *socket_path, mode_t socket_mode, char *proble
  * SOCKET_DIR_E_SOCKET or a negative errno, with a message in problem. */
 int socket_file_claim(const char *path, mode_t socket_mode, bool set_group, gid_t gid, char *problem,
 		      size_t problem_size);
+
+/* A listening socket that systemd passed (socket activation): the socket
+ * unit made it and its folder, so the folder is systemd's business (the
+ * socket unit's DirectoryMode=, a service's RuntimeDirectory=) and is not
+ * checked here.  The rest is checked as for a socket the broker makes:
+ *   - fd is an AF_UNIX stream socket, listening (not a connection that
+ *     Accept=yes hands out), bound to a path (not abstract, which no
+ *     file mode protects);
+ *   - the path is a socket file owned by the broker's euid, which then
+ *     gets socket_mode and (when set_group) group gid, as
+ *     socket_file_claim() gives them; or owned by root (a system unit's
+ *     socket for a broker with User=), which must have them already.
+ * Sets O_NONBLOCK on fd.  *ret_path receives the path, malloc'd.  Returns
+ * 0, SOCKET_DIR_E_INHERITED, SOCKET_DIR_E_SOCKET or a negative errno, with
+ * a message in problem that names the fix. */
+int socket_inherited_check(int fd, mode_t socket_mode, bool set_group, gid_t gid, char **ret_path,
+			   char *problem, size_t problem_size);
 
 #endif

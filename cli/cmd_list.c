@@ -13,11 +13,26 @@
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: crosspost list [--json] [--socket PATH]\n"
+		"Usage: crosspost list [--tree] [--json] [--socket PATH]\n"
 		"Lists the broker's live windows: id, name, origin, pid of the process that\n"
-		"registered it, and URL; a table by default (columns as wide as their\n"
-		"content), a JSON array of {\"id\",\"name\",\"origin\",\"url\",\"pid\"} objects\n"
-		"with --json (name is null for a window without one).\n");
+		"hosts it, and URL; a table by default (columns as wide as their\n"
+		"content), a JSON array of {\"id\",\"name\",\"origin\",\"url\",\"pid\",\"parent\",\n"
+		"\"opener\",\"pending\"} objects with --json (name, parent and opener are null\n"
+		"when there is none).\n"
+		"--tree shows the forest of windows: each top-level window with its frames\n"
+		"below it, in the order they were inserted, and a window's opener; with\n"
+		"--json, nested objects with a \"frames\" array.  A pending window was\n"
+		"opened or framed and waits for a process to claim it.\n");
+}
+
+static json_t *window_json(const cp_window_info *info)
+{
+	return json_pack("{s:I,s:o,s:s,s:s,s:i,s:o,s:o,s:b}", "id", (json_int_t)info->id,
+			 "name", info->name ? json_string(info->name) : json_null(),
+			 "origin", info->origin, "url", info->url, "pid", (int)info->pid,
+			 "parent", info->parent_id ? json_integer((json_int_t)info->parent_id) : json_null(),
+			 "opener", info->opener_id ? json_integer((json_int_t)info->opener_id) : json_null(),
+			 "pending", info->pending);
 }
 
 static int print_json(const cp_window_info *infos, size_t n)
@@ -26,9 +41,7 @@ static int print_json(const cp_window_info *infos, size_t n)
 	char *text;
 
 	for (size_t i = 0; i < n && array; i++) {
-		json_t *o = json_pack("{s:I,s:o,s:s,s:s,s:i}", "id", (json_int_t)infos[i].id,
-				      "name", infos[i].name ? json_string(infos[i].name) : json_null(),
-				      "origin", infos[i].origin, "url", infos[i].url, "pid", (int)infos[i].pid);
+		json_t *o = window_json(&infos[i]);
 
 		if (!o || json_array_append_new(array, o) < 0) {
 			json_decref(array);
@@ -73,10 +86,103 @@ static void print_table(const cp_window_info *infos, size_t n)
 		       infos[i].url);
 }
 
+/* A window whose parent is not listed (it closed between two pages of
+ * the listing) is shown as a root. */
+static bool is_root(const cp_window_info *infos, size_t n, size_t i)
+{
+	if (!infos[i].parent_id)
+		return true;
+	for (size_t k = 0; k < n; k++)
+		if (infos[k].id == infos[i].parent_id)
+			return false;
+	return true;
+}
+
+/* The window at i and, below it, its frames (in id order, which is the
+ * order they were inserted), with the tree drawn in ASCII.  depth bounds
+ * the recursion (the broker bounds it too: max-frame-depth). */
+static void print_subtree(const cp_window_info *infos, size_t n, size_t i, const char *prefix, bool last,
+			  bool root, unsigned depth)
+{
+	const cp_window_info *w = &infos[i];
+	char child_prefix[512];
+	size_t children = 0, seen = 0;
+
+	printf("%s%s%llu %s %s %s", prefix, root ? "" : last ? "`- " : "|- ", (unsigned long long)w->id,
+	       w->name ? w->name : "-", w->origin, w->url);
+	if (w->pending)
+		printf("  (pending)");
+	else
+		printf("  pid %d", (int)w->pid);
+	if (w->opener_id)
+		printf("  opener %llu", (unsigned long long)w->opener_id);
+	putchar('\n');
+	if (depth > 64)
+		return;
+	snprintf(child_prefix, sizeof(child_prefix), "%s%s", prefix, root ? "" : last ? "   " : "|  ");
+	for (size_t k = 0; k < n; k++)
+		children += infos[k].parent_id == w->id;
+	for (size_t k = 0; k < n; k++) {
+		if (infos[k].parent_id != w->id)
+			continue;
+		seen++;
+		print_subtree(infos, n, k, child_prefix, seen == children, false, depth + 1);
+	}
+}
+
+static void print_tree(const cp_window_info *infos, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (is_root(infos, n, i))
+			print_subtree(infos, n, i, "", true, true, 0);
+}
+
+static json_t *subtree_json(const cp_window_info *infos, size_t n, size_t i, unsigned depth)
+{
+	json_t *o = window_json(&infos[i]), *frames = json_array();
+
+	if (!o || !frames || json_object_set_new(o, "frames", frames) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	for (size_t k = 0; k < n && depth <= 64; k++) {
+		if (infos[k].parent_id != infos[i].id)
+			continue;
+		if (json_array_append_new(frames, subtree_json(infos, n, k, depth + 1)) < 0) {
+			json_decref(o);
+			return NULL;
+		}
+	}
+	return o;
+}
+
+static int print_tree_json(const cp_window_info *infos, size_t n)
+{
+	json_t *array = json_array();
+	char *text;
+
+	for (size_t i = 0; i < n && array; i++) {
+		if (!is_root(infos, n, i))
+			continue;
+		if (json_array_append_new(array, subtree_json(infos, n, i, 0)) < 0) {
+			json_decref(array);
+			return -1;
+		}
+	}
+	text = array ? json_dumps(array, JSON_COMPACT) : NULL;
+	json_decref(array);
+	if (!text)
+		return -1;
+	puts(text);
+	free(text);
+	return 0;
+}
+
 int cmd_list(int argc, char **argv)
 {
 	static const struct option options[] = {
 		{ "json", no_argument, NULL, 'j' },
+		{ "tree", no_argument, NULL, 't' },
 		{ "socket", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -84,14 +190,15 @@ int cmd_list(int argc, char **argv)
 	const char *socket_path = NULL;
 	cp_window_info *infos = NULL;
 	size_t n = 0;
-	bool json = false;
+	bool json = false, tree = false;
 	cp_client *client;
 	int opt, r, status = 1;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "js:h", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "jts:h", options, NULL)) != -1) {
 		switch (opt) {
 		case 'j': json = true; break;
+		case 't': tree = true; break;
 		case 's': socket_path = optarg; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
@@ -112,10 +219,12 @@ int cmd_list(int argc, char **argv)
 		goto out;
 	}
 	if (json) {
-		if (print_json(infos, n) < 0) {
+		if ((tree ? print_tree_json(infos, n) : print_json(infos, n)) < 0) {
 			fprintf(stderr, "crosspost list: out of memory\n");
 			goto out;
 		}
+	} else if (tree) {
+		print_tree(infos, n);
 	} else {
 		print_table(infos, n);
 	}

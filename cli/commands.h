@@ -12,6 +12,8 @@ int cmd_listen(int argc, char **argv);
 int cmd_post(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_origin(int argc, char **argv);
+int cmd_monitor(int argc, char **argv);
+int cmd_stats(int argc, char **argv);
 /* `run` and the hidden `agent` are the scenario runner's: runner/runner.h. */
 
 #endif

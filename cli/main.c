@@ -29,6 +29,8 @@ static const struct {
 	{ "listen", cmd_listen, "open a window and print the events it receives as JSON lines" },
 	{ "post", cmd_post, "open a window and post one message to a named window" },
 	{ "list", cmd_list, "list the broker's live windows" },
+	{ "monitor", cmd_monitor, "print every message the broker routes (and drops, with why)" },
+	{ "stats", cmd_stats, "print the broker's counters, in total and per window" },
 	{ "run", cmd_run, "run scenario files against a broker (TAP output)" },
 	{ "origin", cmd_origin, "print the origin of a URL, as the URL Standard computes it" },
 	{ "version", cmd_version, "print the version (also: crosspost --version)" },

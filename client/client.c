@@ -172,15 +172,29 @@ static int client_take_frame(cp_client *c, Frame *frame)
 		/* Ports arrive with their event: their handles exist from now on,
 		 * so messages for them that follow are queued, not lost. */
 		for (size_t i = 0; i < h->event->n_ports; i++) {
-			if (!client_port_for_id(c, h->event->ports[i])) {
+			cp_port *port = client_port_for_id(c, h->event->ports[i]);
+
+			if (!port) {
 				frame_free(frame);
 				return error_set(CP_ERR_NO_MEMORY, "out of memory");
 			}
+			port_bind_to_event(port, c, h->event);
 		}
 		if (event_queue_push(&c->events, frame) < 0) {
 			frame_free(frame);
 			return error_set(CP_ERR_NO_MEMORY, "out of memory queueing an event");
 		}
+		return 0;
+	case CROSSPOST__HEADER__BODY_MONITOR_EVENT:
+		/* In order with the events around it, dispatched like them. */
+		event_queue_push(&c->events, frame);
+		return 0;
+	case CROSSPOST__HEADER__BODY_WINDOW_NAVIGATED:
+	case CROSSPOST__HEADER__BODY_WINDOW_CLOSED:
+		/* Taken in order with the events around it: the ones before are
+		 * for the old document (context.c). */
+		context_take_notice(c, h);
+		frame_free(frame);
 		return 0;
 	case CROSSPOST__HEADER__BODY_ERROR:
 		if (h->serial == 0) {
@@ -667,6 +681,12 @@ cp_client *cp_client_free(cp_client *c)
 		c->ports = p->next;
 		port_free(p);
 	}
+	while (c->broadcasts) {
+		cp_broadcast *b = c->broadcasts;
+
+		c->broadcasts = b->next;
+		broadcast_free(b);
+	}
 	event_queue_clear(&c->events);
 	frame_free(c->partial);
 	reconnect_free(c);
@@ -746,6 +766,8 @@ int cp_client_broker_stats(cp_client *c, cp_broker_stats *ret)
 		.connections_rejected = s->connections_rejected,
 		.quota_rejects = s->quota_rejects,
 		.uptime_ms = s->uptime_ms,
+		.monitors = s->monitors,
+		.monitor_events_lost = s->monitor_events_lost,
 	};
 	frame_free(reply);
 	return 0;

@@ -6,6 +6,9 @@
  *   post.c    cp_post_message: check targetOrigin, serialize, frame, queue
  *   event.c   receiving: event frames to cp_event, callbacks
  *   loop.c    integration: fd + dispatch, blocking wait, libevent adapter
+ *   context.c browsing contexts: references, window.open, iframes, claims,
+ *             relations (opener, parent, top, frames), close by script
+ *   broadcast.c BroadcastChannel
  *   reconnect.c surviving a broker restart: back-off, re-registration,
  *             the reconnect callback's notices
  * Never installed; the public API is crosspost.h alone.
@@ -30,23 +33,44 @@ typedef struct EventQueue {
 	Frame *head, **tail;
 } EventQueue;
 
+/* A WindowProxy: a reference to a browsing context by its broker id,
+ * which is never reused, so the reference stays meaningful after the
+ * window closes. */
+struct cp_window_ref {
+	cp_client *client;
+	uint64_t id;
+	bool borrowed;             /* a window's own proxy: freed with the window */
+};
+
 struct cp_window {
 	cp_client *client;
 	uint64_t id;
+	cp_window_ref proxy;       /* cp_window_proxy() */
 	char *name;
 	char *url;
 	Origin *origin;            /* of url, to resolve "/" */
 	char *origin_serialized;   /* as the broker computed it */
 	uint64_t generation;       /* navigations so far */
+	/* Its current Window object (Event.target_document): events for an
+	 * older one are dropped, whatever their targetOrigin. */
+	uint64_t document;
+	/* Closed by a script or discarded (WindowClosed), or nobody's any
+	 * more: the handle stays until cp_window_close(). */
+	bool closed;
 	bool privileged;
 	cp_event_callback callback;
 	void *userdata;
 	EventQueue backlog;        /* received before a callback was set */
 	struct cp_window *next;
-	/* Reconnection (reconnect.c): the id before the attempt under way,
-	 * and whether the attempt registered the window already. */
-	uint64_t reconnect_prev_id;
+	/* Reconnection (reconnect.c): the id and Window object before the
+	 * attempt under way, and whether the attempt registered the window
+	 * already. */
+	uint64_t reconnect_prev_id, reconnect_prev_document;
 	bool reconnect_done;
+	/* Not registered at the broker of this connection (closed before a
+	 * reconnection, or lost in it): its id, if any, is another broker's,
+	 * so that no event is routed to it by id. */
+	bool unregistered;
 	/* Not registered again after a reconnection: id 0, closed; why. */
 	bool lost;
 	int lost_error;
@@ -57,11 +81,29 @@ struct cp_port {
 	cp_client *client;
 	uint64_t id;
 	cp_port_state state;
-	cp_port_callback callback;   /* set: the port is started */
+	cp_port_callback callback;   /* dispatched to once started */
 	void *userdata;
+	bool started;                /* its port message queue is enabled */
+	/* The window whose Window object the port belongs to: when that
+	 * window gets a new Window or closes, the port is closed (the broker
+	 * closes it too). */
+	uint64_t window_id, document;
 	EventQueue backlog;          /* arrived before the port was started */
 	struct cp_port *next;
 	bool lost;                   /* died with a connection to a broker that went away */
+};
+
+struct cp_broadcast {
+	cp_client *client;
+	uint64_t id;                 /* the broker's */
+	char *name;
+	uint64_t window_id, document;  /* the Window object it belongs to */
+	bool closed;
+	bool lost;                   /* closed with a broker that went away */
+	cp_broadcast_callback callback;
+	void *userdata;
+	EventQueue backlog;          /* arrived while it had no callback */
+	struct cp_broadcast *next;
 };
 
 struct cp_client {
@@ -74,10 +116,13 @@ struct cp_client {
 	char *target_origin_spec, *target_origin_sent;
 	struct cp_client *all_next;   /* every client of the process (exit flush) */
 	bool batching;                /* cp_client_set_batching() */
+	cp_monitor_callback monitor;  /* cp_client_monitor() */
+	void *monitor_userdata;
 	uint32_t next_serial;
 	bool broken;               /* the connection is gone */
 	cp_window *windows;
 	cp_port *ports;            /* every handle, live or dead */
+	cp_broadcast *broadcasts;  /* BroadcastChannel handles */
 	EventQueue events;         /* received, not yet dispatched, in order */
 	Frame *partial;            /* a large frame being read in place */
 	size_t partial_missing;
@@ -198,6 +243,47 @@ cp_window *window_free(cp_window *window);
 /* CP_ERR_INVALID_STATE (naming why) for a window that was not registered
  * again after a reconnection; 0 otherwise. */
 int window_check_registered(const cp_window *window);
+/* A new window handle of client, listed, for a window the broker has
+ * given it: id, url, name (NULL or ""), serialized origin, document and
+ * generation.  Returns 0 or CP_ERR_NO_MEMORY. */
+int window_new(cp_client *client, uint64_t id, const char *url, const char *name, const char *origin,
+	       uint64_t document, uint64_t generation, bool privileged, cp_window **ret);
+/* The window's document changed (its own navigation, or WindowNavigated):
+ * url, serialized origin, generation and Window object.  With a new
+ * Window, its ports and BroadcastChannels close.  Returns 0 or
+ * CP_ERR_NO_MEMORY (the window is unchanged). */
+int window_set_document(cp_window *window, const char *url, const char *origin, uint64_t generation,
+			uint64_t document);
+/* The window is gone at the broker (WindowClosed): it is closed here. */
+void window_set_closed(cp_window *window);
+
+/* context.c */
+/* A WindowNavigated or WindowClosed notice, as it arrives (in order with
+ * the events around it). */
+void context_take_notice(cp_client *client, const Crosspost__Header *header);
+
+/* port.c (browsing contexts) */
+/* A port arrived with ev: it belongs to the Window the event is for. */
+void port_bind_to_event(cp_port *port, const cp_client *client, const Crosspost__Event *ev);
+/* window_id has Window object keep_document now (0: it closed): its
+ * ports of other Window objects are closed here (the broker closed them). */
+void ports_window_changed(cp_client *client, uint64_t window_id, uint64_t keep_document);
+/* Frames and writes a PortPost of bytes already serialized, as
+ * post_encoded() does for windows (`send-corrupt` in scenarios).  Takes
+ * bytes.  Errors as cp_port_post_message(). */
+int port_post_encoded(cp_port *port, uint8_t *bytes, size_t length);
+
+/* broadcast.c */
+cp_broadcast *client_find_broadcast(const cp_client *client, uint64_t id);
+cp_broadcast *broadcast_free(cp_broadcast *broadcast);
+/* The BroadcastChannels of window_id's other Window objects close. */
+void broadcasts_window_changed(cp_client *client, uint64_t window_id, uint64_t keep_document);
+
+
+/* monitor.c */
+/* Runs the monitor callback for a MonitorEvent frame (takes it).  False
+ * when there is no callback. */
+bool monitor_deliver(cp_client *client, Frame *frame);
 
 /* loop.c */
 /* Tells an attached libevent loop that work is waiting. */

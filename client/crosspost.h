@@ -7,7 +7,10 @@
  * origin), and posts structured-clone values to other windows with
  * cp_post_message().  The broker checks targetOrigin and stamps every
  * delivered event with the sender's origin and a reference to the sender
- * window; a client cannot forge either.
+ * window; a client cannot forge either.  Windows are browsing contexts:
+ * a window can open others (cp_window_open_window()) and insert iframes
+ * (cp_iframe_new()), and the broker keeps opener, parent, top and frames
+ * for every client ("Browsing contexts" below).
  *
  * Conventions, for every function below:
  *  - Functions that can fail return int: 0 (or a count) on success, a
@@ -382,6 +385,11 @@ cp_value *cp_value_free(cp_value *value);
 typedef struct cp_client cp_client;
 typedef struct cp_window cp_window;
 typedef struct cp_event cp_event;
+/* A WindowProxy: a reference to a window (see "Browsing contexts"). */
+typedef struct cp_window_ref cp_window_ref;
+/* A BroadcastChannel (see "BroadcastChannel"). */
+typedef struct cp_broadcast cp_broadcast;
+typedef void (*cp_broadcast_callback)(cp_broadcast *channel, const cp_event *ev, void *userdata);
 
 /* Connects to the broker at socket_path, or, when socket_path is NULL, at
  * $CROSSPOST_SOCKET, else $XDG_RUNTIME_DIR/crosspost/broker.sock, else
@@ -439,15 +447,28 @@ int cp_window_open_with_flags(cp_client *client, const char *url, const char *na
 			      unsigned flags, cp_window **ret);
 
 /* Closes the window at the broker and frees the handle: later posts to it
- * are silently dropped.  Accepts NULL.  Errors: CP_ERR_NETWORK (the handle
- * is freed anyway). */
+ * are silently dropped.  This is the host closing its window (the user
+ * closing a tab), always allowed; its frames are discarded with it,
+ * wherever they are hosted.  (A script's window.close() is
+ * cp_window_ref_close().)  A window already closed by a script or
+ * discarded (cp_window_is_closed()) is only freed.  Accepts NULL.
+ * Errors: CP_ERR_NETWORK (the handle is freed anyway). */
 int cp_window_close(cp_window *window);
 
-/* Navigates the window to url: from now on its origin is url's origin, and
- * messages not yet dispatched to it are checked against the new origin.
+/* Navigates the window to url: it gets a new document, whose origin is
+ * url's origin; about:blank keeps the window's own origin (the initiator
+ * of the navigation is the window), data: URLs get an opaque origin, and
+ * a javascript: URL runs in the current document, which stays.  The old
+ * document's frames are discarded.  Unless the window's initial
+ * about:blank is replaced by a same-origin document (the one case the
+ * HTML Standard reuses a Window object), the window gets a new Window:
+ * messages posted to it before the navigation and not dispatched yet are
+ * dropped, whatever their targetOrigin (that document is no longer fully
+ * active), and the ports and BroadcastChannels it had close.
  * Errors: CP_ERR_SYNTAX, CP_ERR_RANGE (as for cp_window_open()),
  * CP_ERR_SECURITY (the broker's policy does not let this uid navigate to
- * that origin; the window stays where it was), CP_ERR_NETWORK. */
+ * that origin; the window stays where it was), CP_ERR_INVALID_STATE (the
+ * window is closed), CP_ERR_NETWORK. */
 int cp_window_navigate(cp_window *window, const char *url);
 
 /* The broker-assigned id (never 0, never reused while the broker runs).
@@ -458,11 +479,20 @@ uint64_t cp_window_id(const cp_window *window);
 const char *cp_window_name(const cp_window *window);
 /* The window's current URL (borrowed). */
 const char *cp_window_url(const cp_window *window);
-/* The serialized origin of the window's current URL, "null" when opaque
- * (borrowed). */
+/* The serialized origin of the window's current document, "null" when
+ * opaque (borrowed).  The broker computes it: from the URL, or inherited
+ * (about:blank, about:srcdoc; see cp_window_navigate()). */
 const char *cp_window_origin(const cp_window *window);
 /* The client the window belongs to (borrowed). */
 cp_client *cp_window_client(const cp_window *window);
+/* True once the window is gone at the broker: a script closed it, or it
+ * was discarded (its iframe removed, its parent or top-level window
+ * closed, or nobody's).  Learnt as the library reads from the broker (any
+ * call that reads: dispatch, wait, a request).  A closed window receives
+ * nothing; posting from it fails with CP_ERR_INVALID_STATE; free the
+ * handle with cp_window_close().  A close is not an event: it does not end
+ * cp_client_wait() by itself (wait with a timeout, and look). */
+bool cp_window_is_closed(const cp_window *window);
 
 /* Looks up a live window by name; *ret_id receives its id.
  * Errors: CP_ERR_NOT_FOUND, CP_ERR_RANGE (name over CP_NAME_MAX),
@@ -506,7 +536,10 @@ typedef struct cp_window_info {
 	char *name;      /* NULL when the window has no name */
 	char *url;
 	char *origin;    /* serialized; "null" when opaque */
-	int32_t pid;     /* of the process that registered it (from SO_PEERCRED) */
+	int32_t pid;     /* of the process that hosts it (from SO_PEERCRED); 0 while pending */
+	uint64_t parent_id;  /* the window it is a frame of; 0: top-level (since 0.3) */
+	uint64_t opener_id;  /* its opener (maybe closed); 0: none (since 0.3) */
+	bool pending;        /* opened or framed, not claimed by a process yet (since 0.3) */
 } cp_window_info;
 
 /* Every live window, ordered by id.  *ret is an array of *ret_count
@@ -531,11 +564,256 @@ typedef struct cp_broker_stats {
 	uint64_t connections_rejected;    /* closed for breaking the protocol */
 	uint64_t quota_rejects;           /* requests or connections refused for a limit */
 	uint64_t uptime_ms;
+	uint64_t monitors;                /* connections watching (cp_client_monitor()) */
+	uint64_t monitor_events_lost;     /* events monitors lost for not keeping up */
 } cp_broker_stats;
 
 /* Asks the broker for its counters (docs/security.md says what they
  * count).  Errors: CP_ERR_TYPE, CP_ERR_NETWORK. */
 int cp_client_broker_stats(cp_client *client, cp_broker_stats *ret);
+
+/* One live window's counters, as the broker keeps them.  Another uid's
+ * windows show only id, name and origin unless the policy lets this uid
+ * list everything (list-all). */
+typedef struct cp_window_stats {
+	uint64_t id;
+	char *name;              /* NULL when it has none */
+	char *origin;
+	uint64_t posted;         /* its posts the broker accepted */
+	uint64_t received;       /* messages queued for it */
+	uint64_t dropped;        /* its posts the broker dropped (targetOrigin, closed, no document) */
+	uint64_t bytes_posted, bytes_received;
+	uint64_t queued_bytes;   /* waiting in the broker for its process to read */
+	bool paused;             /* its process is not read (flow control or its uid's budget) */
+} cp_window_stats;
+
+/* Every live window's counters, ordered by id; *ret (an array of
+ * *ret_count) is freed with cp_window_stats_free().  Errors: CP_ERR_TYPE,
+ * CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+int cp_client_window_stats(cp_client *client, cp_window_stats **ret, size_t *ret_count);
+void cp_window_stats_free(cp_window_stats *stats, size_t count);
+
+/* What the broker routes, as it routes it (cp_client_monitor()). */
+typedef enum cp_monitor_kind {
+	CP_MONITOR_DELIVERED = 1,      /* a window message queued for its target */
+	CP_MONITOR_DROPPED = 2,        /* a window message dropped: reason says why */
+	CP_MONITOR_PORT_MESSAGE = 3,   /* a MessagePort message (port_id) */
+	CP_MONITOR_BROADCAST = 4,      /* a BroadcastChannel message (port_id: the channel) */
+	CP_MONITOR_WINDOW_OPENED = 5,
+	CP_MONITOR_WINDOW_CLOSED = 6,  /* reason says why */
+	CP_MONITOR_NAVIGATED = 7,
+} cp_monitor_kind;
+
+typedef struct cp_monitor_event {
+	cp_monitor_kind kind;
+	uint64_t time_us;              /* since the broker started */
+	/* Messages: the sender and the target.  Lifecycle: the window, and
+	 * the window that navigated it (or 0). */
+	uint64_t from_id, to_id;
+	const char *from_name, *from_origin, *to_name, *to_origin;   /* "" when none */
+	const char *target_origin;     /* as the broker checked it */
+	const char *reason;            /* DROPPED, WINDOW_CLOSED; "" otherwise */
+	const char *url;               /* lifecycle: the window's URL */
+	uint64_t port_id;
+	uint64_t size;                 /* payload bytes */
+	uint64_t lost;                 /* events this monitor lost just before this one */
+	const cp_value *data;          /* with_data: the message data, else NULL */
+} cp_monitor_event;
+
+/* Called once per monitor event; ev and what it points to are valid only
+ * during the call. */
+typedef void (*cp_monitor_callback)(cp_client *client, const cp_monitor_event *ev, void *userdata);
+
+/* Makes this client a monitor: from now on cb runs (from dispatch, like
+ * event callbacks) for every message the broker routes and every window's
+ * lifecycle, limited to those involving a window of origin (NULL: any) or
+ * the window with id window_id (0: any); with_data: message events carry
+ * the data.  A monitor that does not keep up loses events (counted in the
+ * next one's `lost`): it never slows the windows it watches.  Allowed to
+ * the broker's own uid and to uids its policy lets monitor.
+ * Errors: CP_ERR_SECURITY, CP_ERR_TYPE, CP_ERR_NETWORK. */
+int cp_client_monitor(cp_client *client, const char *origin, uint64_t window_id, bool with_data,
+		      cp_monitor_callback cb, void *userdata);
+
+/* ---------------------------------------------------------------------- */
+/* Browsing contexts: references, window.open, iframes, relations         */
+/* ---------------------------------------------------------------------- */
+/*
+ * Windows are browsing contexts, as in the HTML Standard, and the broker
+ * keeps their relations: a window opened by another has an opener (unless
+ * noopener); an iframe has a parent, and its parent's frames are ordered as
+ * they were inserted; every window has a top.  Any process can ask about
+ * any window, through a reference.
+ *
+ * A cp_window_ref is a WindowProxy: what window.open() returns, a frame's
+ * contentWindow, window.opener, parent, top, frames[i], event.source.  It
+ * names a window by its broker id, which is never reused, so a reference
+ * stays a valid object after its window closes: cp_window_closed() says
+ * true, posts to it are dropped silently, and its relations are null.
+ * References returned in *ret belong to the caller, who frees them with
+ * cp_window_ref_free() before freeing the client; cp_window_proxy() is
+ * borrowed.  Post to a reference with cp_post_message(from,
+ * cp_window_ref_id(ref), ...).
+ *
+ * Opening a window or an iframe creates it at once (a reference to it
+ * works), but its document needs a process: the call gives a claim token,
+ * which the process that will host the window presents with
+ * cp_window_claim() (cp_window_spawn() starts a program with the token in
+ * its environment).  Until then the window has no document, and messages
+ * posted to it are dropped, as a browser's messages to a popup's initial
+ * about:blank are lost when its document loads; the web's idiom applies:
+ * the new window says when it is ready (a post to its opener or parent).
+ * A token is good once, for a limited time (the broker's claim-timeout,
+ * 30 s by default): a window nobody claims by then is discarded.
+ *
+ * Every call that asks the broker blocks for one round trip, and never
+ * runs callbacks: events arriving meanwhile are queued.
+ */
+
+/* Flags for cp_window_open_window(). */
+enum {
+	/* window.open(url, target, "noopener"): the new window has no opener,
+	 * and the call gives no reference (window.open() returns null); a
+	 * named target is not looked up. */
+	CP_OPEN_NOOPENER = 1u << 0,
+};
+
+/* The environment variable cp_window_spawn() passes the claim token in,
+ * and cp_window_claim(client, NULL, ...) reads. */
+#define CP_CLAIM_ENV "CROSSPOST_CLAIM"
+
+/* window.open(url, target, features) called by a script in opener.
+ * url: an absolute URL, or "" / NULL for about:blank.  target: "" / NULL
+ * or "_blank" for a new window; "_self", "_parent", "_top" for the
+ * opener's own window, its parent, its top; any other name for a live
+ * window of that name that opener may reach (its own frame tree, or
+ * another window it is familiar with, as the HTML Standard's rules for
+ * choosing a navigable say), else a new window of that name.
+ * An existing window chosen is navigated to url (unless url is empty),
+ * and its process told; its opener becomes opener (unless noopener).
+ * A new window is top-level, its opener is opener (unless
+ * CP_OPEN_NOOPENER), it is script-closable, and its document's origin is
+ * url's (about:blank: opener's origin, or an opaque one with noopener).
+ * *ret_ref (when ret_ref is not NULL) gets the window's reference, or NULL
+ * with CP_OPEN_NOOPENER.  *ret_claim_token (when not NULL) gets a malloc'd
+ * claim token when a new window was created (the caller frees it; pass it
+ * to cp_window_spawn() or to the process that will call
+ * cp_window_claim()), or NULL when an existing window was chosen (its
+ * process hosts the new document).
+ * Errors: CP_ERR_TYPE (opener NULL, unknown flags), CP_ERR_SYNTAX (url
+ * does not parse), CP_ERR_RANGE (url over CP_URL_MAX, target over
+ * CP_NAME_MAX), CP_ERR_QUOTA (the broker's max-pending-claims: too many
+ * windows this connection opened wait for a claim), CP_ERR_INVALID_STATE
+ * (opener is closed), CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+int cp_window_open_window(cp_window *opener, const char *url, const char *target, unsigned flags,
+			  cp_window_ref **ret_ref, char **ret_claim_token);
+
+/* Inserts an iframe into parent's document: a new window, parent's last
+ * frame (frames[cp_window_frame_count() - 1]), at url ("" / NULL:
+ * about:blank; about:blank and about:srcdoc take parent's origin), named
+ * name (NULL or "": no name).  The frame's document needs a process, as
+ * for cp_window_open_window(): *ret_claim_token gets its claim token
+ * (malloc'd, the caller frees it).  *ret_ref (when not NULL) gets the
+ * frame's reference (its contentWindow).
+ * Errors: CP_ERR_TYPE, CP_ERR_SYNTAX, CP_ERR_RANGE (as above),
+ * CP_ERR_QUOTA (the broker's max-frame-depth, max-frames or
+ * max-pending-claims), CP_ERR_INVALID_STATE (parent is closed),
+ * CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+int cp_iframe_new(cp_window *parent, const char *url, const char *name, cp_window_ref **ret_ref,
+		  char **ret_claim_token);
+
+/* Removes parent's iframe whose window is frame: the frame and its own
+ * frames are discarded (their processes are told: cp_window_is_closed()),
+ * and parent's later frames move up.  Unlike closing a top-level window,
+ * removal needs no script-closable check: parent owns the iframe element.
+ * Errors: CP_ERR_NOT_FOUND (frame is not one of parent's frames, or is
+ * gone already), CP_ERR_TYPE, CP_ERR_INVALID_STATE (parent is closed),
+ * CP_ERR_NETWORK. */
+int cp_iframe_remove(cp_window *parent, const cp_window_ref *frame);
+
+/* Becomes the process of the window a claim token names (one that
+ * cp_window_open_window() or cp_iframe_new() created): *ret is a window
+ * handle of client, as cp_window_open() gives, whose URL, name, origin,
+ * opener and parent the opener or parent decided.  claim_token NULL means
+ * the value of $CROSSPOST_CLAIM (CP_CLAIM_ENV).  Only the broker's
+ * registration policy for client's user decides whether it may host the
+ * window's origin, not the opener's.
+ * Errors: CP_ERR_NOT_FOUND (unknown, used or expired token; no token in
+ * the environment), CP_ERR_QUOTA (max-windows-per-connection),
+ * CP_ERR_SECURITY (the policy refuses), CP_ERR_TYPE, CP_ERR_NETWORK,
+ * CP_ERR_NO_MEMORY. */
+int cp_window_claim(cp_client *client, const char *claim_token, cp_window **ret);
+/* The same with flags: CP_WINDOW_PRIVILEGED (an extension-like host: the
+ * events the window sends carry source = null).  Errors as above, and
+ * CP_ERR_TYPE for unknown flags. */
+int cp_window_claim_with_flags(cp_client *client, const char *claim_token, unsigned flags, cp_window **ret);
+
+/* Starts argv[0] (looked up in PATH when it has no '/') with arguments
+ * argv (NULL-terminated) as the process of the window claim_token names:
+ * its environment is this process's plus CROSSPOST_CLAIM=claim_token and
+ * CROSSPOST_SOCKET=the client's socket, so that the program's
+ * cp_client_new(NULL, ...) and cp_window_claim(client, NULL, ...) host
+ * the window.  *ret_pid (when not NULL) gets its pid: reap it with
+ * waitpid(); when it exits, its window closes.  Returns once the program
+ * is started (not claimed).  Errors: CP_ERR_TYPE, CP_ERR_NOT_FOUND (no
+ * such program), CP_ERR_NO_MEMORY, CP_ERR_INVALID_STATE (another
+ * posix_spawn failure; the message says which). */
+int cp_window_spawn(cp_client *client, const char *claim_token, char *const argv[], int *ret_pid);
+
+/* The window's own WindowProxy (window.self): borrowed, valid as long as
+ * the handle. */
+cp_window_ref *cp_window_proxy(cp_window *window);
+
+/* A reference to the window with broker id id (an id from an event's
+ * source, a listing, another process): owned by the caller.  The id is
+ * not checked here (cp_window_closed() says CP_ERR_NOT_FOUND for an id
+ * never assigned).  Errors: CP_ERR_TYPE (client NULL or id 0),
+ * CP_ERR_NO_MEMORY. */
+int cp_window_ref_new(cp_client *client, uint64_t id, cp_window_ref **ret);
+/* Frees a reference (a borrowed one, from cp_window_proxy(), is left
+ * alone).  Accepts NULL; returns NULL. */
+cp_window_ref *cp_window_ref_free(cp_window_ref *ref);
+/* The window's broker id: the target for cp_post_message(). */
+uint64_t cp_window_ref_id(const cp_window_ref *ref);
+
+/* window.opener: the window that opened ref's window with
+ * cp_window_open_window() (or last chose it by name); *ret NULL when none
+ * (noopener, or not opened by a window), when that window has closed
+ * since (WPT opener-closed.html), or when ref's window is closed.  Errors: CP_ERR_NOT_FOUND (an
+ * id never assigned), CP_ERR_TYPE, CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+int cp_window_opener(const cp_window_ref *ref, cp_window_ref **ret);
+/* window.parent: the window ref's window is a frame of, or that window
+ * itself when it is top-level; NULL once it is closed.  Errors as
+ * cp_window_opener(). */
+int cp_window_parent(const cp_window_ref *ref, cp_window_ref **ret);
+/* window.top: the top-level window of its tree (itself when top-level);
+ * NULL once it is closed.  Errors as cp_window_opener(). */
+int cp_window_top(const cp_window_ref *ref, cp_window_ref **ret);
+/* window.length: how many frames its document has (0 once closed).
+ * Errors as cp_window_opener(). */
+int cp_window_frame_count(const cp_window_ref *ref, size_t *ret);
+/* window.frames[index], frames in the order they were inserted; NULL
+ * (undefined) when index is past the last.  Errors as cp_window_opener(). */
+int cp_window_frame(const cp_window_ref *ref, size_t index, cp_window_ref **ret);
+/* window.frames[name]: its first frame named name, when that frame's
+ * document is same origin with ref's window (HTML: other names are not
+ * exposed); NULL otherwise.  Errors as cp_window_opener(), and
+ * CP_ERR_RANGE (name over CP_NAME_MAX). */
+int cp_window_frame_named(const cp_window_ref *ref, const char *name, cp_window_ref **ret);
+/* window.closed: *ret_closed true when ref's window was closed (by its
+ * process, by a script, or discarded); true also while it is being
+ * discarded.  Errors as cp_window_opener(). */
+int cp_window_closed(const cp_window_ref *ref, bool *ret_closed);
+/* ref.close() called by a script in by.  As the HTML Standard says, it
+ * closes ref's window only when that window is top-level, script-closable
+ * (opened with cp_window_open_window(), or never navigated), and by is
+ * familiar with it (same origin, its opener's or an ancestor's origin,
+ * or by's own top); otherwise it does nothing, without an error.
+ * Returns 1 when the window is closing (closed) now, 0 when the call was
+ * ignored (or the window had closed already), or an error:
+ * CP_ERR_INVALID_STATE (by is closed), CP_ERR_NOT_FOUND (an id never
+ * assigned), CP_ERR_TYPE, CP_ERR_NETWORK. */
+int cp_window_ref_close(cp_window *by, const cp_window_ref *ref);
 
 /* ---------------------------------------------------------------------- */
 /* postMessage                                                             */
@@ -594,6 +872,10 @@ int cp_client_sync(cp_client *client, int timeout_ms);
 typedef enum cp_event_type {
 	CP_EVENT_MESSAGE = 1,       /* "message" */
 	CP_EVENT_MESSAGEERROR = 2,  /* "messageerror": the data could not be deserialized */
+	/* "dropped": a message this window posted was dropped by the broker
+	 * (only when it asked, cp_window_report_drops()); see
+	 * cp_event_drop_reason(). */
+	CP_EVENT_DROPPED = 3,
 } cp_event_type;
 
 /* Called once per event for the window it was delivered to.  ev and
@@ -605,7 +887,20 @@ typedef void (*cp_event_callback)(cp_window *window, const cp_event *ev, void *u
  * dispatched once one is set. */
 void cp_window_set_callback(cp_window *window, cp_event_callback cb, void *userdata);
 
+/* Debugging aid, off by default: every message window posts that the
+ * broker drops (a targetOrigin that does not match, a closed target, a
+ * target nobody has claimed) comes back to window's callback as a
+ * CP_EVENT_DROPPED event with the reason.  The web's silent drop stays the
+ * default.  Errors: CP_ERR_TYPE, CP_ERR_NETWORK. */
+int cp_window_report_drops(cp_window *window, bool on);
+
 cp_event_type cp_event_get_type(const cp_event *ev);
+/* CP_EVENT_DROPPED: why the broker dropped the message (e.g. "targetOrigin
+ * 'https://a.example' does not match the target's origin
+ * 'https://b.example'", borrowed), and the id of the window it was posted
+ * to.  NULL and 0 for other events. */
+const char *cp_event_drop_reason(const cp_event *ev);
+uint64_t cp_event_dropped_target(const cp_event *ev);
 /* "message" or "messageerror" (static). */
 const char *cp_event_type_name(const cp_event *ev);
 /* The data (borrowed); NULL for messageerror. */
@@ -621,13 +916,22 @@ const char *cp_event_origin(const cp_event *ev);
 uint64_t cp_event_source_id(const cp_event *ev);
 /* The sender window's name, or NULL (borrowed). */
 const char *cp_event_source_name(const cp_event *ev);
+/* event.source as a reference (a new one: the caller frees it with
+ * cp_window_ref_free()); *ret NULL when the source is null (a privileged
+ * sender; every port and BroadcastChannel event).  Valid after the
+ * callback returns.  Errors: CP_ERR_TYPE, CP_ERR_NO_MEMORY. */
+int cp_event_source(const cp_event *ev, cp_window_ref **ret);
+/* event.lastEventId: "" for every event (static); postMessage,
+ * MessagePort and BroadcastChannel messages never set it. */
+const char *cp_event_last_event_id(const cp_event *ev);
 
 /* ---------------------------------------------------------------------- */
 /* MessageChannel, MessagePort and transfer                                */
 /* ---------------------------------------------------------------------- */
 
 /* One end of a MessageChannel.  Handles belong to the client (freed with
- * it); a transferred port's handle stays allocated but is dead. */
+ * it); a transferred port's handle stays allocated but is dead (detached,
+ * as the HTML Standard says): posting on it and closing it do nothing. */
 typedef struct cp_port cp_port;
 
 /* Called once per event arriving on a port; as cp_event_callback. */
@@ -642,10 +946,14 @@ int cp_channel_new(cp_window *window, cp_port **ret_port1, cp_port **ret_port2);
  * event has origin "" and a null source.  transfer lists MessagePort and
  * ArrayBuffer values (see cp_value_new_port()); after success they belong
  * to the receiver: the ports' handles are dead, the buffers detached.
- * Posting on a closed port does nothing (returns 0), as in the HTML
- * Standard.  Written (or queued, in batching mode) as cp_post_message() says.
- * Errors: CP_ERR_INVALID_STATE (port was transferred),
- * CP_ERR_DATA_CLONE (see cp_post_message_with_transfer()), CP_ERR_NETWORK. */
+ * Posting on a closed port, or on one that was transferred away (a dead
+ * handle), sends nothing and returns 0, as the HTML Standard's message
+ * port post message steps do (WPT Transferred_objects_unusable.sub.htm);
+ * the data is still serialized and what transfer lists still moves (the
+ * buffers detach, the ports close: nobody receives them).  Written (or
+ * queued, in batching mode) as cp_post_message() says.
+ * Errors: CP_ERR_DATA_CLONE (see cp_post_message_with_transfer(); also
+ * when transfer names this port), CP_ERR_NETWORK. */
 int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *transfer,
 			 size_t n_transfer);
 
@@ -663,9 +971,20 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
  * events queued since it arrived are dispatched.  NULL: queue again. */
 void cp_port_set_callback(cp_port *port, cp_port_callback cb, void *userdata);
 
+/* port.addEventListener("message", cb): sets the callback *without*
+ * starting the port.  A port's message queue starts disabled: until
+ * cp_port_start() (or cp_port_set_callback()), its messages wait in it,
+ * in order, and move with it if it is transferred.  NULL: no callback. */
+void cp_port_set_listener(cp_port *port, cp_port_callback cb, void *userdata);
+
+/* port.start(): enables the port's message queue; what waited in it is
+ * dispatched (to the callback, once there is one).  Starting a started,
+ * closed or transferred port does nothing.  Errors: CP_ERR_TYPE. */
+int cp_port_start(cp_port *port);
+
 /* port.close(): its peer's messages are no longer delivered.  Closing a
- * closed port does nothing.  Errors: CP_ERR_INVALID_STATE (transferred),
- * CP_ERR_NETWORK. */
+ * closed port, or one that was transferred away, does nothing and returns
+ * 0: close() never throws (HTML).  Errors: CP_ERR_NETWORK. */
 int cp_port_close(cp_port *port);
 
 /* The broker's id for the port (stable across transfers). */
@@ -684,6 +1003,49 @@ cp_port *cp_event_port(const cp_event *ev);
 /* event.ports: the ports transferred with the message, now the receiving
  * client's (borrowed array; the handles stay valid after the callback). */
 size_t cp_event_ports(const cp_event *ev, cp_port *const **ret_ports);
+
+/* ---------------------------------------------------------------------- */
+/* BroadcastChannel                                                        */
+/* ---------------------------------------------------------------------- */
+/*
+ * new BroadcastChannel(name): a message posted on a channel goes to every
+ * other open channel of the same name whose window has the same origin and
+ * whose top-level window has the same site (scheme and registrable domain,
+ * from the Public Suffix List), as browsers partition it; never back to
+ * the channel that posted it (other channels of the same name in the same
+ * window do receive it), to channels in the order they were created.
+ * Events have the sender's origin, a null source, no ports.  Data is
+ * copied, never transferred: buffers are copied, MessagePorts refused.
+ * A channel belongs to its window's Window object: a navigation to a new
+ * Window, or the window's close, closes it.  Handles belong to the client
+ * (freed with it).
+ */
+
+/* new BroadcastChannel(name) in window.  Errors: CP_ERR_TYPE,
+ * CP_ERR_RANGE (name over CP_NAME_MAX), CP_ERR_QUOTA (the broker's
+ * max-broadcasts-per-connection), CP_ERR_INVALID_STATE (window closed),
+ * CP_ERR_NETWORK, CP_ERR_NO_MEMORY. */
+int cp_broadcast_new(cp_window *window, const char *name, cp_broadcast **ret);
+
+/* channel.postMessage(data): serialized now (data stays the caller's);
+ * not answered by the broker.  Errors: CP_ERR_INVALID_STATE (closed, or
+ * its window has closed or navigated), CP_ERR_DATA_CLONE (data holds a
+ * MessagePort or a host object), CP_ERR_TYPE, CP_ERR_NETWORK. */
+int cp_broadcast_post(cp_broadcast *channel, const cp_value *data);
+
+/* channel.onmessage = cb.  While a channel has no callback, its events
+ * are kept, in order, and dispatched once one is set.  NULL: keep again. */
+void cp_broadcast_set_callback(cp_broadcast *channel, cp_broadcast_callback cb, void *userdata);
+
+/* channel.close(): nothing more is delivered to it or sent from it.
+ * Closing a closed channel does nothing.  Errors: CP_ERR_NETWORK. */
+int cp_broadcast_close(cp_broadcast *channel);
+
+/* The channel's name (borrowed). */
+const char *cp_broadcast_name(const cp_broadcast *channel);
+
+/* The channel an event arrived on, or NULL (borrowed). */
+cp_broadcast *cp_event_broadcast(const cp_event *ev);
 
 /* ---------------------------------------------------------------------- */
 /* Event-loop integration                                                  */
@@ -725,8 +1087,8 @@ bool cp_client_has_pending(const cp_client *client);
  *        the wait goes on through the outage instead, making the attempts,
  *        and this comes only once it gave up), CP_ERR_TYPE (client NULL).
  * Events the library drops do not count and do not end the wait: for a
- * window closed meanwhile, for a window that navigated to an origin the
- * message was not meant for, for a closed port.  A signal does not end the
+ * window closed meanwhile, for a window's older document (it navigated
+ * since the message was posted), for a closed port or BroadcastChannel.  A signal does not end the
  * wait either.  So a loop needs no error-code comparison:
  *     while (!done)
  *             if ((r = cp_client_wait(client, 1000)) < 0)

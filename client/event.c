@@ -14,12 +14,16 @@
 struct cp_event {
 	cp_event_type type;
 	cp_port *port;            /* the port it arrived on, or NULL */
+	cp_broadcast *broadcast;  /* the BroadcastChannel it arrived on, or NULL */
+	cp_client *client;        /* for cp_event_source() */
 	cp_port **ports;          /* event.ports */
 	size_t n_ports;
 	cp_value *data;           /* NULL for messageerror, or once taken */
 	const char *origin;       /* borrowed from the frame */
 	uint64_t source_id;
 	const char *source_name;  /* borrowed from the frame; NULL when none */
+	const char *drop_reason;  /* CP_EVENT_DROPPED: borrowed from the frame */
+	uint64_t dropped_target;
 };
 
 void event_queue_init(EventQueue *q)
@@ -62,12 +66,19 @@ bool event_queue_empty(const EventQueue *q)
 	return q->head == NULL;
 }
 
-/* The HTML Standard checks targetOrigin when the message is dispatched.  The
- * broker checked against the generation of the window it knew; if this
- * window has navigated since, check again against what it is now.  An
- * opaque targetOrigin ("null") can only have matched the old document. */
+/* The HTML Standard queues the message task on the Window that was the
+ * target's when the message was posted, and a document that is no longer
+ * fully active runs no tasks: an event for an older Window object of the
+ * window is never dispatched, whatever its targetOrigin.  Then, for the
+ * one case of a new document in the same Window (the initial about:blank
+ * replaced by a same-origin document), targetOrigin is checked again
+ * against the document the window has now, as the Standard checks it at
+ * dispatch.  An opaque targetOrigin ("null") can only have matched the
+ * old document. */
 static bool still_allowed(const cp_window *w, const Crosspost__Event *ev)
 {
+	if (ev->target_document && ev->target_document != w->document)
+		return false;
 	if (ev->checked_generation == w->generation)
 		return true;
 	if (strcmp(ev->target_origin, "*") == 0)
@@ -77,15 +88,19 @@ static bool still_allowed(const cp_window *w, const Crosspost__Event *ev)
 	return strcmp(ev->target_origin, origin_serialization(w->origin)) == 0;
 }
 
-/* Builds the event, decodes its data, and runs the window's or the port's
- * callback (exactly one of w and port is set).  Frees the frame. */
-static void deliver(cp_window *w, cp_port *port, Frame *frame)
+/* Builds the event, decodes its data, and runs the window's, the port's
+ * or the channel's callback (exactly one of w, port and bc is set).
+ * Frees the frame. */
+static void deliver(cp_window *w, cp_port *port, cp_broadcast *bc, Frame *frame)
 {
 	const Crosspost__Event *ev = frame->header->event;
 	cp_port *ports[FRAME_FDS_MAX];
+	cp_client *client = w ? w->client : port ? port->client : bc->client;
 	cp_event event = {
 		.type = CP_EVENT_MESSAGE,
 		.port = port,
+		.broadcast = bc,
+		.client = client,
 		.ports = ports,
 		.origin = ev->origin,
 		.source_id = ev->source_window_id,
@@ -95,9 +110,23 @@ static void deliver(cp_window *w, cp_port *port, Frame *frame)
 	const uint8_t *bytes = frame_payload_bytes(frame);
 	bool bad = !bytes || ev->n_ports > FRAME_FDS_MAX;
 
+	if (ev->type == CROSSPOST__EVENT_TYPE__EVENT_DROPPED && w) {
+		/* A report on one of this window's own posts (ReportDrops). */
+		event.type = CP_EVENT_DROPPED;
+		event.origin = "";
+		event.source_id = 0;
+		event.source_name = NULL;
+		event.drop_reason = ev->drop_reason;
+		event.dropped_target = ev->dropped_target_id;
+		event.n_ports = 0;
+		w->callback(w, &event, w->userdata);
+		frame_free(frame);
+		return;
+	}
+
 	/* The handles were made when the event arrived (client.c). */
 	for (size_t i = 0; !bad && i < ev->n_ports; i++) {
-		ports[i] = client_find_port(w ? w->client : port->client, ev->ports[i]);
+		ports[i] = client_find_port(client, ev->ports[i]);
 		bad = !ports[i];
 	}
 	event.n_ports = bad ? 0 : ev->n_ports;
@@ -110,8 +139,10 @@ static void deliver(cp_window *w, cp_port *port, Frame *frame)
 	}
 	if (w)
 		w->callback(w, &event, w->userdata);
-	else
+	else if (port)
 		port->callback(port, &event, port->userdata);
+	else
+		bc->callback(bc, &event, bc->userdata);
 	cp_value_free(event.data);
 	frame_free(frame);
 }
@@ -134,14 +165,49 @@ static RouteResult keep(EventQueue *backlog, Frame *frame, RouteResult result)
 	return result;
 }
 
-/* Routes one frame to its window or port: dispatched, kept in a backlog,
- * or dropped (window closed, port closed or gone, or a window navigated to
- * an origin the message was not meant for). */
-static RouteResult route_event(cp_client *c, Frame *frame)
+/* An event that is not dispatched takes the ports it carried with it:
+ * they arrived here, and nobody will have them (the broker closed them
+ * too, with the Window they belonged to, or they are this client's to
+ * close). */
+static RouteResult drop(cp_client *c, Frame *frame)
 {
 	const Crosspost__Event *ev = frame->header->event;
+
+	for (size_t i = 0; i < ev->n_ports; i++) {
+		cp_port *carried = client_find_port(c, ev->ports[i]);
+
+		if (carried && carried->state == CP_PORT_OPEN)
+			cp_port_close(carried);
+	}
+	frame_free(frame);
+	return ROUTE_DROPPED;
+}
+
+/* Routes one frame to its window, port or BroadcastChannel: dispatched,
+ * kept in a backlog, or dropped (window closed, port or channel closed or
+ * gone, or the window has a new Window object since, or navigated to an
+ * origin the message was not meant for). */
+static RouteResult route_event(cp_client *c, Frame *frame)
+{
+	const Crosspost__Event *ev;
+	cp_broadcast *bc;
 	cp_window *w;
 	cp_port *port;
+
+	if (frame->header->body_case == CROSSPOST__HEADER__BODY_MONITOR_EVENT)
+		return monitor_deliver(c, frame) ? ROUTE_DISPATCHED : ROUTE_DROPPED;
+	ev = frame->header->event;
+	if (ev->target_broadcast_id) {
+		bc = client_find_broadcast(c, ev->target_broadcast_id);
+		if (!bc || bc->closed) {
+			frame_free(frame);
+			return ROUTE_DROPPED;
+		}
+		if (!bc->callback)
+			return keep(&bc->backlog, frame, ROUTE_KEPT);
+		deliver(NULL, NULL, bc, frame);
+		return ROUTE_DISPATCHED;
+	}
 
 	if (ev->target_port_id) {
 		port = client_find_port(c, ev->target_port_id);
@@ -155,19 +221,19 @@ static RouteResult route_event(cp_client *c, Frame *frame)
 		 * owner (client_port_moved()). */
 		if (port->state == CP_PORT_TRANSFERRED)
 			return keep(&port->backlog, frame, ROUTE_HANDED_BACK);
-		if (!port->callback)
+		/* A port's message queue starts disabled (HTML): messages wait
+		 * until it is started and has a callback. */
+		if (!port->callback || !port->started)
 			return keep(&port->backlog, frame, ROUTE_KEPT);
-		deliver(NULL, port, frame);
+		deliver(NULL, port, NULL, frame);
 		return ROUTE_DISPATCHED;
 	}
 	w = client_find_window(c, ev->target_window_id);
-	if (!w || !still_allowed(w, ev)) {
-		frame_free(frame);
-		return ROUTE_DROPPED;
-	}
+	if (!w || w->closed || !still_allowed(w, ev))
+		return drop(c, frame);
 	if (!w->callback)
 		return keep(&w->backlog, frame, ROUTE_KEPT);
-	deliver(w, NULL, frame);
+	deliver(w, NULL, NULL, frame);
 	return ROUTE_DISPATCHED;
 }
 
@@ -178,8 +244,11 @@ static EventQueue *next_backlog(cp_client *c)
 		if (w->callback && !event_queue_empty(&w->backlog))
 			return &w->backlog;
 	for (cp_port *p = c->ports; p; p = p->next)
-		if (p->callback && port_is_open(p) && !event_queue_empty(&p->backlog))
+		if (p->callback && p->started && port_is_open(p) && !event_queue_empty(&p->backlog))
 			return &p->backlog;
+	for (cp_broadcast *b = c->broadcasts; b; b = b->next)
+		if (b->callback && !b->closed && !event_queue_empty(&b->backlog))
+			return &b->backlog;
 	return NULL;
 }
 
@@ -231,9 +300,24 @@ void cp_window_set_callback(cp_window *w, cp_event_callback cb, void *userdata)
 
 cp_event_type cp_event_get_type(const cp_event *ev) { return ev->type; }
 
+const char *cp_event_drop_reason(const cp_event *ev)
+{
+	return ev->type == CP_EVENT_DROPPED ? ev->drop_reason : NULL;
+}
+
+uint64_t cp_event_dropped_target(const cp_event *ev)
+{
+	return ev->type == CP_EVENT_DROPPED ? ev->dropped_target : 0;
+}
+
 const char *cp_event_type_name(const cp_event *ev)
 {
-	return ev->type == CP_EVENT_MESSAGE ? "message" : "messageerror";
+	switch (ev->type) {
+	case CP_EVENT_MESSAGE: return "message";
+	case CP_EVENT_MESSAGEERROR: return "messageerror";
+	case CP_EVENT_DROPPED: return "dropped";
+	}
+	return "unknown";
 }
 
 const cp_value *cp_event_data(const cp_event *ev) { return ev->data; }
@@ -251,6 +335,25 @@ cp_value *cp_event_take_data(const cp_event *ev)
 const char *cp_event_origin(const cp_event *ev) { return ev->origin; }
 uint64_t cp_event_source_id(const cp_event *ev) { return ev->source_id; }
 const char *cp_event_source_name(const cp_event *ev) { return ev->source_name; }
+
+int cp_event_source(const cp_event *ev, cp_window_ref **ret)
+{
+	if (!ev || !ret)
+		return error_set(CP_ERR_TYPE, "cp_event_source: ev and ret are required");
+	if (!ev->source_id) {
+		*ret = NULL;
+		return 0;
+	}
+	return cp_window_ref_new(ev->client, ev->source_id, ret);
+}
+
+const char *cp_event_last_event_id(const cp_event *ev)
+{
+	(void)ev;
+	return "";
+}
+
+cp_broadcast *cp_event_broadcast(const cp_event *ev) { return ev->broadcast; }
 
 cp_port *cp_event_port(const cp_event *ev) { return ev->port; }
 

@@ -36,9 +36,12 @@ cp_port *client_port_for_id(cp_client *c, uint64_t id)
 	cp_port *p = client_find_port(c, id);
 
 	if (p) {
-		/* Back again (a port can return to a process it left). */
-		if (p->state == CP_PORT_TRANSFERRED)
+		/* Back again (a port can return to a process it left): a new
+		 * MessagePort, not started. */
+		if (p->state == CP_PORT_TRANSFERRED) {
 			p->state = CP_PORT_OPEN;
+			p->started = false;
+		}
 		return p;
 	}
 	p = calloc(1, sizeof(*p));
@@ -76,6 +79,35 @@ void transfer_finish(ValueTransfer *moved, bool sent)
 		port->state = CP_PORT_TRANSFERRED;
 		port->callback = NULL;
 		port->userdata = NULL;
+		port->started = false;
+	}
+}
+
+void port_bind_to_event(cp_port *port, const cp_client *c, const Crosspost__Event *ev)
+{
+	if (ev->target_port_id) {
+		const cp_port *via = client_find_port(c, ev->target_port_id);
+
+		port->window_id = via ? via->window_id : 0;
+		port->document = via ? via->document : 0;
+	} else {
+		port->window_id = ev->target_window_id;
+		port->document = ev->target_document;
+	}
+}
+
+void ports_window_changed(cp_client *c, uint64_t window_id, uint64_t keep_document)
+{
+	for (cp_port *p = c->ports; p; p = p->next) {
+		/* document 0: an older broker, which does not close ports on
+		 * navigation either. */
+		if (p->window_id != window_id || p->state != CP_PORT_OPEN || !p->document ||
+		    p->document == keep_document)
+			continue;
+		p->state = CP_PORT_CLOSED;
+		p->callback = NULL;
+		p->userdata = NULL;
+		event_queue_clear(&p->backlog);
 	}
 }
 
@@ -97,6 +129,8 @@ int cp_channel_new(cp_window *w, cp_port **ret1, cp_port **ret2)
 	r = window_check_registered(w);
 	if (r < 0)
 		return r;
+	if (w->closed)
+		return error_set(CP_ERR_INVALID_STATE, "window %llu is closed", (unsigned long long)w->id);
 	req.window_id = w->id;
 	header.body_case = CROSSPOST__HEADER__BODY_CREATE_CHANNEL;
 	header.create_channel = &req;
@@ -113,6 +147,8 @@ int cp_channel_new(cp_window *w, cp_port **ret1, cp_port **ret2)
 	frame_free(reply);
 	if (!p1 || !p2)
 		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	p1->window_id = p2->window_id = w->id;
+	p1->document = p2->document = w->document;
 	*ret1 = p1;
 	*ret2 = p2;
 	return 0;
@@ -122,8 +158,31 @@ void cp_port_set_callback(cp_port *port, cp_port_callback cb, void *userdata)
 {
 	port->callback = cb;
 	port->userdata = userdata;
+	/* Setting onmessage starts the port (HTML's implicit start()). */
+	if (cb && port->state == CP_PORT_OPEN)
+		port->started = true;
 	if (cb && !event_queue_empty(&port->backlog))
 		loop_kick(port->client);
+}
+
+void cp_port_set_listener(cp_port *port, cp_port_callback cb, void *userdata)
+{
+	port->callback = cb;
+	port->userdata = userdata;
+	if (cb && port->started && !event_queue_empty(&port->backlog))
+		loop_kick(port->client);
+}
+
+int cp_port_start(cp_port *port)
+{
+	if (!port)
+		return error_set(CP_ERR_TYPE, "cp_port_start: port is NULL");
+	if (port->state != CP_PORT_OPEN || port->started)
+		return 0;
+	port->started = true;
+	if (!event_queue_empty(&port->backlog))
+		loop_kick(port->client);
+	return 0;
 }
 
 int cp_port_close(cp_port *port)
@@ -135,10 +194,9 @@ int cp_port_close(cp_port *port)
 
 	if (!port)
 		return error_set(CP_ERR_TYPE, "cp_port_close: port is NULL");
-	if (port->state == CP_PORT_TRANSFERRED)
-		return error_set(CP_ERR_INVALID_STATE, "port %llu was transferred: this handle is dead",
-				 (unsigned long long)port->id);
-	if (port->state == CP_PORT_CLOSED)
+	/* close() never throws (HTML): on a port that was transferred (its
+	 * handle is detached) or is closed already, it does nothing. */
+	if (port->state != CP_PORT_OPEN)
 		return 0;
 	c = port->client;
 	port->state = CP_PORT_CLOSED;
@@ -267,9 +325,9 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	if (!port || !data || (n_transfer && !transfer))
 		return error_set(CP_ERR_TYPE, "cp_port_post_message: port and data are required");
 	c = port->client;
-	if (port->state == CP_PORT_TRANSFERRED)
-		return error_set(CP_ERR_INVALID_STATE, "port %llu was transferred: this handle is dead",
-				 (unsigned long long)port->id);
+	/* Unlike a port closed by a peer (posting on it does nothing, as in
+	 * HTML), a port lost with the broker says so: a post is never
+	 * silently lost to an outage (reconnect.c). */
 	if (port->lost)
 		return error_set(CP_ERR_INVALID_STATE, "port %llu died with the broker's restart",
 				 (unsigned long long)port->id);
@@ -287,10 +345,13 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 		free(bytes);
 		return r;
 	}
-	if (port->state == CP_PORT_CLOSED) {
-		/* Nothing is sent, but the transfer happens: HTML detaches the
-		 * buffers and ships the ports before noticing there is no peer.
-		 * The shipped ports reach nobody, so they close. */
+	if (port->state != CP_PORT_OPEN) {
+		/* A closed port, or one transferred away (its handle is detached
+		 * and entangled with nothing): nothing is sent, but the transfer
+		 * happens, as the HTML Standard's message port post message steps
+		 * serialize with transfer before they find no target port.  The
+		 * shipped ports reach nobody, so they close.  (WPT
+		 * webmessaging/Transferred_objects_unusable.sub.htm) */
 		free(bytes);
 		for (size_t i = 0; i < moved.n_ports; i++)
 			cp_port_close(moved.ports[i]);
@@ -316,4 +377,24 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	r = client_send_message(c, &header, bytes, length, fds, moved.n_buffers, false);
 	transfer_finish(&moved, r == 0);
 	return r;
+}
+
+int port_post_encoded(cp_port *port, uint8_t *bytes, size_t length)
+{
+	Crosspost__Header header = CROSSPOST__HEADER__INIT;
+	Crosspost__PortPost post = CROSSPOST__PORT_POST__INIT;
+	cp_client *c = port->client;
+
+	if (port->state != CP_PORT_OPEN) {
+		free(bytes);
+		return 0;    /* as cp_port_post_message(): nothing is sent */
+	}
+	if (c->broken) {
+		free(bytes);
+		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	}
+	post.port_id = port->id;
+	header.body_case = CROSSPOST__HEADER__BODY_PORT_POST;
+	header.port_post = &post;
+	return client_send_message(c, &header, bytes, length, NULL, 0, true);
 }

@@ -131,8 +131,10 @@ void client_mark_lost(cp_client *c, const char *why)
 			 unsent);
 	else
 		snprintf(rc->reason, sizeof(rc->reason), "%s", why);
-	for (cp_window *w = c->windows; w; w = w->next)
+	for (cp_window *w = c->windows; w; w = w->next) {
 		w->reconnect_prev_id = w->id;
+		w->reconnect_prev_document = w->document;
+	}
 	/* After the events received so far: they came before the loss. */
 	if (rc->n_notices == 0)
 		rc->notice_after = queue_length(&c->events);
@@ -167,28 +169,42 @@ int client_lost_error(cp_client *c)
 
 /* Renames the target of every window event in q, each once (so that one
  * window's old id being another's new one cannot chain): forward, from
- * the id a window had before the attempt to the one it has now (0 for a
- * window lost); back, for the windows the attempt registered before it
- * failed, from the new id to the old.  A frame for no window of ours (one
- * closed meanwhile) gets 0, which no window has: it is dropped, never
- * delivered to whichever window has its id now. */
+ * the id and Window object a window had before the attempt to those it
+ * has now; back, for the windows the attempt registered before it failed,
+ * from the new ones to the old.  Forward, an event for no window the
+ * attempt registered (one closed meanwhile, one lost, or an older Window
+ * object of the window) gets window 0, which no window has: it is
+ * dropped, never delivered to whichever window has its id now.  Events
+ * for ports and BroadcastChannels are left alone: those died with the
+ * broker, and their events are dropped. */
 static void rename_targets(cp_client *c, EventQueue *q, bool back)
 {
 	for (Frame *f = q->head; f; f = f->next) {
-		Crosspost__Event *ev = f->header->event;
-		uint64_t to = 0;
+		Crosspost__Event *ev;
+		uint64_t to = 0, to_document = 0;
 
-		if (ev->target_port_id)
+		if (f->header->body_case != CROSSPOST__HEADER__BODY_EVENT)
+			continue;
+		ev = f->header->event;
+		if (ev->target_port_id || ev->target_broadcast_id)
 			continue;
 		for (cp_window *w = c->windows; w; w = w->next) {
 			uint64_t from = back ? w->id : w->reconnect_prev_id;
+			uint64_t from_document = back ? w->document : w->reconnect_prev_document;
 
-			if ((back && !w->reconnect_done) || !from || ev->target_window_id != from)
+			if (!w->reconnect_done || !from || ev->target_window_id != from)
 				continue;
+			if (ev->target_document && ev->target_document != from_document)
+				break;
 			to = back ? w->reconnect_prev_id : w->id;
+			to_document = back ? w->reconnect_prev_document : w->document;
 			break;
 		}
+		if (back && !to)
+			continue;          /* not renamed forward: nothing to undo */
 		ev->target_window_id = to;
+		if (ev->target_document)
+			ev->target_document = to_document;
 	}
 }
 
@@ -225,8 +241,10 @@ static int register_again(cp_client *c, cp_window *w)
 	free(w->origin_serialized);
 	w->origin_serialized = origin;
 	w->id = reply->header->registered->window_id;
-	/* The new broker counts navigations afresh. */
+	w->proxy.id = w->id;
+	/* The new broker counts navigations and Window objects afresh. */
 	w->generation = 0;
+	w->document = reply->header->registered->document ? reply->header->registered->document : 1;
 	frame_free(reply);
 	return 0;
 }
@@ -238,8 +256,10 @@ static void window_lost(cp_client *c, cp_window *w, int error, const char *messa
 	w->lost_error = error;
 	free(w->lost_message);
 	w->lost_message = strdup(message);
+	window_set_closed(w);
+	w->unregistered = true;
 	w->id = 0;
-	event_queue_clear(&w->backlog);
+	w->proxy.id = 0;
 	add_notice(c, CP_RECONNECT_WINDOW, w, error, message);
 }
 
@@ -309,6 +329,15 @@ static bool attempt(cp_client *c)
 		p->lost = true;
 		event_queue_clear(&p->backlog);
 	}
+	/* BroadcastChannels too: the application opens them again if it
+	 * wants to (after CP_RECONNECT_WINDOW). */
+	for (cp_broadcast *b = c->broadcasts; b; b = b->next) {
+		if (b->closed)
+			continue;
+		b->closed = true;
+		b->lost = true;
+		event_queue_clear(&b->backlog);
+	}
 	/* Events received before now carry the old ids; those that arrive
 	 * while windows register carry new ones.  Kept apart, then put back
 	 * in front with their targets renamed. */
@@ -316,7 +345,10 @@ static bool attempt(cp_client *c)
 	for (cp_window *w = c->windows; w; w = w->next)
 		w->reconnect_done = false;
 	for (cp_window *w = c->windows; w && !failed; w = w->next) {
-		if (w->lost)
+		/* One closed before (by a script, discarded) stays closed. */
+		if (w->closed)
+			w->unregistered = true;
+		if (w->lost || w->closed)
 			continue;
 		r = register_again(c, w);
 		if (r == 0) {
@@ -338,8 +370,10 @@ static bool attempt(cp_client *c)
 		c->broken = true;
 		rename_targets(c, &c->events, true);
 		for (cp_window *w = c->windows; w; w = w->next) {
-			if (w->reconnect_done)
-				w->id = w->reconnect_prev_id;
+			if (w->reconnect_done) {
+				w->id = w->proxy.id = w->reconnect_prev_id;
+				w->document = w->reconnect_prev_document;
+			}
 			w->reconnect_done = false;
 		}
 		queue_prepend(&c->events, &before);
@@ -351,11 +385,22 @@ static bool attempt(cp_client *c)
 	 * windows to their new ids (a window lost has 0: dropped). */
 	rename_targets(c, &before, false);
 	for (cp_window *w = c->windows; w; w = w->next) {
-		for (Frame *f = w->backlog.head; f; f = f->next)
-			f->header->event->target_window_id = w->id;
+		/* Kept for it before the loss: for its Window object then,
+		 * which is the one it has now. */
+		for (Frame *f = w->backlog.head; f; f = f->next) {
+			Crosspost__Event *ev = f->header->event;
+
+			/* Window 0 (dropped) for an older Window object's. */
+			bool older = ev->target_document && ev->target_document != w->reconnect_prev_document;
+
+			ev->target_window_id = older ? 0 : w->id;
+			if (ev->target_document)
+				ev->target_document = w->document;
+		}
 		if (w->reconnect_done)
 			add_notice(c, CP_RECONNECT_WINDOW, w, 0, "");
 		w->reconnect_prev_id = w->id;
+		w->reconnect_prev_document = w->document;
 	}
 	queue_prepend(&c->events, &before);
 	add_notice(c, CP_RECONNECT_RESTORED, NULL, 0, "");

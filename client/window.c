@@ -41,10 +41,92 @@ int window_check_registered(const cp_window *w)
 			 w->lost_message ? w->lost_message : "");
 }
 
+/* An Origin for the serialization the broker sent: a tuple parses back;
+ * "null" is an opaque origin (only same-origin with itself here, which is
+ * all the client needs: the broker decides targetOrigin matches). */
+static int origin_from_serialized(const char *serialized, Origin **ret)
+{
+	const char *reason = "?";
+
+	if (strcmp(serialized, "null") == 0) {
+		*ret = origin_new_opaque();
+		return *ret ? 0 : error_set(CP_ERR_NO_MEMORY, "out of memory");
+	}
+	if (origin_from_url(serialized, strlen(serialized), NULL, 0, ret, &reason) < 0)
+		return error_set(CP_ERR_NO_MEMORY, "the broker sent an origin that does not parse: %s", reason);
+	return 0;
+}
+
+int window_new(cp_client *c, uint64_t id, const char *url, const char *name, const char *origin,
+	       uint64_t document, uint64_t generation, bool privileged, cp_window **ret)
+{
+	cp_window *w = calloc(1, sizeof(*w));
+
+	if (!w)
+		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	event_queue_init(&w->backlog);
+	w->client = c;
+	w->id = id;
+	w->proxy = (cp_window_ref){ .client = c, .id = id, .borrowed = true };
+	w->url = strdup(url);
+	w->name = name && *name ? strdup(name) : NULL;
+	w->origin_serialized = strdup(origin);
+	w->document = document;
+	w->generation = generation;
+	w->privileged = privileged;
+	if (!w->url || (name && *name && !w->name) || !w->origin_serialized ||
+	    origin_from_serialized(origin, &w->origin) < 0) {
+		window_free(w);
+		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	}
+	w->next = c->windows;
+	c->windows = w;
+	*ret = w;
+	return 0;
+}
+
+int window_set_document(cp_window *w, const char *url, const char *origin, uint64_t generation, uint64_t document)
+{
+	char *url_copy = strdup(url), *origin_copy = strdup(origin);
+	Origin *parsed = NULL;
+
+	if (!url_copy || !origin_copy || origin_from_serialized(origin, &parsed) < 0) {
+		free(url_copy);
+		free(origin_copy);
+		return error_set(CP_ERR_NO_MEMORY, "out of memory");
+	}
+	free(w->url);
+	w->url = url_copy;
+	free(w->origin_serialized);
+	w->origin_serialized = origin_copy;
+	origin_free(w->origin);
+	w->origin = parsed;
+	w->generation = generation;
+	if (document != w->document) {
+		/* A new Window object: what the old one had is gone (the broker
+		 * closed it too); its undispatched events are dropped when they
+		 * come up (event.c). */
+		w->document = document;
+		ports_window_changed(w->client, w->id, document);
+		broadcasts_window_changed(w->client, w->id, document);
+	}
+	return 0;
+}
+
+void window_set_closed(cp_window *w)
+{
+	w->closed = true;
+	event_queue_clear(&w->backlog);
+	ports_window_changed(w->client, w->id, 0);
+	broadcasts_window_changed(w->client, w->id, 0);
+}
+
+bool cp_window_is_closed(const cp_window *w) { return w->closed; }
+
 cp_window *client_find_window(const cp_client *c, uint64_t id)
 {
 	for (cp_window *w = c->windows; w; w = w->next)
-		if (w->id == id)
+		if (w->id == id && !w->unregistered)
 			return w;
 	return NULL;
 }
@@ -96,6 +178,7 @@ int cp_window_open_with_flags(cp_client *c, const char *url, const char *name, u
 	event_queue_init(&w->backlog);
 	w->client = c;
 	w->privileged = flags & CP_WINDOW_PRIVILEGED;
+	w->document = 1;
 	w->url = strdup(url);
 	w->name = name && *name ? strdup(name) : NULL;
 	if (!w->url || (name && *name && !w->name)) {
@@ -119,6 +202,9 @@ int cp_window_open_with_flags(cp_client *c, const char *url, const char *name, u
 		goto fail;
 	}
 	w->id = reply->header->registered->window_id;
+	w->proxy = (cp_window_ref){ .client = c, .id = w->id, .borrowed = true };
+	if (reply->header->registered->document)
+		w->document = reply->header->registered->document;
 	w->origin_serialized = strdup(reply->header->registered->origin);
 	if (!w->origin_serialized) {
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
@@ -146,6 +232,7 @@ int cp_window_close(cp_window *w)
 	Crosspost__Unregister unreg = CROSSPOST__UNREGISTER__INIT;
 	Frame *reply = NULL;
 	cp_client *c;
+	bool gone;
 	int r;
 
 	if (!w)
@@ -158,9 +245,14 @@ int cp_window_close(cp_window *w)
 		}
 	}
 	reconnect_window_closed(c, w);
-	/* Not registered at the broker (lost in a reconnection, or the broker
-	 * is away and it will not be registered again): nothing to tell. */
-	if (w->lost || reconnect_away(c)) {
+	/* Gone at the broker already (closed there, lost in a reconnection,
+	 * or the broker is away and it will not be registered again):
+	 * nothing to tell it. */
+	gone = w->closed || w->lost || reconnect_away(c);
+	/* Its ports and channels go with it (the broker closes them too). */
+	if (!w->closed)
+		window_set_closed(w);
+	if (gone) {
 		window_free(w);
 		return 0;
 	}
@@ -170,16 +262,18 @@ int cp_window_close(cp_window *w)
 	r = client_request(c, &header, CLIENT_REQUEST_TIMEOUT_MS, &reply);
 	frame_free(reply);
 	window_free(w);
-	return r;
+	/* Discarded at the broker before our request arrived: closed all the
+	 * same. */
+	return r == CP_ERR_NOT_FOUND ? 0 : r;
 }
 
 int cp_window_navigate(cp_window *w, const char *url)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Navigate nav = CROSSPOST__NAVIGATE__INIT;
+	const Crosspost__Navigated *nav_reply;
 	Origin *origin = NULL;
 	Frame *reply = NULL;
-	char *url_copy = NULL, *origin_copy = NULL;
 	int r;
 
 	if (!w || !url)
@@ -187,6 +281,10 @@ int cp_window_navigate(cp_window *w, const char *url)
 	r = window_check_registered(w);
 	if (r < 0)
 		return r;
+	if (w->closed)
+		return error_set(CP_ERR_INVALID_STATE, "window %llu is closed", (unsigned long long)w->id);
+	/* Checked here for a synchronous SyntaxError or RangeError; the
+	 * document's origin is the broker's answer (it may be inherited). */
 	r = parse_url_origin(url, &origin);
 	if (r < 0)
 		return r;
@@ -202,25 +300,12 @@ int cp_window_navigate(cp_window *w, const char *url)
 				frame_kind_name(reply->header->body_case));
 		goto out;
 	}
-	url_copy = strdup(url);
-	origin_copy = strdup(reply->header->navigated->origin);
-	if (!url_copy || !origin_copy) {
-		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
-		goto out;
-	}
-	free(w->url);
-	w->url = url_copy;
-	url_copy = NULL;
-	free(w->origin_serialized);
-	w->origin_serialized = origin_copy;
-	origin_copy = NULL;
-	origin_free(w->origin);
-	w->origin = origin;
-	origin = NULL;
-	w->generation = reply->header->navigated->generation;
+	nav_reply = reply->header->navigated;
+	/* An older broker sends no URL or document: the URL asked for, and
+	 * a new Window per navigation. */
+	r = window_set_document(w, *nav_reply->url ? nav_reply->url : url, nav_reply->origin, nav_reply->generation,
+				nav_reply->document ? nav_reply->document : w->document + 1);
 out:
-	free(url_copy);
-	free(origin_copy);
 	origin_free(origin);
 	frame_free(reply);
 	return r;
@@ -356,6 +441,9 @@ static int append_page(const Crosspost__WindowList *page, cp_window_info **infos
 		info->name = *wi->name ? strdup(wi->name) : NULL;
 		info->url = strdup(wi->url);
 		info->origin = strdup(wi->origin);
+		info->parent_id = wi->parent_id;
+		info->opener_id = wi->opener_id;
+		info->pending = wi->pending;
 		if ((*wi->name && !info->name) || !info->url || !info->origin)
 			return error_set(CP_ERR_NO_MEMORY, "out of memory");
 	}

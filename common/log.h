@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* log.h - leveled logging to stderr, shared by the broker and the tools. */
+/* log.h - leveled logging to stderr (or a sink), shared by the broker and the tools. */
 #ifndef CP_LOG_H
 #define CP_LOG_H
 
@@ -12,6 +12,12 @@ enum log_level log_get_level(void);
 int log_level_parse(const char *name);
 /* A tag printed before each line, e.g. "crosspostd"; borrowed, must outlive logging. */
 void log_set_ident(const char *ident);
+
+/* Where lines go instead of stderr: sink gets every line that passes the
+ * level, formatted, without the "ident[level]: " prefix that stderr lines
+ * carry (crosspostd's --log-target syslog|journal).  NULL: stderr again. */
+typedef void (*log_sink_fn)(enum log_level level, const char *line, void *userdata);
+void log_set_sink(log_sink_fn sink, void *userdata);
 
 void log_print(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

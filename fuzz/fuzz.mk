@@ -20,7 +20,8 @@ FUZZ_SEED_DIR ?=
 # A unit that runs longer than this is a bug (inputs must parse in bounded time).
 FUZZ_TIMEOUT ?= 10
 
-PKGS     := libevent libprotobuf-c jansson libidn2
+# The main Makefile's PKGS and BROKER_PKGS: fuzz_broker links the broker.
+PKGS     := libevent libprotobuf-c jansson libidn2 libpsl
 SAN      := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 # -Werror stays with the main (gcc) build: clang's different warnings must
 # not stop fuzzing of code that build already holds to -Werror.

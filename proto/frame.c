@@ -342,6 +342,24 @@ const char *frame_kind_name(Crosspost__Header__BodyCase kind)
 	case CROSSPOST__HEADER__BODY_PORT_RELEASED: return "port-released";
 	case CROSSPOST__HEADER__BODY_GET_STATS: return "get-stats";
 	case CROSSPOST__HEADER__BODY_STATS: return "stats";
+	case CROSSPOST__HEADER__BODY_OPEN_WINDOW: return "open-window";
+	case CROSSPOST__HEADER__BODY_OPENED: return "opened";
+	case CROSSPOST__HEADER__BODY_CREATE_FRAME: return "create-frame";
+	case CROSSPOST__HEADER__BODY_REMOVE_FRAME: return "remove-frame";
+	case CROSSPOST__HEADER__BODY_CLAIM: return "claim";
+	case CROSSPOST__HEADER__BODY_CLAIMED: return "claimed";
+	case CROSSPOST__HEADER__BODY_CLOSE_WINDOW: return "close-window";
+	case CROSSPOST__HEADER__BODY_RELATION: return "relation";
+	case CROSSPOST__HEADER__BODY_RELATED: return "related";
+	case CROSSPOST__HEADER__BODY_WINDOW_NAVIGATED: return "window-navigated";
+	case CROSSPOST__HEADER__BODY_WINDOW_CLOSED: return "window-closed";
+	case CROSSPOST__HEADER__BODY_BROADCAST_OPEN: return "broadcast-open";
+	case CROSSPOST__HEADER__BODY_BROADCAST_OPENED: return "broadcast-opened";
+	case CROSSPOST__HEADER__BODY_BROADCAST_POST: return "broadcast-post";
+	case CROSSPOST__HEADER__BODY_BROADCAST_CLOSE: return "broadcast-close";
+	case CROSSPOST__HEADER__BODY_REPORT_DROPS: return "report-drops";
+	case CROSSPOST__HEADER__BODY_MONITOR: return "monitor";
+	case CROSSPOST__HEADER__BODY_MONITOR_EVENT: return "monitor-event";
 	default: return "unknown";
 	}
 }

@@ -33,6 +33,13 @@
  * escaped. */
 #define AGENT_DATA_JSON_MAX (SCENARIO_LINK_LINE_MAX / 2 - 4096)
 
+/* How the runner listens to a port (struct agent's port_listen). */
+enum {
+	LISTEN_NONE = 0,
+	LISTEN_LISTENER = 1,        /* `listen`: addEventListener, not started */
+	LISTEN_ONMESSAGE = 2,       /* an expectation: onmessage (starts the port) */
+};
+
 /* A buffer this window made (`buffer`) or received and had bound. */
 struct named_buffer {
 	char *name;
@@ -70,7 +77,14 @@ struct agent {
 	 * not: the runner names ports by broker id. */
 	cp_port **ports;
 	unsigned *port_gens;        /* ports[i] came from client generation port_gens[i] */
+	unsigned char *port_listen; /* how the runner listens to ports[i]: LISTEN_* */
 	size_t port_count;
+	/* `hold`: the window's and its ports' callbacks are off, so their
+	 * events wait in the library, undispatched. */
+	bool held;
+	/* BroadcastChannels this window made (`broadcast-channel`). */
+	cp_broadcast **broadcasts;
+	size_t broadcast_count;
 	unsigned generation;        /* reconnections so far */
 	struct named_buffer *buffers;
 	size_t buffer_count;
@@ -106,6 +120,7 @@ static void send_error(struct agent *a, int code, const char *message)
 
 static void note_port(struct agent *a, cp_port *port)
 {
+	unsigned char *l;
 	cp_port **v;
 	unsigned *g;
 
@@ -118,12 +133,24 @@ static void note_port(struct agent *a, cp_port *port)
 	g = realloc(a->port_gens, (a->port_count + 1) * sizeof(*g));
 	if (g)
 		a->port_gens = g;
-	if (!v || !g) {
+	l = realloc(a->port_listen, (a->port_count + 1) * sizeof(*l));
+	if (l)
+		a->port_listen = l;
+	if (!v || !g || !l) {
 		a->link_broken = true;   /* out of memory: nothing sensible to do */
 		return;
 	}
 	a->port_gens[a->port_count] = a->generation;
+	a->port_listen[a->port_count] = LISTEN_NONE;
 	a->ports[a->port_count++] = port;
+}
+
+static size_t port_index(struct agent *a, cp_port *port)
+{
+	for (size_t i = 0; i < a->port_count; i++)
+		if (a->ports[i] == port)
+			return i;
+	return a->port_count;
 }
 
 /* ref: the id as the runner names it (SCENARIO_PORT_GEN_SHIFT). */
@@ -188,9 +215,11 @@ static void retain(struct agent *a, uint64_t seq, cp_value *data)
 	a->retained[a->retained_count++] = (struct retained){ .seq = seq, .data = data };
 }
 
-/* Reports one event of the window or of a port to the runner. */
+/* Reports one event of the window, of a port or of a BroadcastChannel
+ * to the runner. */
 static void report_event(struct agent *a, const cp_event *ev, cp_port *port)
 {
+	cp_broadcast *bc = cp_event_broadcast(ev);
 	const cp_value *data = cp_event_data(ev);
 	char *data_json = data ? cp_value_to_json(data) : NULL;
 	uint64_t source_id = cp_event_source_id(ev);
@@ -216,11 +245,14 @@ static void report_event(struct agent *a, const cp_event *ev, cp_port *port)
 	}
 	if (source_id)
 		source = json_pack("{s:I, s:s?}", "id", (json_int_t)source_id, "name", source_name);
-	msg = json_pack("{s:s, s:I, s:s, s:s?, s:s, s:o?, s:o}", "kind", "event", "seq", (json_int_t)++a->seq,
+	msg = json_pack("{s:s, s:I, s:s, s:s?, s:s, s:o?, s:o, s:s}", "kind", "event", "seq", (json_int_t)++a->seq,
 			"type", cp_event_type_name(ev), "data", data_json, "origin", cp_event_origin(ev),
-			"source", source, "ports", port_ids);
+			"source", source, "ports", port_ids, "lastEventId", cp_event_last_event_id(ev));
 	if (msg && port)
 		json_object_set_new(msg, "port", json_integer((json_int_t)cp_port_id(port)));
+	for (size_t i = 0; msg && bc && i < a->broadcast_count; i++)
+		if (a->broadcasts[i] == bc)
+			json_object_set_new(msg, "broadcast", json_integer((json_int_t)(i + 1)));
 	if (msg && too_large)
 		json_object_set_new(msg, "dataTooLarge", json_integer((json_int_t)too_large));
 	agent_send(a, msg);
@@ -238,6 +270,12 @@ static void on_event(cp_window *window, const cp_event *ev, void *userdata)
 static void on_port_event(cp_port *port, const cp_event *ev, void *userdata)
 {
 	report_event(userdata, ev, port);
+}
+
+static void on_broadcast_event(cp_broadcast *bc, const cp_event *ev, void *userdata)
+{
+	(void)bc;
+	report_event(userdata, ev, NULL);
 }
 
 /* A command's failure before reaching libcrosspost: the window's state. */
@@ -346,6 +384,8 @@ struct command {
 	size_t value_count;
 	cp_value **transfer;
 	size_t transfer_count;
+	uint8_t *corrupt;           /* send-corrupt: the bytes to post */
+	size_t corrupt_len;
 	char message[256];          /* why, when the failure is ours */
 };
 
@@ -353,6 +393,31 @@ static void command_deinit(struct command *c)
 {
 	free(c->values);
 	free(c->transfer);
+	free(c->corrupt);
+}
+
+/* DATA's valid encoding, corrupted as kind_name says, in c->corrupt. */
+static int corrupt_bytes(const cp_value *data, const char *kind_name, struct command *c, const char **ret_message)
+{
+	enum scenario_corruption kind;
+	uint8_t *valid = NULL;
+	size_t valid_len = 0;
+	int r;
+
+	if (scenario_corruption_parse(kind_name, &kind) < 0) {
+		*ret_message = "send: unknown corruption";
+		return CP_ERR_TYPE;
+	}
+	r = value_encode(data, &valid, &valid_len);
+	if (r < 0)
+		return r;
+	r = scenario_corrupt(valid, valid_len, kind, &c->corrupt, &c->corrupt_len);
+	free(valid);
+	if (r < 0) {
+		*ret_message = "send: cannot build the corrupt payload";
+		return r == -ENOMEM ? CP_ERR_NO_MEMORY : CP_ERR_TYPE;
+	}
+	return 0;
 }
 
 static int fail_message(struct command *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -535,19 +600,80 @@ static void command_transferred(struct command *c)
 	for (size_t i = 0; i < c->transfer_count; i++) {
 		cp_port *port = cp_value_port(c->transfer[i]);
 
-		if (port)
+		if (port) {
+			size_t k = port_index(c->a, port);
+
 			cp_port_set_callback(port, NULL, NULL);
+			if (k < c->a->port_count)
+				c->a->port_listen[k] = LISTEN_NONE;
+		}
 	}
+}
+
+/* The window a post or close() names: {"target":ID}, {"targetName":N}
+ * (looked up), or {"relation":"opener"|"parent"|"top"|"frame", "index":N
+ * | "name":N} asked of the broker through this window's WindowProxy, as
+ * the page's script would read window.opener etc.  A null (or undefined)
+ * relation is the TypeError that calling postMessage on it throws. */
+static int resolve_target(struct agent *a, json_t *cmd, uint64_t *ret, char *message, size_t size)
+{
+	const char *relation = json_string_value(json_object_get(cmd, "relation"));
+	const char *target_name = json_string_value(json_object_get(cmd, "targetName"));
+	json_t *target_id = json_object_get(cmd, "target");
+	cp_window_ref *self = cp_window_proxy(a->window), *ref = NULL;
+	const char *frame_name = json_string_value(json_object_get(cmd, "name"));
+	int r;
+
+	message[0] = '\0';
+	if (json_is_integer(target_id)) {
+		*ret = (uint64_t)json_integer_value(target_id);
+		return 0;
+	}
+	if (target_name)
+		return cp_client_lookup(a->client, target_name, ret);
+	if (!relation) {
+		snprintf(message, size, "malformed command: no target");
+		return CP_ERR_TYPE;
+	}
+	if (strcmp(relation, "opener") == 0)
+		r = cp_window_opener(self, &ref);
+	else if (strcmp(relation, "parent") == 0)
+		r = cp_window_parent(self, &ref);
+	else if (strcmp(relation, "top") == 0)
+		r = cp_window_top(self, &ref);
+	else if (strcmp(relation, "frame") == 0 && frame_name)
+		r = cp_window_frame_named(self, frame_name, &ref);
+	else if (strcmp(relation, "frame") == 0)
+		r = cp_window_frame(self, (size_t)json_integer_value(json_object_get(cmd, "index")), &ref);
+	else {
+		snprintf(message, size, "malformed command: relation '%s'", relation);
+		return CP_ERR_TYPE;
+	}
+	if (r < 0)
+		return r;
+	if (!ref) {
+		if (strcmp(relation, "frame") != 0)
+			snprintf(message, size, "window.%s is null (cannot read properties of null)", relation);
+		else if (frame_name)
+			snprintf(message, size, "window.frames[\"%s\"] is undefined (cannot read properties of undefined)",
+				 frame_name);
+		else
+			snprintf(message, size, "window.frames[%lld] is undefined (cannot read properties of undefined)",
+				 (long long)json_integer_value(json_object_get(cmd, "index")));
+		return CP_ERR_TYPE;
+	}
+	*ret = cp_window_ref_id(ref);
+	cp_window_ref_free(ref);
+	return 0;
 }
 
 static void do_post(struct agent *a, json_t *cmd)
 {
 	const char *target_origin = json_string_value(json_object_get(cmd, "targetOrigin"));
-	const char *target_name = json_string_value(json_object_get(cmd, "targetName"));
 	const char *corrupt = json_string_value(json_object_get(cmd, "corrupt"));
 	const char *message = NULL;
-	json_t *target_id = json_object_get(cmd, "target");
 	struct command c = { .a = a };
+	char why[256];
 	uint64_t target = 0;
 	cp_value *data = NULL;
 	bool owned = false;
@@ -555,16 +681,15 @@ static void do_post(struct agent *a, json_t *cmd)
 
 	if (refuse_unusable(a))
 		return;
-	if (!target_origin || (!target_name && !json_is_integer(target_id))) {
+	if (!target_origin) {
 		send_error(a, CP_ERR_TYPE, "post: malformed command");
 		return;
 	}
-	if (target_name) {
-		r = cp_client_lookup(a->client, target_name, &target);
-		if (r < 0)
-			goto fail;
-	} else {
-		target = (uint64_t)json_integer_value(target_id);
+	r = resolve_target(a, cmd, &target, why, sizeof(why));
+	if (r < 0) {
+		if (why[0])
+			message = why;
+		goto fail;
 	}
 	r = command_data(&c, cmd, &data, &owned);
 	if (r < 0) {
@@ -592,7 +717,8 @@ static void do_post(struct agent *a, json_t *cmd)
 	if (owned)
 		cp_value_free(data);
 	command_deinit(&c);
-	send_ok(a);
+	/* Which window it went to: the runner follows what it transferred. */
+	agent_send(a, json_pack("{s:s, s:b, s:I}", "kind", "result", "ok", 1, "target", (json_int_t)target));
 	return;
 fail:
 	if (owned)
@@ -624,6 +750,25 @@ static void do_send(struct agent *a, json_t *cmd)
 		r = command_transfer(&c, cmd);
 	if (r < 0) {
 		send_error(a, r, c.message);
+		goto out;
+	}
+	if (json_string_value(json_object_get(cmd, "corrupt"))) {
+		/* send-corrupt: DATA's encoding, corrupted as KIND says. */
+		const char *why = NULL;
+
+		r = corrupt_bytes(data, json_string_value(json_object_get(cmd, "corrupt")), &c, &why);
+		if (r < 0) {
+			send_error(a, r, why ? why : cp_last_error_message());
+			goto out;
+		}
+		r = port_post_encoded(port, c.corrupt, c.corrupt_len);
+		c.corrupt = NULL;
+		if (r == 0)
+			r = cp_client_sync(a->client, AGENT_SYNC_TIMEOUT_MS);
+		if (r < 0)
+			send_error(a, r, cp_last_error_message());
+		else
+			send_ok(a);
 		goto out;
 	}
 	r = cp_port_post_message(port, data, c.transfer, c.transfer_count);
@@ -670,11 +815,23 @@ static void do_buffer(struct agent *a, json_t *cmd)
 	size_t len = 0;
 	int r;
 
+	const char *base64 = json_string_value(json_object_get(cmd, "bytes"));
+
 	if (!name || size < 0 || fill < 0 || fill > 255) {
 		send_error(a, CP_ERR_TYPE, "buffer: malformed command");
 		return;
 	}
-	r = cp_value_new_array_buffer(NULL, (size_t)size, &node);
+	if (base64) {
+		/* bytes=BASE64: the tagged form's ArrayBuffer */
+		json_t *tagged = json_pack("{s:s}", "$bytes", base64);
+		char *text = tagged ? json_dumps(tagged, JSON_COMPACT) : NULL;
+
+		json_decref(tagged);
+		r = text ? cp_value_from_json(text, strlen(text), NULL, &node) : CP_ERR_NO_MEMORY;
+		free(text);
+	} else {
+		r = cp_value_new_array_buffer(NULL, (size_t)size, &node);
+	}
 	if (r < 0) {
 		send_error(a, r, cp_last_error_message());
 		return;
@@ -695,9 +852,13 @@ static void do_buffer(struct agent *a, json_t *cmd)
 	send_ok(a);
 }
 
-/* port-close, start: commands about one port. */
-static void do_port(struct agent *a, json_t *cmd, bool start)
+/* What the runner asks of one port. */
+enum port_command { PORT_CLOSE, PORT_ONMESSAGE, PORT_START, PORT_LISTEN };
+
+/* port-close, onmessage, port-start, port-listen: commands about one port. */
+static void do_port(struct agent *a, json_t *cmd, enum port_command what)
 {
+	size_t k;
 	json_t *id = json_object_get(cmd, "port");
 	char message[256];
 	cp_port *port;
@@ -714,12 +875,36 @@ static void do_port(struct agent *a, json_t *cmd, bool start)
 		send_error(a, r, message);
 		return;
 	}
-	if (start) {
+	k = port_index(a, port);
+	switch (what) {
+	case PORT_ONMESSAGE:
 		/* port.onmessage = ...: also starts the port, so what waited in
-		 * it is dispatched now. */
-		cp_port_set_callback(port, on_port_event, a);
+		 * it is dispatched now (once released, when held). */
+		if (k < a->port_count)
+			a->port_listen[k] = LISTEN_ONMESSAGE;
+		if (a->held)
+			cp_port_start(port);
+		else
+			cp_port_set_callback(port, on_port_event, a);
 		send_ok(a);
 		return;
+	case PORT_LISTEN:
+		/* addEventListener("message", ...): the queue stays disabled. */
+		if (k < a->port_count)
+			a->port_listen[k] = LISTEN_LISTENER;
+		if (!a->held)
+			cp_port_set_listener(port, on_port_event, a);
+		send_ok(a);
+		return;
+	case PORT_START:
+		r = cp_port_start(port);
+		if (r < 0)
+			send_error(a, r, cp_last_error_message());
+		else
+			send_ok(a);
+		return;
+	case PORT_CLOSE:
+		break;
 	}
 	r = cp_port_close(port);
 	if (r < 0) {
@@ -892,6 +1077,220 @@ static void do_close(struct agent *a)
 	send_ok(a);
 }
 
+/* claim: become the process of the window a token names. */
+static void do_claim(struct agent *a, json_t *cmd)
+{
+	const char *token = json_string_value(json_object_get(cmd, "token"));
+	int r;
+
+	if (a->client == NULL) {
+		send_error(a, a->connect_error, a->connect_message);
+		return;
+	}
+	if (a->window || a->closed || !token) {
+		send_error(a, CP_ERR_INVALID_STATE, "claim: the window was already opened, or no token");
+		return;
+	}
+	a->flags = json_is_true(json_object_get(cmd, "privileged")) ? CP_WINDOW_PRIVILEGED : 0;
+	r = cp_window_claim_with_flags(a->client, token, a->flags, &a->window);
+	if (r < 0) {
+		send_error(a, r, cp_last_error_message());
+		return;
+	}
+	cp_window_set_callback(a->window, on_event, a);
+	/* After a `restart broker` it registers as a top-level window. */
+	a->url = strdup(cp_window_url(a->window));
+	a->name = cp_window_name(a->window) ? strdup(cp_window_name(a->window)) : NULL;
+	if (!a->url || (cp_window_name(a->window) && !a->name))
+		a->link_broken = true;
+	agent_send(a, json_pack("{s:s, s:b, s:I, s:s}", "kind", "result", "ok", 1,
+				"id", (json_int_t)cp_window_id(a->window), "origin", cp_window_origin(a->window)));
+}
+
+/* window-open: window.open(url, target, noopener) by this window;
+ * iframe: a new iframe in this window's document.  Answers the window's id
+ * (0: window.open() returned null) and the claim token (null: an existing
+ * window was chosen). */
+static void do_window_open(struct agent *a, json_t *cmd, bool iframe)
+{
+	const char *url = json_string_value(json_object_get(cmd, "url"));
+	const char *target = json_string_value(json_object_get(cmd, "target"));
+	bool noopener = json_is_true(json_object_get(cmd, "noopener"));
+	cp_window_ref *ref = NULL;
+	char *token = NULL;
+	int r;
+
+	if (refuse_unusable(a))
+		return;
+	if (iframe)
+		r = cp_iframe_new(a->window, url, target, &ref, &token);
+	else
+		r = cp_window_open_window(a->window, url, target, noopener ? CP_OPEN_NOOPENER : 0, &ref, &token);
+	if (r < 0) {
+		send_error(a, r, cp_last_error_message());
+		return;
+	}
+	agent_send(a, json_pack("{s:s, s:b, s:I, s:s?}", "kind", "result", "ok", 1, "id",
+				(json_int_t)cp_window_ref_id(ref), "token", token));
+	free(token);
+	cp_window_ref_free(ref);
+}
+
+/* remove: this window removes its iframe whose window is "frame". */
+static void do_remove(struct agent *a, json_t *cmd)
+{
+	cp_window_ref *ref = NULL;
+	int r;
+
+	if (refuse_unusable(a))
+		return;
+	r = cp_window_ref_new(a->client, (uint64_t)json_integer_value(json_object_get(cmd, "frame")), &ref);
+	if (r == 0)
+		r = cp_iframe_remove(a->window, ref);
+	cp_window_ref_free(ref);
+	if (r < 0)
+		send_error(a, r, cp_last_error_message());
+	else
+		send_ok(a);
+}
+
+/* closed: window.closed of the window with that id, through a reference. */
+static void do_closed(struct agent *a, json_t *cmd)
+{
+	cp_window_ref *ref = NULL;
+	bool closed = false;
+	int r;
+
+	if (refuse_no_client(a))
+		return;
+	r = cp_window_ref_new(a->client, (uint64_t)json_integer_value(json_object_get(cmd, "id")), &ref);
+	if (r == 0)
+		r = cp_window_closed(ref, &closed);
+	cp_window_ref_free(ref);
+	if (r < 0) {
+		send_error(a, r, cp_last_error_message());
+		return;
+	}
+	agent_send(a, json_pack("{s:s, s:b, s:b}", "kind", "result", "ok", 1, "closed", closed));
+}
+
+/* close-window: TARGET.close() called by this window's script. */
+static void do_close_window(struct agent *a, json_t *cmd)
+{
+	cp_window_ref *ref = NULL;
+	uint64_t target = 0;
+	char why[256];
+	int r;
+
+	if (refuse_unusable(a))
+		return;
+	r = resolve_target(a, cmd, &target, why, sizeof(why));
+	if (r == 0)
+		r = cp_window_ref_new(a->client, target, &ref);
+	if (r == 0)
+		r = cp_window_ref_close(a->window, ref);
+	cp_window_ref_free(ref);
+	if (r < 0) {
+		send_error(a, r, why[0] ? why : cp_last_error_message());
+		return;
+	}
+	agent_send(a, json_pack("{s:s, s:b, s:b, s:I}", "kind", "result", "ok", 1, "closed", r == 1, "target",
+				(json_int_t)target));
+}
+
+/* hold: the window's (and its ports') events wait undispatched in the
+ * library, as tasks of a busy event loop do; release: dispatched now, as
+ * far as they are still for the current document. */
+static void do_hold(struct agent *a, bool hold)
+{
+	a->held = hold;
+	if (a->window)
+		cp_window_set_callback(a->window, hold ? NULL : on_event, hold ? NULL : a);
+	for (size_t i = 0; i < a->broadcast_count; i++)
+		cp_broadcast_set_callback(a->broadcasts[i], hold ? NULL : on_broadcast_event, hold ? NULL : a);
+	for (size_t i = 0; i < a->port_count; i++) {
+		if (a->port_listen[i] == LISTEN_NONE || cp_port_get_state(a->ports[i]) != CP_PORT_OPEN)
+			continue;
+		if (hold)
+			cp_port_set_listener(a->ports[i], NULL, NULL);
+		else if (a->port_listen[i] == LISTEN_ONMESSAGE)
+			cp_port_set_callback(a->ports[i], on_port_event, a);
+		else
+			cp_port_set_listener(a->ports[i], on_port_event, a);
+	}
+	send_ok(a);
+}
+
+/* The channel the runner names: its 1-based index here. */
+static cp_broadcast *known_broadcast(struct agent *a, json_t *cmd)
+{
+	json_int_t i = json_integer_value(json_object_get(cmd, "channel"));
+
+	return i >= 1 && (size_t)i <= a->broadcast_count ? a->broadcasts[i - 1] : NULL;
+}
+
+/* broadcast-open, broadcast-post, broadcast-close. */
+static void do_broadcast(struct agent *a, json_t *cmd, const char *what)
+{
+	struct command c = { .a = a };
+	cp_broadcast *bc = NULL, **v;
+	cp_value *data = NULL;
+	bool owned = false;
+	int r;
+
+	if (strcmp(what, "broadcast-open") == 0) {
+		const char *name = json_string_value(json_object_get(cmd, "name"));
+
+		if (refuse_unusable(a))
+			return;
+		r = name ? cp_broadcast_new(a->window, name, &bc) : CP_ERR_TYPE;
+		if (r < 0) {
+			send_error(a, r, name ? cp_last_error_message() : "broadcast-open: no name");
+			return;
+		}
+		v = realloc(a->broadcasts, (a->broadcast_count + 1) * sizeof(*v));
+		if (!v) {
+			a->link_broken = true;
+			return;
+		}
+		a->broadcasts = v;
+		a->broadcasts[a->broadcast_count++] = bc;
+		/* Events are reported at once, or held with the window's. */
+		if (!a->held)
+			cp_broadcast_set_callback(bc, on_broadcast_event, a);
+		agent_send(a, json_pack("{s:s, s:b, s:I}", "kind", "result", "ok", 1, "channel",
+					(json_int_t)a->broadcast_count));
+		return;
+	}
+	if (refuse_no_client(a))
+		return;
+	bc = known_broadcast(a, cmd);
+	if (!bc) {
+		send_error(a, CP_ERR_TYPE, "no such BroadcastChannel in this window");
+		return;
+	}
+	if (strcmp(what, "broadcast-close") == 0) {
+		r = cp_broadcast_close(bc);
+	} else {
+		r = command_data(&c, cmd, &data, &owned);
+		if (r < 0) {
+			send_error(a, r, c.message);
+			command_deinit(&c);
+			return;
+		}
+		r = cp_broadcast_post(bc, data);
+		if (r == 0)
+			r = cp_client_sync(a->client, AGENT_SYNC_TIMEOUT_MS);
+		if (owned)
+			cp_value_free(data);
+		command_deinit(&c);
+	}
+	if (r < 0)
+		send_error(a, r, cp_last_error_message());
+	else
+		send_ok(a);
+}
+
 static void handle_command(struct agent *a, json_t *cmd)
 {
 	const char *name = json_string_value(json_object_get(cmd, "cmd"));
@@ -913,9 +1312,31 @@ static void handle_command(struct agent *a, json_t *cmd)
 	else if (strcmp(name, "send") == 0)
 		do_send(a, cmd);
 	else if (strcmp(name, "port-close") == 0)
-		do_port(a, cmd, false);
-	else if (strcmp(name, "start") == 0)
-		do_port(a, cmd, true);
+		do_port(a, cmd, PORT_CLOSE);
+	else if (strcmp(name, "onmessage") == 0)
+		do_port(a, cmd, PORT_ONMESSAGE);
+	else if (strcmp(name, "port-start") == 0)
+		do_port(a, cmd, PORT_START);
+	else if (strcmp(name, "port-listen") == 0)
+		do_port(a, cmd, PORT_LISTEN);
+	else if (strcmp(name, "claim") == 0)
+		do_claim(a, cmd);
+	else if (strcmp(name, "window-open") == 0)
+		do_window_open(a, cmd, false);
+	else if (strcmp(name, "iframe") == 0)
+		do_window_open(a, cmd, true);
+	else if (strcmp(name, "remove") == 0)
+		do_remove(a, cmd);
+	else if (strcmp(name, "closed") == 0)
+		do_closed(a, cmd);
+	else if (strcmp(name, "close-window") == 0)
+		do_close_window(a, cmd);
+	else if (strncmp(name, "broadcast-", 10) == 0)
+		do_broadcast(a, cmd, name);
+	else if (strcmp(name, "hold") == 0)
+		do_hold(a, true);
+	else if (strcmp(name, "release") == 0)
+		do_hold(a, false);
 	else if (strcmp(name, "bind") == 0)
 		do_bind(a, cmd);
 	else if (strcmp(name, "detached") == 0)
@@ -1043,6 +1464,8 @@ int cmd_agent(int argc, char **argv)
 	free(a.buffers);
 	free(a.ports);
 	free(a.port_gens);
+	free(a.port_listen);
+	free(a.broadcasts);
 	/* Freeing the client closes the window at the broker. */
 	cp_client_free(a.client);
 	for (size_t i = 0; i < a.old_client_count; i++)

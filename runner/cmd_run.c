@@ -7,12 +7,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "runner.h"
 #include "crosspost.h"
 #include "scenario.h"
 #include "scenario_broker.h"
+#include "scenario_junit.h"
+#include "scenario_proc.h"
 #include "scenario_run.h"
 #include "scenario_tap.h"
 
@@ -22,27 +25,47 @@ static volatile sig_atomic_t interrupted;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	interrupted = 1;
+	/* SIGALRM is --timeout's: the file stops with a failed point, the
+	 * next one runs. */
+	interrupted = sig == SIGALRM ? SCENARIO_TIMED_OUT : 1;
 }
+
+/* What `crosspost run` was asked, beyond the files. */
+struct run_args {
+	const char *socket_path;
+	const char *broker_program;
+	const char *self_exe;
+	bool verbose;
+	const char *filter;         /* --filter PATTERN, or NULL */
+	int64_t timeout_ms;         /* --timeout, 0: none */
+	struct scenario_tap *tap;
+	struct scenario_junit *junit;
+};
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: crosspost run [--socket PATH] [--broker PATH] [--verbose] FILE...\n"
+		"Usage: crosspost run [OPTIONS] FILE...\n"
 		"Runs scenario scripts (docs/scenarios.md): one process per window, against\n"
 		"a private broker started for each file on a socket in a temporary folder,\n"
-		"or against the running broker at --socket PATH.  Prints TAP version 13.\n"
+		"or against the running broker at --socket PATH.  Prints TAP version 13,\n"
+		"ending with the plan and a line \"# P passed, F failed\".\n"
 		"\n"
-		"  --socket PATH   use the broker already listening at PATH\n"
-		"  --broker PATH   the crosspostd to start (default: $CROSSPOSTD, else the\n"
-		"                  crosspostd next to this program, else from PATH)\n"
-		"  --verbose       print each statement and event as a TAP comment, and\n"
-		"                  the private broker's log on stderr\n"
-		"  --help          this text\n"
+		"  --socket PATH       use the broker already listening at PATH\n"
+		"  --broker PATH       the crosspostd to start (default: $CROSSPOSTD, else the\n"
+		"                      crosspostd next to this program, else from PATH)\n"
+		"  --filter PATTERN    run one block (a \"## NAME\" comment line starts block NAME),\n"
+		"                      or the statements up to the first test point whose name\n"
+		"                      (FILE:LINE ALIAS VERB) contains PATTERN, reporting it alone\n"
+		"  --timeout DURATION  stop a file that runs longer (e.g. 30s): a failed point\n"
+		"  --junit FILE        also write the test points as JUnit XML to FILE\n"
+		"  --verbose           print each statement and event as a TAP comment, the\n"
+		"                      private broker's log on stderr, and with a failed\n"
+		"                      expectation, why the broker dropped messages for it\n"
+		"  --help              this text\n"
 		"\n"
 		"Exit status: 0 every expectation held, 1 some expectation failed,\n"
-		"2 a script error (or bad arguments, or no broker).\n");
+		"2 a script error (or bad arguments, or no broker, or nothing --filter matches).\n");
 }
 
 /* Catches SIGINT/SIGTERM/SIGHUP without SA_RESTART, so that a wait in
@@ -50,7 +73,7 @@ static void usage(FILE *out)
 static void install_signal_handlers(void)
 {
 	struct sigaction sa = { .sa_handler = on_signal };
-	const int signals[] = { SIGINT, SIGTERM, SIGHUP };
+	const int signals[] = { SIGINT, SIGTERM, SIGHUP, SIGALRM };
 
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(signals) / sizeof(signals[0]); i++)
@@ -82,38 +105,113 @@ static size_t load_all(char **files, size_t n, bool external_broker, struct scen
 	return bad;
 }
 
+/* The name of the test point a statement makes (scenario_run.c's
+ * point(): "FILE:LINE ALIAS VERB", "... expect error NAME"); NULL for a
+ * statement that makes none. */
+static char *point_name(const struct scenario *s, const struct scenario_statement *st)
+{
+	char *name = NULL;
+	int r;
+
+	switch (st->verb) {
+	case SCENARIO_EXPECT_MESSAGE: case SCENARIO_EXPECT_MESSAGEERROR: case SCENARIO_EXPECT_NOTHING:
+	case SCENARIO_EXPECT_DETACHED: case SCENARIO_EXPECT_CLOSED: case SCENARIO_EXPECT_OPEN:
+		r = asprintf(&name, "%s:%u %s %s", s->file, st->line, st->actor, scenario_verb_name(st->verb));
+		break;
+	case SCENARIO_EXPECT_ERROR:
+		r = asprintf(&name, "%s:%u %s expect error %s", s->file, st->line, st->actor, st->error_name);
+		break;
+	default:
+		return NULL;
+	}
+	return r < 0 ? NULL : name;
+}
+
+/* --filter PATTERN for one file: a block named PATTERN (*ret_block), or
+ * the first test point whose name contains it (*ret_line).  false when
+ * nothing in the file matches. */
+static bool select_filter(const struct scenario *s, const char *filter, int *ret_block, unsigned *ret_line)
+{
+	*ret_block = -1;
+	*ret_line = 0;
+	if (!filter)
+		return true;
+	for (size_t i = 0; i < s->block_count; i++)
+		if (strcmp(s->blocks[i], filter) == 0) {
+			*ret_block = (int)i;
+			return true;
+		}
+	for (size_t i = 0; i < s->count; i++) {
+		char *name = point_name(s, &s->statements[i]);
+		bool match = name && strstr(name, filter);
+
+		free(name);
+		if (match) {
+			*ret_line = s->statements[i].line;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* --timeout: SIGALRM after ms (0: none, or disarm). */
+static void arm_timeout(int64_t ms)
+{
+	struct itimerval it = { 0 };
+
+	it.it_value.tv_sec = (time_t)(ms / 1000);
+	it.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
 /* Runs one file against the broker at socket_path, or a private one. */
-static enum scenario_outcome run_file(const struct scenario *s, const char *socket_path,
-				      const char *broker_program, const char *self_exe, bool verbose,
-				      struct scenario_tap *tap)
+static enum scenario_outcome run_file(const struct scenario *s, const struct run_args *args)
 {
 	struct scenario_broker *broker = NULL;
 	struct scenario_run_options opt = {
-		.self_exe = self_exe, .socket_path = socket_path, .verbose = verbose, .tap = tap,
-		.interrupted = &interrupted,
+		.self_exe = args->self_exe, .socket_path = args->socket_path, .verbose = args->verbose,
+		.tap = args->tap, .interrupted = &interrupted, .timeout_ms = args->timeout_ms,
 	};
 	enum scenario_outcome outcome;
+	int64_t started = proc_now_ms();
 	char err[2048];
 
-	tap_comment(tap, "%s", s->file);
-	if (!socket_path) {
-		if (scenario_broker_start(broker_program, verbose, &broker, err, sizeof(err)) < 0) {
+	if (!select_filter(s, args->filter, &opt.only_block, &opt.select_line)) {
+		tap_comment(args->tap, "%s: nothing matches --filter %s", s->file, args->filter);
+		return SCENARIO_PASSED;
+	}
+	tap_comment(args->tap, "%s", s->file);
+	if (args->junit)
+		junit_begin_file(args->junit, s->file);
+	if (args->timeout_ms)
+		arm_timeout(args->timeout_ms);
+	if (!args->socket_path) {
+		if (scenario_broker_start(args->broker_program, args->verbose, &broker, err, sizeof(err)) < 0) {
 			fprintf(stderr, "crosspost run: %s: cannot start a broker: %s\n", s->file, err);
-			return SCENARIO_SCRIPT_ERROR;
+			outcome = SCENARIO_SCRIPT_ERROR;
+			goto out;
 		}
 		opt.socket_path = scenario_broker_socket(broker);
 		opt.broker = broker;
-		opt.broker_program = broker_program;
+		opt.broker_program = args->broker_program;
 	}
 	outcome = scenario_run(s, &opt);
 	if (broker && scenario_broker_stop(broker, err, sizeof(err)) < 0) {
 		/* The broker is part of what is tested: a crash or a sanitizer
 		 * report at exit fails the run. */
 		fprintf(stderr, "crosspost run: %s: %s\n", s->file, err);
-		tap_point(tap, false, "crosspostd exits cleanly", NULL);
+		tap_point(args->tap, false, "crosspostd exits cleanly", NULL);
 		if (outcome < SCENARIO_FAILED)
 			outcome = SCENARIO_FAILED;
 	}
+out:
+	if (args->timeout_ms)
+		arm_timeout(0);
+	/* A timeout ends this file only. */
+	if (interrupted == SCENARIO_TIMED_OUT)
+		interrupted = 0;
+	if (args->junit)
+		junit_end_file(args->junit, proc_now_ms() - started, outcome == SCENARIO_SCRIPT_ERROR);
 	return outcome;
 }
 
@@ -138,18 +236,22 @@ int cmd_run(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "broker", required_argument, NULL, 'b' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "filter", required_argument, NULL, 'f' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "junit", required_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *socket_path = NULL, *broker_arg = NULL;
+	const char *socket_path = NULL, *broker_arg = NULL, *junit_path = NULL;
 	struct scenario **scripts = NULL;
 	enum scenario_outcome outcome = SCENARIO_PASSED;
 	char self_exe[PATH_MAX], *broker_program = NULL;
+	struct scenario_junit *junit = NULL;
 	struct scenario_tap tap;
-	bool verbose = false;
-	size_t nfiles = 0;
+	struct run_args args = { 0 };
+	size_t nfiles = 0, matched = 0;
 	ssize_t n;
-	int opt, status = 2;
+	int opt, status = 2, r;
 
 	optind = 1;
 	opterr = 0;
@@ -157,7 +259,22 @@ int cmd_run(int argc, char **argv)
 		switch (opt) {
 		case 's': socket_path = optarg; break;
 		case 'b': broker_arg = optarg; break;
-		case 'v': verbose = true; break;
+		case 'v': args.verbose = true; break;
+		case 'f':
+			if (!*optarg) {
+				fprintf(stderr, "crosspost run: --filter needs a PATTERN\n%s", TRY_HELP);
+				return 2;
+			}
+			args.filter = optarg;
+			break;
+		case 't':
+			if (scenario_parse_duration(optarg, &args.timeout_ms) < 0 || args.timeout_ms == 0) {
+				fprintf(stderr, "crosspost run: --timeout needs a duration like 30s or 500ms (at most "
+					"3600s), not '%s'\n%s", optarg, TRY_HELP);
+				return 2;
+			}
+			break;
+		case 'j': junit_path = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case ':':
 			fprintf(stderr, "crosspost run: %s needs a value\n%s", argv[optind - 1], TRY_HELP);
@@ -192,13 +309,39 @@ int cmd_run(int argc, char **argv)
 	/* Syntax errors are reported before any process starts. */
 	if (load_all(argv + optind, nfiles, socket_path != NULL, scripts) > 0)
 		goto out;
+	/* A --filter that selects nothing anywhere is a mistake, said before
+	 * anything starts. */
+	for (size_t i = 0; args.filter && i < nfiles; i++) {
+		int block;
+		unsigned line;
+
+		matched += select_filter(scripts[i], args.filter, &block, &line);
+	}
+	if (args.filter && matched == 0) {
+		fprintf(stderr, "crosspost run: --filter %s: no block of that name, and no test point whose name "
+			"contains it, in any FILE\n", args.filter);
+		goto out;
+	}
+	if (junit_path && junit_new(&junit) < 0) {
+		fprintf(stderr, "crosspost run: out of memory\n");
+		goto out;
+	}
 	if (socket_path && check_broker(socket_path) < 0)
 		goto out;
 	install_signal_handlers();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tap_init(&tap, stdout);
+	if (junit) {
+		tap.on_point = junit_point;
+		tap.on_point_data = junit;
+	}
+	args.socket_path = socket_path;
+	args.broker_program = broker_program;
+	args.self_exe = self_exe;
+	args.tap = &tap;
+	args.junit = junit;
 	for (size_t i = 0; i < nfiles && !interrupted; i++) {
-		enum scenario_outcome o = run_file(scripts[i], socket_path, broker_program, self_exe, verbose, &tap);
+		enum scenario_outcome o = run_file(scripts[i], &args);
 
 		if (o > outcome)
 			outcome = o;
@@ -207,7 +350,13 @@ int cmd_run(int argc, char **argv)
 		outcome = SCENARIO_SCRIPT_ERROR;
 	tap_plan(&tap);
 	status = (int)outcome;
+	if (junit && (r = junit_write(junit, junit_path)) < 0) {
+		fprintf(stderr, "crosspost run: cannot write %s: %s\n", junit_path, strerror(-r));
+		if (status < 2)
+			status = 2;
+	}
 out:
+	junit_free(junit);
 	for (size_t i = 0; scripts && i < nfiles; i++)
 		scenario_free(scripts[i]);
 	free(scripts);

@@ -25,7 +25,7 @@
 /* Aliases: windows, ports and buffers share one namespace                */
 /* ---------------------------------------------------------------------- */
 
-enum symbol_kind { SYMBOL_WINDOW, SYMBOL_PORT, SYMBOL_BUFFER };
+enum symbol_kind { SYMBOL_WINDOW, SYMBOL_PORT, SYMBOL_BUFFER, SYMBOL_BROADCAST };
 
 struct symbol {
 	char *alias;
@@ -33,7 +33,7 @@ struct symbol {
 	unsigned line;              /* where it was declared */
 	uint64_t size;              /* buffers: SIZE */
 	/* windows only */
-	char *opener, *parent;      /* borrowed from the window statement */
+	bool frame;                 /* made by `frame`, or `window ... parent=` */
 	unsigned killed_line;       /* 0 while alive */
 	/* The window's latest statement (its window statement at first),
 	 * which `expect error` refers to. */
@@ -48,6 +48,7 @@ struct parser {
 	size_t symbol_count, symbol_cap;
 	struct scenario *out;
 	size_t statement_cap;
+	int block;                  /* the current `## NAME` block; -1 before any */
 	/* the current line */
 	const char *text;
 	size_t len, pos;
@@ -133,6 +134,7 @@ static const char *kind_name(enum symbol_kind kind)
 	case SYMBOL_WINDOW: return "a window";
 	case SYMBOL_PORT: return "a port";
 	case SYMBOL_BUFFER: return "a buffer";
+	case SYMBOL_BROADCAST: return "a BroadcastChannel";
 	}
 	return "?";
 }
@@ -146,7 +148,8 @@ static int symbol_use(struct parser *p, const char *alias, enum symbol_kind kind
 	if (!s) {
 		if (kind == SYMBOL_WINDOW)
 			return parse_error(p, "unknown window '%s' (declare it with a window statement first)", alias);
-		return parse_error(p, "unknown %s '%s'", kind == SYMBOL_PORT ? "port" : "buffer", alias);
+		return parse_error(p, "unknown %s '%s'", kind == SYMBOL_PORT ? "port" :
+				   kind == SYMBOL_BROADCAST ? "BroadcastChannel" : "buffer", alias);
 	}
 	if (s->kind != kind)
 		return parse_error(p, "'%s' is %s (line %u), not %s", alias, kind_name(s->kind), s->line,
@@ -688,6 +691,7 @@ int scenario_parse_size(const char *text, uint64_t *ret)
 enum option_id {
 	OPT_NAME, OPT_OPENER, OPT_PARENT, OPT_PRIVILEGED, OPT_TARGET, OPT_TRANSFER,
 	OPT_ORIGIN, OPT_SOURCE, OPT_PORTS, OPT_PORT, OPT_WITHIN, OPT_FILL, OPT_KIND,
+	OPT_BY, OPT_IN, OPT_NOOPENER, OPT_BYTES, OPT_LAST_EVENT_ID, OPT_CHANNEL,
 };
 
 static const struct {
@@ -707,6 +711,12 @@ static const struct {
 	[OPT_WITHIN] = { "within", false },
 	[OPT_FILL] = { "fill", false },
 	[OPT_KIND] = { "kind", false },
+	[OPT_BY] = { "by", false },
+	[OPT_IN] = { "in", false },
+	[OPT_NOOPENER] = { "noopener", true },
+	[OPT_BYTES] = { "bytes", false },
+	[OPT_LAST_EVENT_ID] = { "last-event-id", false },
+	[OPT_CHANNEL] = { "channel", false },
 };
 
 #define OPTION_COUNT (sizeof(options) / sizeof(options[0]))
@@ -724,14 +734,24 @@ static unsigned verb_options(enum scenario_verb verb)
 		return BIT(OPT_TARGET) | BIT(OPT_KIND);
 	case SCENARIO_SEND:
 		return BIT(OPT_TRANSFER);
+	case SCENARIO_SEND_CORRUPT:
+		return BIT(OPT_KIND);
 	case SCENARIO_EXPECT_MESSAGE:
-		return BIT(OPT_ORIGIN) | BIT(OPT_SOURCE) | BIT(OPT_PORTS) | BIT(OPT_PORT) | BIT(OPT_WITHIN);
+		return BIT(OPT_ORIGIN) | BIT(OPT_SOURCE) | BIT(OPT_PORTS) | BIT(OPT_PORT) | BIT(OPT_WITHIN) |
+		       BIT(OPT_LAST_EVENT_ID) | BIT(OPT_CHANNEL);
 	case SCENARIO_EXPECT_MESSAGEERROR:
-		return BIT(OPT_ORIGIN) | BIT(OPT_SOURCE) | BIT(OPT_PORT) | BIT(OPT_WITHIN);
+		return BIT(OPT_ORIGIN) | BIT(OPT_SOURCE) | BIT(OPT_PORT) | BIT(OPT_WITHIN) | BIT(OPT_CHANNEL);
 	case SCENARIO_EXPECT_NOTHING:
-		return BIT(OPT_PORT) | BIT(OPT_WITHIN);
+		return BIT(OPT_PORT) | BIT(OPT_WITHIN) | BIT(OPT_CHANNEL);
+	case SCENARIO_EXPECT_CLOSED:
+	case SCENARIO_EXPECT_OPEN:
+		return BIT(OPT_WITHIN);
 	case SCENARIO_BUFFER:
-		return BIT(OPT_FILL);
+		return BIT(OPT_FILL) | BIT(OPT_BYTES);
+	case SCENARIO_OPEN:
+		return BIT(OPT_BY) | BIT(OPT_NAME) | BIT(OPT_NOOPENER);
+	case SCENARIO_FRAME:
+		return BIT(OPT_IN) | BIT(OPT_NAME);
 	default:
 		return 0;
 	}
@@ -779,6 +799,66 @@ static int parse_transfer(struct parser *p, struct scenario_statement *st, const
 	}
 }
 
+/* ports=P1,P2: the ports event.ports must hold, in this order. */
+static int parse_ports_list(struct parser *p, struct scenario_statement *st, const char *value)
+{
+	const char *s = value;
+	struct symbol *sym;
+	size_t n = 0;
+	int r;
+
+	for (const char *c = value; *c; c++)
+		n += *c == ',';
+	st->ports_list = calloc(n + 2, sizeof(*st->ports_list));
+	if (!st->ports_list)
+		return -ENOMEM;
+	for (size_t i = 0;; i++) {
+		const char *comma = strchr(s, ',');
+		size_t len = comma ? (size_t)(comma - s) : strlen(s);
+		char *alias = strndup(s, len);
+
+		if (!alias)
+			return -ENOMEM;
+		st->ports_list[i] = alias;
+		if (!*alias)
+			return parse_error(p, "ports=: an empty name in '%s'", value);
+		r = symbol_use(p, alias, SYMBOL_PORT, &sym);
+		if (r < 0)
+			return r;
+		if (!comma) {
+			st->ports_given = true;
+			st->ports = (unsigned)(i + 1);
+			return 0;
+		}
+		s = comma + 1;
+	}
+}
+
+/* bytes=BASE64: the buffer's contents (its size is their count). */
+static int parse_bytes(struct parser *p, struct scenario_statement *st, const char *value)
+{
+	char *json = NULL;
+	cp_value *v = NULL;
+	size_t len = 0;
+	int r;
+
+	if (asprintf(&json, "{\"$bytes\":\"%s\"}", value) < 0)
+		return -ENOMEM;
+	r = strpbrk(value, "\"\\") ? CP_ERR_SYNTAX : cp_value_from_json(json, strlen(json), NULL, &v);
+	free(json);
+	if (r == CP_ERR_NO_MEMORY)
+		return -ENOMEM;
+	if (r < 0)
+		return parse_error(p, "bytes= must be base64, not '%s'", value);
+	cp_value_array_buffer_data(v, &len);
+	cp_value_free(v);
+	st->bytes = strdup(value);
+	if (!st->bytes)
+		return -ENOMEM;
+	st->size = len;
+	return 0;
+}
+
 /* Stores one option's value; takes ownership of value. */
 static int apply_option(struct parser *p, struct scenario_statement *st, enum option_id id,
 			char *value)
@@ -795,13 +875,31 @@ static int apply_option(struct parser *p, struct scenario_statement *st, enum op
 		return 0;
 	case OPT_OPENER:
 	case OPT_PARENT:
+	case OPT_BY:
+	case OPT_IN:
 		r = symbol_use(p, v, SYMBOL_WINDOW, &sym);
 		if (r < 0)
 			return r;
-		if (id == OPT_OPENER)
+		if (sym->killed_line)
+			return parse_error(p, "%s=%s: '%s' was killed at line %u", options[id].key, v, v, sym->killed_line);
+		if (id == OPT_OPENER || id == OPT_BY)
 			st->opener = steal_pointer(&v);
 		else
 			st->parent = steal_pointer(&v);
+		return 0;
+	case OPT_NOOPENER:
+		st->noopener = true;
+		return 0;
+	case OPT_BYTES:
+		return parse_bytes(p, st, v);
+	case OPT_LAST_EVENT_ID:
+		st->last_event_id = steal_pointer(&v);
+		return 0;
+	case OPT_CHANNEL:
+		r = symbol_use(p, v, SYMBOL_BROADCAST, &sym);
+		if (r < 0)
+			return r;
+		st->channel = steal_pointer(&v);
 		return 0;
 	case OPT_PRIVILEGED:
 		st->privileged = true;
@@ -831,10 +929,13 @@ static int apply_option(struct parser *p, struct scenario_statement *st, enum op
 		char *end = NULL;
 		unsigned long n;
 
+		if (*v < '0' || *v > '9')
+			return parse_ports_list(p, st, v);
 		errno = 0;
 		n = strtoul(v, &end, 10);
-		if (*v < '0' || *v > '9' || *end || errno || n > SCENARIO_PORTS_MAX)
-			return parse_error(p, "ports= must be a count from 0 to %u, not '%s'", SCENARIO_PORTS_MAX, v);
+		if (*end || errno || n > SCENARIO_PORTS_MAX)
+			return parse_error(p, "ports= must be a count from 0 to %u, or ports P1,P2,..., not '%s'",
+				    SCENARIO_PORTS_MAX, v);
 		st->ports_given = true;
 		st->ports = (unsigned)n;
 		return 0;
@@ -881,7 +982,8 @@ static int parse_options(struct parser *p, struct scenario_statement *st)
 		int r;
 
 		while (key_end < p->len && ((p->text[key_end] >= 'a' && p->text[key_end] <= 'z') ||
-					    (p->text[key_end] >= 'A' && p->text[key_end] <= 'Z')))
+					    (p->text[key_end] >= 'A' && p->text[key_end] <= 'Z') ||
+					    (key_end > start && p->text[key_end] == '-')))
 			key_end++;
 		for (i = 0; i < OPTION_COUNT; i++)
 			if (strlen(options[i].key) == key_end - start &&
@@ -958,6 +1060,20 @@ const char *scenario_verb_name(enum scenario_verb verb)
 	case SCENARIO_SEND: return "send";
 	case SCENARIO_CLOSE_PORT: return "close PORT";
 	case SCENARIO_POST_CORRUPT: return "post-corrupt";
+	case SCENARIO_OPEN: return "open";
+	case SCENARIO_FRAME: return "frame";
+	case SCENARIO_REMOVE: return "remove";
+	case SCENARIO_EXPECT_CLOSED: return "expect closed";
+	case SCENARIO_EXPECT_OPEN: return "expect open";
+	case SCENARIO_HOLD: return "hold";
+	case SCENARIO_RELEASE: return "release";
+	case SCENARIO_START_PORT: return "start";
+	case SCENARIO_LISTEN_PORT: return "listen";
+	case SCENARIO_SEND_CORRUPT: return "send-corrupt";
+	case SCENARIO_CLOSE_WINDOW: return "close WINDOW";
+	case SCENARIO_BROADCAST_OPEN: return "broadcast-channel";
+	case SCENARIO_BROADCAST_POST: return "broadcast";
+	case SCENARIO_CLOSE_BROADCAST: return "close CHANNEL";
 	}
 	return "?";
 }
@@ -968,7 +1084,10 @@ static bool verb_can_fail(enum scenario_verb verb)
 	switch (verb) {
 	case SCENARIO_WINDOW: case SCENARIO_POST: case SCENARIO_REPLY: case SCENARIO_NAVIGATE:
 	case SCENARIO_CLOSE: case SCENARIO_CHANNEL: case SCENARIO_BUFFER: case SCENARIO_SEND:
-	case SCENARIO_CLOSE_PORT: case SCENARIO_POST_CORRUPT:
+	case SCENARIO_CLOSE_PORT: case SCENARIO_POST_CORRUPT: case SCENARIO_OPEN: case SCENARIO_FRAME:
+	case SCENARIO_REMOVE: case SCENARIO_START_PORT: case SCENARIO_LISTEN_PORT:
+	case SCENARIO_SEND_CORRUPT: case SCENARIO_CLOSE_WINDOW: case SCENARIO_BROADCAST_OPEN:
+	case SCENARIO_BROADCAST_POST: case SCENARIO_CLOSE_BROADCAST:
 		return true;
 	default:
 		return false;
@@ -1005,6 +1124,13 @@ static void statement_clear(struct scenario_statement *st)
 	free(st->port1);
 	free(st->port2);
 	free(st->buffer);
+	free(st->bytes);
+	free(st->last_event_id);
+	free(st->channel);
+	free(st->channel_name);
+	for (size_t i = 0; st->ports_list && st->ports_list[i]; i++)
+		free(st->ports_list[i]);
+	free(st->ports_list);
 	*st = (struct scenario_statement){ 0 };
 }
 
@@ -1026,9 +1152,57 @@ static int parse_window(struct parser *p, struct scenario_statement *st)
 	r = symbol_declare(p, st->actor, SYMBOL_WINDOW, &sym);
 	if (r < 0)
 		return r;
-	sym->opener = st->opener;
-	sym->parent = st->parent;
+	sym->frame = st->parent != NULL;
 	return 0;
+}
+
+/* open ALIAS URL by=OPENER [name=NAME] [noopener]
+ * frame ALIAS URL in=PARENT [name=NAME] */
+static int parse_open_or_frame(struct parser *p, struct scenario_statement *st, bool frame)
+{
+	struct symbol *sym;
+	int r;
+
+	st->verb = frame ? SCENARIO_FRAME : SCENARIO_OPEN;
+	r = next_word(p, frame ? "the frame's ALIAS" : "the new window's ALIAS", &st->actor);
+	if (r < 0)
+		return r;
+	r = next_text(p, "a URL", &st->url);
+	if (r < 0)
+		return r;
+	r = parse_options(p, st);
+	if (r < 0)
+		return r;
+	if (frame && !st->parent)
+		return parse_error(p, "frame needs in=PARENT: the window whose document gets the iframe");
+	if (!frame && !st->opener)
+		return parse_error(p, "open needs by=OPENER: the window whose script calls window.open()");
+	r = symbol_declare(p, st->actor, SYMBOL_WINDOW, &sym);
+	if (r < 0)
+		return r;
+	sym->frame = frame;
+	return 0;
+}
+
+/* remove ALIAS (a frame), hold ALIAS, release ALIAS */
+static int parse_window_keyword(struct parser *p, struct scenario_statement *st, enum scenario_verb verb)
+{
+	struct symbol *sym;
+	int r;
+
+	st->verb = verb;
+	r = next_word(p, "a window ALIAS", &st->actor);
+	if (r < 0)
+		return r;
+	r = symbol_use(p, st->actor, SYMBOL_WINDOW, &sym);
+	if (r < 0)
+		return r;
+	if (verb == SCENARIO_REMOVE && !sym->frame)
+		return parse_error(p, "'%s' is not a frame (declared with frame, or window ... parent=): only an "
+			    "iframe can be removed", st->actor);
+	if (verb != SCENARIO_REMOVE && sym->killed_line)
+		return parse_error(p, "'%s' was killed at line %u", st->actor, sym->killed_line);
+	return parse_options(p, st);
 }
 
 static int parse_sleep(struct parser *p, struct scenario_statement *st)
@@ -1077,12 +1251,13 @@ static int parse_restart(struct parser *p, struct scenario_statement *st)
 	return parse_options(p, st);
 }
 
-/* post and post-corrupt: TARGET DATA [options]; DATA is optional for
- * post-corrupt (st->verb is set by the caller). */
-static int parse_post(struct parser *p, struct scenario_statement *st, const struct symbol *actor)
+/* A TARGET: a window alias, opener, parent, top, source, frames[N],
+ * frames[NAME], name:NAME or name:"NAME". */
+static int parse_target(struct parser *p, struct scenario_statement *st)
 {
 	_cleanup_(freep) char *target = NULL;
 	struct symbol *sym;
+	size_t len;
 	int r;
 
 	if (!at_end(p) && p->len - p->pos > 5 && memcmp(p->text + p->pos, "name:\"", 6) == 0) {
@@ -1096,23 +1271,48 @@ static int parse_post(struct parser *p, struct scenario_statement *st, const str
 			return parse_error(p, "name: needs a window name after the colon");
 		p->pos = pos;
 		st->target_kind = SCENARIO_TARGET_NAME;
-		goto data;
+		return 0;
 	}
-	r = next_word(p, "a TARGET (window alias, opener, parent, source or name:NAME)", &target);
+	r = next_word(p, "a TARGET (window alias, opener, parent, top, source, frames[N], frames[NAME] or "
+		      "name:NAME)", &target);
 	if (r < 0)
 		return r;
-	if (strcmp(target, "opener") == 0 || strcmp(target, "parent") == 0) {
-		const char *rel = target[0] == 'o' ? actor->opener : actor->parent;
-
-		if (!rel)
-			return parse_error(p, "'%s' has no %s (give %s= on its window statement)", actor->alias,
-				    target, target);
-		st->target_kind = target[0] == 'o' ? SCENARIO_TARGET_OPENER : SCENARIO_TARGET_PARENT;
-		st->target_alias = strdup(rel);
-		if (!st->target_alias)
-			return -ENOMEM;
+	len = strlen(target);
+	/* A declared alias wins over a relation's word: scripts written before
+	 * `top` was a TARGET may call a window "top". */
+	if (symbol_find(p, target)) {
+		r = symbol_use(p, target, SYMBOL_WINDOW, &sym);
+		if (r < 0)
+			return r;
+		st->target_kind = SCENARIO_TARGET_WINDOW;
+		st->target_alias = steal_pointer(&target);
+	} else if (strcmp(target, "opener") == 0) {
+		st->target_kind = SCENARIO_TARGET_OPENER;
+	} else if (strcmp(target, "parent") == 0) {
+		st->target_kind = SCENARIO_TARGET_PARENT;
+	} else if (strcmp(target, "top") == 0) {
+		st->target_kind = SCENARIO_TARGET_TOP;
 	} else if (strcmp(target, "source") == 0) {
 		st->target_kind = SCENARIO_TARGET_SOURCE;
+	} else if (strncmp(target, "frames[", 7) == 0 && len > 8 && target[len - 1] == ']') {
+		char *inside = strndup(target + 7, len - 8), *end = NULL;
+		unsigned long n;
+
+		if (!inside)
+			return -ENOMEM;
+		errno = 0;
+		n = strtoul(inside, &end, 10);
+		if (inside[0] >= '0' && inside[0] <= '9' && !*end && !errno && n <= UINT32_MAX) {
+			st->target_kind = SCENARIO_TARGET_FRAME_INDEX;
+			st->target_index = (uint32_t)n;
+			free(inside);
+		} else if (inside[0] >= '0' && inside[0] <= '9') {
+			free(inside);
+			return parse_error(p, "frames[N]: '%s' is not an index", target);
+		} else {
+			st->target_kind = SCENARIO_TARGET_FRAME_NAME;
+			st->target_name = inside;
+		}
 	} else if (strncmp(target, "name:", 5) == 0) {
 		if (!target[5])
 			return parse_error(p, "name: needs a window name after the colon");
@@ -1121,13 +1321,20 @@ static int parse_post(struct parser *p, struct scenario_statement *st, const str
 		if (!st->target_name)
 			return -ENOMEM;
 	} else {
-		r = symbol_use(p, target, SYMBOL_WINDOW, &sym);
-		if (r < 0)
-			return r;
-		st->target_kind = SCENARIO_TARGET_WINDOW;
-		st->target_alias = steal_pointer(&target);
+		return symbol_use(p, target, SYMBOL_WINDOW, &sym);
 	}
-data:
+	return 0;
+}
+
+/* post and post-corrupt: TARGET DATA [options]; DATA is optional for
+ * post-corrupt (st->verb is set by the caller). */
+static int parse_post(struct parser *p, struct scenario_statement *st)
+{
+	int r;
+
+	r = parse_target(p, st);
+	if (r < 0)
+		return r;
 	if (st->verb == SCENARIO_POST_CORRUPT && !next_is_data(p)) {
 		st->data_json = strdup(SCENARIO_CORRUPT_DEFAULT_DATA);
 		if (!st->data_json)
@@ -1153,7 +1360,7 @@ static int parse_expect(struct parser *p, struct scenario_statement *st, const s
 	_cleanup_(freep) char *what = NULL;
 	int r;
 
-	r = next_word(p, "message, messageerror, nothing, detached or error after 'expect'", &what);
+	r = next_word(p, "message, messageerror, nothing, detached, closed, open or error after 'expect'", &what);
 	if (r < 0)
 		return r;
 	if (strcmp(what, "message") == 0) {
@@ -1180,6 +1387,18 @@ static int parse_expect(struct parser *p, struct scenario_statement *st, const s
 		r = symbol_use(p, st->buffer, SYMBOL_BUFFER, &sym);
 		if (r < 0)
 			return r;
+	} else if (strcmp(what, "closed") == 0 || strcmp(what, "open") == 0) {
+		/* (below) */
+		struct symbol *sym;
+
+		st->verb = what[0] == 'c' ? SCENARIO_EXPECT_CLOSED : SCENARIO_EXPECT_OPEN;
+		st->within_ms = SCENARIO_WITHIN_MESSAGE_MS;
+		r = next_word(p, "a window ALIAS", &st->target_alias);
+		if (r < 0)
+			return r;
+		r = symbol_use(p, st->target_alias, SYMBOL_WINDOW, &sym);
+		if (r < 0)
+			return r;
 	} else if (strcmp(what, "error") == 0) {
 		st->verb = SCENARIO_EXPECT_ERROR;
 		r = next_word(p, "an error NAME (SyntaxError, NotFoundError, ...)", &st->error_name);
@@ -1191,27 +1410,147 @@ static int parse_expect(struct parser *p, struct scenario_statement *st, const s
 			return parse_error(p, "'expect error' refers to '%s %s' (line %u), which cannot fail",
 				    actor->alias, scenario_verb_name(actor->last_verb), actor->last_line);
 	} else {
-		return parse_error(p, "expected message, messageerror, nothing, detached or error after 'expect', not '%s'",
-			    what);
+		return parse_error(p, "expected message, messageerror, nothing, detached, closed, open or error after "
+			    "'expect', not '%s'", what);
 	}
-	return parse_options(p, st);
+	r = parse_options(p, st);
+	if (r == 0 && st->port && st->channel)
+		return parse_error(p, "port= and channel= do not go together: an event arrives on one of them");
+	return r;
 }
 
+/* close (the window's host closes it), close PORT, close TARGET (a
+ * script's TARGET.close()). */
 static int parse_close(struct parser *p, struct scenario_statement *st)
 {
 	struct symbol *sym;
+	size_t end;
 	int r;
 
 	st->verb = SCENARIO_CLOSE;
 	if (at_end(p))
 		return 0;
-	st->verb = SCENARIO_CLOSE_PORT;
+	end = word_end(p, p->pos);
+	sym = NULL;
+	for (size_t i = 0; i < p->symbol_count; i++)
+		if (strlen(p->symbols[i].alias) == end - p->pos &&
+		    memcmp(p->symbols[i].alias, p->text + p->pos, end - p->pos) == 0)
+			sym = &p->symbols[i];
+	if (sym && sym->kind == SYMBOL_PORT) {
+		st->verb = SCENARIO_CLOSE_PORT;
+		r = next_word(p, "a PORT", &st->port);
+		if (r < 0)
+			return r;
+		return parse_options(p, st);
+	}
+	if (sym && sym->kind == SYMBOL_BROADCAST) {
+		st->verb = SCENARIO_CLOSE_BROADCAST;
+		r = next_word(p, "a BroadcastChannel", &st->channel);
+		if (r < 0)
+			return r;
+		return parse_options(p, st);
+	}
+	if (sym && sym->kind == SYMBOL_BUFFER)
+		return parse_error(p, "'%.*s' is a buffer: close takes a port, a BroadcastChannel or a window",
+			    (int)(end - p->pos), p->text + p->pos);
+	if (!sym) {
+		static const char *const words[] = { "opener", "parent", "top", "source" };
+		bool relation = end - p->pos > 7 && memcmp(p->text + p->pos, "frames[", 7) == 0;
+
+		for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+			relation |= strlen(words[i]) == end - p->pos && memcmp(words[i], p->text + p->pos, end - p->pos) == 0;
+		if (!relation)
+			return parse_error(p, "unknown port or window '%.*s'", (int)(end - p->pos), p->text + p->pos);
+	}
+	st->verb = SCENARIO_CLOSE_WINDOW;
+	r = parse_target(p, st);
+	if (r < 0)
+		return r;
+	if (st->target_kind == SCENARIO_TARGET_NAME)
+		return parse_error(p, "close takes a window reference, not name:NAME");
+	return parse_options(p, st);
+}
+
+/* broadcast-channel B NAME: new BroadcastChannel(NAME) named B here. */
+static int parse_broadcast_open(struct parser *p, struct scenario_statement *st)
+{
+	int r;
+
+	st->verb = SCENARIO_BROADCAST_OPEN;
+	r = next_word(p, "the channel's alias", &st->channel);
+	if (r < 0)
+		return r;
+	r = next_text(p, "the channel's NAME", &st->channel_name);
+	if (r < 0)
+		return r;
+	r = parse_options(p, st);
+	if (r < 0)
+		return r;
+	return symbol_declare(p, st->channel, SYMBOL_BROADCAST, NULL);
+}
+
+/* broadcast B DATA: B.postMessage(DATA). */
+static int parse_broadcast_post(struct parser *p, struct scenario_statement *st)
+{
+	struct symbol *sym;
+	int r;
+
+	st->verb = SCENARIO_BROADCAST_POST;
+	r = next_word(p, "a BroadcastChannel", &st->channel);
+	if (r < 0)
+		return r;
+	r = symbol_use(p, st->channel, SYMBOL_BROADCAST, &sym);
+	if (r < 0)
+		return r;
+	r = next_data(p, st);
+	if (r < 0)
+		return r;
+	if (st->data_named)
+		return parse_error(p, "broadcast: DATA cannot name buffers or ports (BroadcastChannel copies, "
+			    "it does not transfer)");
+	return parse_options(p, st);
+}
+
+/* start PORT, listen PORT */
+static int parse_port_verb(struct parser *p, struct scenario_statement *st, enum scenario_verb verb)
+{
+	struct symbol *sym;
+	int r;
+
+	st->verb = verb;
 	r = next_word(p, "a PORT", &st->port);
 	if (r < 0)
 		return r;
 	r = symbol_use(p, st->port, SYMBOL_PORT, &sym);
 	if (r < 0)
 		return r;
+	return parse_options(p, st);
+}
+
+/* send-corrupt PORT [DATA] [kind=KIND] */
+static int parse_send_corrupt(struct parser *p, struct scenario_statement *st)
+{
+	struct symbol *sym;
+	int r;
+
+	st->verb = SCENARIO_SEND_CORRUPT;
+	r = next_word(p, "a PORT", &st->port);
+	if (r < 0)
+		return r;
+	r = symbol_use(p, st->port, SYMBOL_PORT, &sym);
+	if (r < 0)
+		return r;
+	if (next_is_data(p)) {
+		r = next_data(p, st);
+		if (r < 0)
+			return r;
+		if (st->data_named)
+			return parse_error(p, "send-corrupt: DATA cannot name buffers or ports (nothing is transferred)");
+	} else {
+		st->data_json = strdup(SCENARIO_CORRUPT_DEFAULT_DATA);
+		if (!st->data_json)
+			return -ENOMEM;
+	}
 	return parse_options(p, st);
 }
 
@@ -1245,14 +1584,23 @@ static int parse_buffer(struct parser *p, struct scenario_statement *st)
 	r = next_word(p, "the buffer's alias", &st->buffer);
 	if (r < 0)
 		return r;
-	r = next_word(p, "a SIZE (4096, 64KiB, 8MiB)", &size);
-	if (r < 0)
-		return r;
-	if (scenario_parse_size(size, &st->size) < 0)
-		return parse_error(p, "'%s' is not a size like 4096, 64KiB or 8MiB (at most 1GiB)", size);
+	/* SIZE, unless bytes= gives the contents (and so the size). */
+	if (!at_end(p) && strncmp(p->text + p->pos, "bytes=", 6) != 0) {
+		r = next_word(p, "a SIZE (4096, 64KiB, 8MiB)", &size);
+		if (r < 0)
+			return r;
+		if (scenario_parse_size(size, &st->size) < 0)
+			return parse_error(p, "'%s' is not a size like 4096, 64KiB or 8MiB (at most 1GiB)", size);
+	}
 	r = parse_options(p, st);
 	if (r < 0)
 		return r;
+	if (!size && !st->bytes)
+		return parse_error(p, "buffer needs a SIZE, or bytes=BASE64");
+	if (size && st->bytes)
+		return parse_error(p, "buffer takes a SIZE or bytes=, not both");
+	if (st->bytes && st->fill)
+		return parse_error(p, "fill= and bytes= do not go together");
 	r = symbol_declare(p, st->buffer, SYMBOL_BUFFER, &sym);
 	if (r < 0)
 		return r;
@@ -1298,7 +1646,7 @@ static int parse_window_verb(struct parser *p, struct scenario_statement *st)
 		return r;
 	if (strcmp(verb, "post") == 0 || strcmp(verb, "post-corrupt") == 0) {
 		st->verb = strcmp(verb, "post") == 0 ? SCENARIO_POST : SCENARIO_POST_CORRUPT;
-		r = parse_post(p, st, actor);
+		r = parse_post(p, st);
 	} else if (strcmp(verb, "reply") == 0) {
 		st->verb = SCENARIO_REPLY;
 		r = next_data(p, st);
@@ -1319,9 +1667,19 @@ static int parse_window_verb(struct parser *p, struct scenario_statement *st)
 		r = parse_buffer(p, st);
 	} else if (strcmp(verb, "send") == 0) {
 		r = parse_send(p, st);
+	} else if (strcmp(verb, "send-corrupt") == 0) {
+		r = parse_send_corrupt(p, st);
+	} else if (strcmp(verb, "start") == 0) {
+		r = parse_port_verb(p, st, SCENARIO_START_PORT);
+	} else if (strcmp(verb, "listen") == 0) {
+		r = parse_port_verb(p, st, SCENARIO_LISTEN_PORT);
+	} else if (strcmp(verb, "broadcast-channel") == 0) {
+		r = parse_broadcast_open(p, st);
+	} else if (strcmp(verb, "broadcast") == 0) {
+		r = parse_broadcast_post(p, st);
 	} else {
 		return parse_error(p, "unknown verb '%s' (expected post, reply, expect, navigate, close, "
-			    "channel, buffer, send or post-corrupt)", verb);
+			    "channel, buffer, send, start, listen, broadcast-channel, broadcast, post-corrupt or send-corrupt)", verb);
 	}
 	return r;
 }
@@ -1331,7 +1689,7 @@ static void note_last_statement(struct parser *p, const struct scenario_statemen
 {
 	struct symbol *sym;
 
-	if (!st->actor || st->verb == SCENARIO_KILL)
+	if (!st->actor || st->verb == SCENARIO_KILL || st->verb == SCENARIO_HOLD || st->verb == SCENARIO_RELEASE)
 		return;
 	sym = symbol_find(p, st->actor);
 	if (!sym)
@@ -1358,14 +1716,53 @@ static int append_statement(struct parser *p, struct scenario_statement *st)
 	return 0;
 }
 
+/* word is the statement keyword kw, unless the script declared an alias
+ * of that name (scripts older than the keyword keep their aliases). */
+static bool is_keyword(struct parser *p, const char *word, const char *kw)
+{
+	return strcmp(word, kw) == 0 && !symbol_find(p, kw);
+}
+
+/* "## NAME": a named block starts here (--filter NAME runs it alone). */
+static int note_block(struct parser *p)
+{
+	size_t start = p->pos, end = p->len;
+	struct scenario *s = p->out;
+	char **v;
+
+	while (start < p->len && is_blank(p->text[start]))
+		start++;
+	if (p->len - start < 3 || memcmp(p->text + start, "##", 2) != 0 || !is_blank(p->text[start + 2]))
+		return 0;
+	start += 3;
+	while (start < end && is_blank(p->text[start]))
+		start++;
+	while (end > start && is_blank(p->text[end - 1]))
+		end--;
+	if (start == end)
+		return 0;
+	for (size_t i = 0; i < s->block_count; i++)
+		if (strlen(s->blocks[i]) == end - start && memcmp(s->blocks[i], p->text + start, end - start) == 0)
+			return parse_error(p, "block '%s' is named twice", s->blocks[i]);
+	v = realloc(s->blocks, (s->block_count + 1) * sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->blocks = v;
+	v[s->block_count] = strndup(p->text + start, end - start);
+	if (!v[s->block_count])
+		return -ENOMEM;
+	p->block = (int)s->block_count++;
+	return 0;
+}
+
 static int parse_line(struct parser *p)
 {
-	struct scenario_statement st = { .line = p->line };
+	struct scenario_statement st = { .line = p->line, .block = p->block };
 	size_t start;
 	int r;
 
 	if (at_end(p))
-		return 0;
+		return note_block(p);
 	start = p->pos;
 	r = next_word(p, "a statement", &st.actor);
 	if (r < 0)
@@ -1384,6 +1781,20 @@ static int parse_line(struct parser *p)
 	} else if (strcmp(st.actor, "restart") == 0) {
 		free(steal_pointer(&st.actor));
 		r = parse_restart(p, &st);
+	} else if (is_keyword(p, st.actor, "open") || is_keyword(p, st.actor, "frame")) {
+		bool frame = st.actor[0] == 'f';
+
+		free(steal_pointer(&st.actor));
+		r = parse_open_or_frame(p, &st, frame);
+	} else if (is_keyword(p, st.actor, "remove")) {
+		free(steal_pointer(&st.actor));
+		r = parse_window_keyword(p, &st, SCENARIO_REMOVE);
+	} else if (is_keyword(p, st.actor, "hold")) {
+		free(steal_pointer(&st.actor));
+		r = parse_window_keyword(p, &st, SCENARIO_HOLD);
+	} else if (is_keyword(p, st.actor, "release")) {
+		free(steal_pointer(&st.actor));
+		r = parse_window_keyword(p, &st, SCENARIO_RELEASE);
 	} else {
 		r = parse_window_verb(p, &st);
 	}
@@ -1451,7 +1862,7 @@ static void parser_deinit(struct parser *p)
 int scenario_parse(const char *file, const char *text, size_t len,
 		   struct scenario_error *err, struct scenario **ret)
 {
-	struct parser p = { .file = file, .err = err };
+	struct parser p = { .file = file, .err = err, .block = -1 };
 	size_t start = 0;
 	int r = -ENOMEM;
 
@@ -1544,6 +1955,9 @@ struct scenario *scenario_free(struct scenario *scenario)
 	for (size_t i = 0; i < scenario->count; i++)
 		statement_clear(&scenario->statements[i]);
 	free(scenario->statements);
+	for (size_t i = 0; i < scenario->block_count; i++)
+		free(scenario->blocks[i]);
+	free(scenario->blocks);
 	free(scenario->file);
 	free(scenario);
 	return NULL;

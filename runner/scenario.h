@@ -38,15 +38,32 @@ enum scenario_verb {
 	SCENARIO_SEND,                /* ALIAS send PORT DATA [transfer=] */
 	SCENARIO_CLOSE_PORT,          /* ALIAS close PORT */
 	SCENARIO_POST_CORRUPT,        /* ALIAS post-corrupt TARGET [DATA] [kind=] [target=] (addition) */
+	SCENARIO_OPEN,                /* open ALIAS URL by=OPENER [name=] [noopener] */
+	SCENARIO_FRAME,               /* frame ALIAS URL in=PARENT [name=] */
+	SCENARIO_REMOVE,              /* remove ALIAS: its iframe is removed from its parent */
+	SCENARIO_EXPECT_CLOSED,       /* OBSERVER expect closed ALIAS [within=] */
+	SCENARIO_EXPECT_OPEN,         /* OBSERVER expect open ALIAS [within=] */
+	SCENARIO_HOLD,                /* hold ALIAS: its events wait, undispatched */
+	SCENARIO_RELEASE,             /* release ALIAS */
+	SCENARIO_START_PORT,          /* ALIAS start PORT: port.start() */
+	SCENARIO_LISTEN_PORT,         /* ALIAS listen PORT: addEventListener, not started (addition) */
+	SCENARIO_SEND_CORRUPT,        /* ALIAS send-corrupt PORT [DATA] [kind=] */
+	SCENARIO_CLOSE_WINDOW,        /* ALIAS close TARGET: TARGET.close() by script (addition) */
+	SCENARIO_BROADCAST_OPEN,      /* ALIAS broadcast-channel B NAME (addition) */
+	SCENARIO_BROADCAST_POST,      /* ALIAS broadcast B DATA (addition) */
+	SCENARIO_CLOSE_BROADCAST,     /* ALIAS close B (addition) */
 };
 
 /* What a post's TARGET names. */
 enum scenario_target {
 	SCENARIO_TARGET_WINDOW,   /* a window alias (target_alias) */
-	SCENARIO_TARGET_OPENER,   /* the opener= of the posting window */
-	SCENARIO_TARGET_PARENT,   /* the parent= of the posting window */
+	SCENARIO_TARGET_OPENER,   /* the poster's window.opener, from the broker */
+	SCENARIO_TARGET_PARENT,   /* the poster's window.parent, from the broker */
 	SCENARIO_TARGET_SOURCE,   /* the source of the last event the poster consumed */
 	SCENARIO_TARGET_NAME,     /* name:NAME, looked up at the broker (target_name) */
+	SCENARIO_TARGET_TOP,      /* the poster's window.top, from the broker */
+	SCENARIO_TARGET_FRAME_INDEX,  /* frames[N] of the poster (target_index) */
+	SCENARIO_TARGET_FRAME_NAME,   /* frames[NAME] of the poster (target_name) */
 };
 
 /* One statement.  Every string is NUL-terminated and owned by the statement;
@@ -54,6 +71,7 @@ enum scenario_target {
 struct scenario_statement {
 	enum scenario_verb verb;
 	unsigned line;              /* 1-based line in the file */
+	int block;                  /* the `## NAME` block it is in (index); -1: before any */
 	char *text;                 /* the statement as written, without comment */
 	char *actor;                /* the window that acts (ALIAS ...), the new window's
 	                             * alias (window) or the victim (kill); NULL for sleep
@@ -62,14 +80,16 @@ struct scenario_statement {
 	/* window */
 	char *url;                  /* also navigate */
 	char *name;                 /* name=, or NULL */
-	char *opener;               /* opener= alias, or NULL */
-	char *parent;               /* parent= alias, or NULL */
+	char *opener;               /* opener= (window), by= (open): alias, or NULL */
+	char *parent;               /* parent= (window), in= (frame): alias, or NULL */
 	bool privileged;
+	bool noopener;              /* open: noopener */
 
 	/* post, post-corrupt */
 	enum scenario_target target_kind;
 	char *target_alias;         /* SCENARIO_TARGET_WINDOW */
-	char *target_name;          /* SCENARIO_TARGET_NAME */
+	char *target_name;          /* SCENARIO_TARGET_NAME, _FRAME_NAME */
+	uint32_t target_index;      /* SCENARIO_TARGET_FRAME_INDEX */
 	char *target_origin;        /* target=; "/" when not given */
 	enum scenario_corruption corruption;  /* post-corrupt: kind= */
 
@@ -94,9 +114,13 @@ struct scenario_statement {
 	char *source;               /* source= alias, or NULL: not checked */
 	bool source_null;           /* source=null */
 	int64_t within_ms;          /* within=, or the verb's default */
-	bool ports_given;           /* ports=N */
+	bool ports_given;           /* ports=N or ports=P1,P2 */
 	unsigned ports;
-	char *port;                 /* port= (expect), PORT (send, close PORT) */
+	char **ports_list;          /* ports=P1,P2: these ports, in this order (else NULL) */
+	char *last_event_id;        /* last-event-id=, or NULL: not checked */
+	char *port;                 /* port= (expect), PORT (send, close, start, listen) */
+	char *channel;              /* channel= (expect), B (broadcast-channel, broadcast, close B) */
+	char *channel_name;         /* broadcast-channel: NAME */
 
 	/* expect error */
 	char *error_name;
@@ -113,6 +137,7 @@ struct scenario_statement {
 	char *buffer;
 	uint64_t size;
 	unsigned fill;
+	char *bytes;                /* buffer bytes=BASE64 (then size is their count) */
 
 	/* sleep */
 	int64_t duration_ms;
@@ -123,6 +148,11 @@ struct scenario {
 	char *file;                              /* as given to scenario_parse() */
 	struct scenario_statement *statements;
 	size_t count;
+	/* Named blocks: a comment line "## NAME" starts one, which runs to the
+	 * next such line (`crosspost run --filter NAME` runs the statements
+	 * before the first block, then that block alone). */
+	char **blocks;
+	size_t block_count;
 };
 
 /* Where and why a script does not parse. */

@@ -31,6 +31,7 @@ struct scenario_event *scenario_event_free(struct scenario_event *ev)
 	free(ev->origin);
 	free(ev->source_name);
 	free(ev->ports);
+	free(ev->last_event_id);
 	free(ev);
 	return NULL;
 }
@@ -40,6 +41,7 @@ void scenario_result_deinit(struct scenario_result *result)
 	free(result->error);
 	free(result->message);
 	free(result->origin);
+	free(result->token);
 	*result = (struct scenario_result){ 0 };
 }
 
@@ -145,10 +147,10 @@ struct scenario_event *scenario_agent_pop_event(struct scenario_agent *a)
 	return a->events ? unlink_event(a, &a->events) : NULL;
 }
 
-struct scenario_event *scenario_agent_pop_event_on(struct scenario_agent *a, uint64_t port_id)
+struct scenario_event *scenario_agent_pop_event_on(struct scenario_agent *a, uint64_t port_id, uint64_t broadcast_id)
 {
 	for (struct scenario_event **link = &a->events; *link; link = &(*link)->next)
-		if ((*link)->port_id == port_id)
+		if ((*link)->port_id == port_id && (*link)->broadcast_id == broadcast_id)
 			return unlink_event(a, link);
 	return NULL;
 }
@@ -184,7 +186,9 @@ static int queue_event(struct scenario_agent *a, json_t *msg)
 	ev->data_json = dup_or_null(data);
 	ev->data_too_large = too_large > 0 ? (size_t)too_large : 0;
 	ev->origin = strdup(origin);
+	ev->last_event_id = dup_or_null(json_string_value(json_object_get(msg, "lastEventId")));
 	ev->port_id = (uint64_t)json_integer_value(json_object_get(msg, "port"));
+	ev->broadcast_id = (uint64_t)json_integer_value(json_object_get(msg, "broadcast"));
 	if (json_is_object(source)) {
 		ev->source_id = (uint64_t)json_integer_value(json_object_get(source, "id"));
 		ev->source_name = dup_or_null(json_string_value(json_object_get(source, "name")));
@@ -222,6 +226,10 @@ static void store_result(struct scenario_agent *a, json_t *msg)
 		res->port_ids[i] = (uint64_t)json_integer_value(json_array_get(json_object_get(msg, "ports"), i));
 	res->byte_length = (uint64_t)json_integer_value(json_object_get(msg, "byteLength"));
 	res->detached = json_is_true(json_object_get(msg, "detached"));
+	res->token = dup_or_null(json_string_value(json_object_get(msg, "token")));
+	res->closed = json_is_true(json_object_get(msg, "closed"));
+	res->target = (uint64_t)json_integer_value(json_object_get(msg, "target"));
+	res->channel_id = (uint64_t)json_integer_value(json_object_get(msg, "channel"));
 	if (!res->ok && !res->error)
 		res->error = strdup("UnknownError");
 	a->has_result = true;

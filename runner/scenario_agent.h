@@ -34,6 +34,8 @@ struct scenario_event {
 	uint64_t port_id;           /* the port it arrived on; 0: the window */
 	uint64_t *ports;            /* event.ports: broker ids, in order */
 	size_t port_count;
+	char *last_event_id;        /* event.lastEventId */
+	uint64_t broadcast_id;      /* the BroadcastChannel it arrived on; 0: none */
 };
 
 /* The answer to one command. */
@@ -46,6 +48,10 @@ struct scenario_result {
 	uint64_t port_ids[2];       /* "channel": the two ports' ids */
 	uint64_t byte_length;       /* "detached": the buffer's byteLength */
 	bool detached;              /* "detached": whether it is detached */
+	char *token;                /* "window-open", "iframe": the claim token, or NULL */
+	bool closed;                /* "closed": window.closed; "close-window": it closed */
+	uint64_t target;            /* "post", "close-window": the window it went to */
+	uint64_t channel_id;        /* "broadcast-open": the channel's id */
 };
 
 struct scenario_agent {
@@ -92,8 +98,10 @@ int scenario_agent_call(struct scenario_agent *const *agents, size_t n, struct s
 /* Removes and returns the oldest queued event, or NULL.  The caller frees
  * it with scenario_event_free(). */
 struct scenario_event *scenario_agent_pop_event(struct scenario_agent *agent);
-/* The same among the events that arrived on port_id (0: on the window). */
-struct scenario_event *scenario_agent_pop_event_on(struct scenario_agent *agent, uint64_t port_id);
+/* The same among the events that arrived on port_id (0: on the window or
+ * a BroadcastChannel) and BroadcastChannel broadcast_id (0: none). */
+struct scenario_event *scenario_agent_pop_event_on(struct scenario_agent *agent, uint64_t port_id,
+						  uint64_t broadcast_id);
 struct scenario_event *scenario_event_free(struct scenario_event *event);
 void scenario_result_deinit(struct scenario_result *result);
 

@@ -26,9 +26,11 @@ struct scenario_broker {
 	pid_t pid;
 	char *dir;                  /* the mkdtemp folder; removed at stop */
 	char *socket_path;          /* dir/broker.sock */
-	/* The broker's stdout and stderr, or -1 when verbose.  Unlinked as
-	 * soon as it is open, so that it cannot outlive us. */
+	/* The broker's stdout and stderr.  Unlinked as soon as it is open,
+	 * so that it cannot outlive us. */
 	int log_fd;
+	bool debug;                 /* --log-level debug (verbose runs) */
+	off_t log_read;             /* scenario_broker_read_log() read up to here */
 };
 
 char *scenario_broker_find(const char *explicit_path)
@@ -60,6 +62,36 @@ char *scenario_broker_find(const char *explicit_path)
 const char *scenario_broker_socket(const struct scenario_broker *broker)
 {
 	return broker->socket_path;
+}
+
+char *scenario_broker_read_log(struct scenario_broker *b)
+{
+	struct stat st;
+	char *text;
+	ssize_t n;
+	size_t len;
+
+	if (!b || b->log_fd < 0 || fstat(b->log_fd, &st) < 0 || st.st_size <= b->log_read)
+		return NULL;
+	len = (size_t)(st.st_size - b->log_read);
+	text = malloc(len + 1);
+	if (!text)
+		return NULL;
+	n = pread(b->log_fd, text, len, b->log_read);
+	if (n <= 0) {
+		free(text);
+		return NULL;
+	}
+	/* Whole lines only: a line being written is read next time. */
+	while (n > 0 && text[n - 1] != '\n')
+		n--;
+	if (n == 0) {
+		free(text);
+		return NULL;
+	}
+	text[n] = '\0';
+	b->log_read += n;
+	return text;
 }
 
 /* Appends the last LOG_TAIL_BYTES of the broker's log to buf. */
@@ -159,9 +191,11 @@ static void exec_broker(const char *program, const struct scenario_broker *b, pi
 	if (fd >= 0)
 		dup2(fd, STDIN_FILENO);
 	if (strchr(program, '/'))
-		execl(program, program, "--foreground", "--socket", b->socket_path, (char *)NULL);
+		execl(program, program, "--foreground", "--socket", b->socket_path, "--log-level",
+		      b->debug ? "debug" : "info", (char *)NULL);
 	else
-		execlp(program, program, "--foreground", "--socket", b->socket_path, (char *)NULL);
+		execlp(program, program, "--foreground", "--socket", b->socket_path, "--log-level",
+		       b->debug ? "debug" : "info", (char *)NULL);
 	fprintf(stderr, "cannot run %s: %s\n", program, strerror(errno));
 	_exit(127);
 }
@@ -216,12 +250,13 @@ int scenario_broker_start(const char *program, bool verbose, struct scenario_bro
 	if (!b)
 		return -ENOMEM;
 	b->log_fd = -1;
+	b->debug = verbose;
 	r = make_dir(b);
 	if (r < 0) {
 		snprintf(errbuf, errlen, "cannot create a folder for the broker's socket: %s", strerror(-r));
 		return r;
 	}
-	if (!verbose) {
+	{
 		char *log_path = NULL;
 
 		if (asprintf(&log_path, "%s/broker.log", b->dir) < 0)

@@ -23,7 +23,9 @@ char *scenario_broker_find(const char *explicit_path);
 /* Creates a fresh folder under $TMPDIR (or /tmp), starts `program
  * --foreground --socket FOLDER/broker.sock` and waits until the broker
  * accepts connections (at most SCENARIO_BROKER_READY_MS).  The broker's
- * output goes to a log in the folder, or to our stderr when verbose.  On
+ * output goes to a log in the folder (unlinked at once); verbose runs it
+ * at --log-level debug, so that the log says why it dropped a message
+ * (scenario_broker_read_log()).  On
  * success *ret belongs to the caller (scenario_broker_stop()).  On failure
  * nothing is left running or on disk, and errbuf says why (with the tail of
  * the broker's log when it said anything).  Errors: negative errno. */
@@ -32,6 +34,10 @@ int scenario_broker_start(const char *program, bool verbose, struct scenario_bro
 
 /* The socket the broker listens on (borrowed). */
 const char *scenario_broker_socket(const struct scenario_broker *broker);
+
+/* What the broker logged since the previous call (whole lines only),
+ * malloc'd; NULL when nothing new, or when out of memory. */
+char *scenario_broker_read_log(struct scenario_broker *broker);
 
 /* `restart broker`: SIGKILLs the broker and reaps it, removes the socket it
  * left behind, starts `program` again on the same socket (same folder, same

@@ -21,7 +21,26 @@
  *   {"cmd":"buffer","name":B,"size":N,"fill":BYTE}
  *   {"cmd":"send","port":ID,"data":...[,TRANSFER][,NAMED]}
  *   {"cmd":"port-close","port":ID}
- *   {"cmd":"start","port":ID}                 port.onmessage = ...: report its events
+ *   {"cmd":"onmessage","port":ID}             port.onmessage = ...: report its events (starts it)
+ *   {"cmd":"port-listen","port":ID}           addEventListener: report its events once started
+ *   {"cmd":"port-start","port":ID}            port.start()
+ *   {"cmd":"claim","token":T}                 host the window a claim token names
+ *                                             -> result "id","origin"
+ *   {"cmd":"window-open","url":U,"target":T,"noopener":B}
+ *   {"cmd":"iframe","url":U,"target":NAME}    -> result "id" (0: null), "token" (null:
+ *                                             an existing window was chosen)
+ *   {"cmd":"remove","frame":ID}               remove this window's iframe
+ *   {"cmd":"closed","id":ID}                  -> result "closed": window.closed
+ *   {"cmd":"close-window",TARGET}             TARGET.close() -> result "closed","target"
+ *   {"cmd":"hold"}, {"cmd":"release"}         stop / resume dispatching events
+ *   a post's or close-window's TARGET: "target":ID, "targetName":NAME, or
+ *     "relation":"opener"|"parent"|"top"|"frame" (with "index":N or "name":NAME),
+ *     read through the window's WindowProxy; a post answers "target":ID
+ *   {"cmd":"send",...,"corrupt":KIND}         send-corrupt
+ *   {"cmd":"buffer","name":B,"bytes":BASE64}  a buffer holding those bytes
+ *   {"cmd":"broadcast-open","name":N}         new BroadcastChannel(N) -> result "channel":ID
+ *   {"cmd":"broadcast-post","channel":ID,"data":...}
+ *   {"cmd":"broadcast-close","channel":ID}
  *   {"cmd":"bind","event":SEQ,"buffers":[[B,RANK],...]}
  *                                             names the RANK-th ArrayBuffer (in
  *                                             scenario_value_buffers() order) of
@@ -40,7 +59,7 @@
  *   {"kind":"result","ok":true[,"id":ID,"origin":O]}       answers one command (id: open)
  *   {"kind":"result","ok":false,"error":NAME,"message":M}   its DOMException-style failure
  *   {"kind":"event","seq":N,"type":"message"|"messageerror","data":TAGGED_JSON_TEXT|null,
- *    "origin":O,"source":{"id":ID,"name":N|null}|null,"ports":[ID,...][,"port":ID]
+ *    "origin":O,"source":{"id":ID,"name":N|null}|null,"ports":[ID,...],"lastEventId":S[,"port":ID][,"broadcast":ID]
  *    [,"dataTooLarge":LEN]}                   port: it arrived on that port (else on
  *                                             the window); dataTooLarge: data left out
  *   {"kind":"lost","error":NAME,"message":M}               the broker connection ended

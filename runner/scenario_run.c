@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/wait.h>
 
 #include <jansson.h>
@@ -24,7 +25,11 @@ struct window {
 	uint64_t id;                            /* broker-assigned, once open */
 	bool open;                              /* its window statement succeeded */
 	bool killed;                            /* by `kill` */
-	bool closed;                            /* by `close` */
+	bool closed;                            /* by `close`, a script's close(), `remove` */
+	/* Another alias for an existing window: window.open() chose that
+	 * window by name (`open ... name=`) instead of making one. */
+	struct window *same_as;
+	struct window *parent;                  /* a frame's parent (`frame ... in=`) */
 	/* Its id at each earlier broker (`restart broker`): old_ids[g] is the
 	 * id at generation g (0: it had none); id is the current broker's. */
 	uint64_t *old_ids;
@@ -49,7 +54,9 @@ enum {
 	HAS_HELD = 1u << 0,         /* it has had it: its process has a handle or node */
 	HAS_CURRENT = 1u << 1,      /* buffers: its node is the live one (made, or bound
 	                             * by a matched `expect message`) */
-	HAS_STARTED = 1u << 2,      /* ports: started there (an `expect ... port=`) */
+	HAS_STARTED = 1u << 2,      /* ports: started there (an `expect ... port=`, `start`) */
+	HAS_LISTENING = 1u << 3,    /* ports: a callback is set there (`listen`, or an
+	                             * `expect ... port=`, which sets onmessage) */
 };
 
 /* The runner's view of a port or buffer alias: where it is over time.
@@ -75,6 +82,15 @@ struct object {
 	uint8_t *has;               /* HAS_* per window index */
 };
 
+/* The runner's view of a BroadcastChannel alias. */
+struct bchannel {
+	const struct scenario_statement *decl;  /* its broadcast-channel statement */
+	struct window *owner;                   /* the window that made it */
+	uint64_t id;                            /* its number in the owner's process */
+	unsigned gen;                           /* the broker generation that made it */
+	bool created;
+};
+
 struct run {
 	const struct scenario *s;
 	const struct scenario_run_options *opt;
@@ -84,8 +100,13 @@ struct run {
 	size_t window_max;                      /* window statements in the script */
 	struct object *objects;                 /* every port and buffer alias */
 	size_t object_count;
+	struct bchannel *bchannels;             /* every BroadcastChannel alias */
+	size_t bchannel_count;
 	enum scenario_outcome outcome;
 	unsigned generation;                    /* `restart broker`s so far */
+	bool selected_reported;                 /* --filter: the selected point was printed */
+	char **drops;                           /* --verbose: the broker's "dropped:" lines */
+	size_t drop_count;
 };
 
 /* A step's verdict: go on with the next statement, or stop the script
@@ -114,11 +135,30 @@ static int script_error(struct run *run, const struct scenario_statement *st, co
 	return STEP_STOP;
 }
 
+/* The window's name (window.name) as its statement gave it: name=, but
+ * not a target keyword (`open ... name=_blank` names nothing). */
+static const char *window_name(const struct window *w)
+{
+	const char *name = w->decl->name;
+
+	if (name && w->decl->verb == SCENARIO_OPEN &&
+	    (strcasecmp(name, "_blank") == 0 || strcasecmp(name, "_self") == 0 || strcasecmp(name, "_parent") == 0 ||
+	     strcasecmp(name, "_top") == 0))
+		return NULL;
+	return name;
+}
+
 static struct window *find_window(struct run *run, const char *alias)
 {
-	for (size_t i = 0; i < run->count; i++)
-		if (strcmp(run->windows[i].decl->actor, alias) == 0)
-			return &run->windows[i];
+	for (size_t i = 0; i < run->count; i++) {
+		struct window *w = &run->windows[i];
+
+		if (strcmp(w->decl->actor, alias) != 0)
+			continue;
+		while (w->same_as)
+			w = w->same_as;
+		return w;
+	}
 	return NULL;
 }
 
@@ -135,7 +175,7 @@ static struct window *find_window_by_id_at(struct run *run, uint64_t id, unsigne
 	if (id == 0)
 		return NULL;
 	for (size_t i = 0; i < run->count; i++)
-		if (run->windows[i].open && window_id_at(run, &run->windows[i], gen) == id)
+		if (run->windows[i].open && !run->windows[i].same_as && window_id_at(run, &run->windows[i], gen) == id)
 			return &run->windows[i];
 	return NULL;
 }
@@ -145,6 +185,14 @@ static struct object *find_object(struct run *run, const char *alias)
 	for (size_t i = 0; i < run->object_count; i++)
 		if (strcmp(run->objects[i].alias, alias) == 0)
 			return &run->objects[i];
+	return NULL;
+}
+
+static struct bchannel *find_bchannel(struct run *run, const char *alias)
+{
+	for (size_t i = 0; i < run->bchannel_count; i++)
+		if (strcmp(run->bchannels[i].decl->channel, alias) == 0)
+			return &run->bchannels[i];
 	return NULL;
 }
 
@@ -178,20 +226,27 @@ static const char *port_label(struct run *run, uint64_t id, unsigned gen, char *
 	return buf;
 }
 
-/* A window of this script that a post went to (NULL: none of ours). */
-static struct window *receiver_of(struct run *run, const struct scenario_statement *st, struct window *w)
+/* A window of this script that a post went to (NULL: none of ours);
+ * target_id: the id the window process says it posted to. */
+static struct window *receiver_of(struct run *run, const struct scenario_statement *st, struct window *w,
+				  uint64_t target_id)
 {
 	switch (st->target_kind) {
 	case SCENARIO_TARGET_WINDOW:
+		return find_window(run, st->target_alias);
 	case SCENARIO_TARGET_OPENER:
 	case SCENARIO_TARGET_PARENT:
-		return find_window(run, st->target_alias);
+	case SCENARIO_TARGET_TOP:
+	case SCENARIO_TARGET_FRAME_INDEX:
+	case SCENARIO_TARGET_FRAME_NAME:
+		return find_window_by_id_at(run, target_id, run->generation);
 	case SCENARIO_TARGET_SOURCE:
 		return find_window_by_id_at(run, w->last_source_id, w->last_source_gen);
 	case SCENARIO_TARGET_NAME:
 		for (size_t i = run->count; i-- > 0;)
-			if (run->windows[i].open && !run->windows[i].killed && run->windows[i].decl->name &&
-			    strcmp(run->windows[i].decl->name, st->target_name) == 0)
+			if (run->windows[i].open && !run->windows[i].killed && !run->windows[i].same_as &&
+			    window_name(&run->windows[i]) &&
+			    strcmp(window_name(&run->windows[i]), st->target_name) == 0)
 				return &run->windows[i];
 		return NULL;
 	}
@@ -206,7 +261,7 @@ static void move_object(struct run *run, struct object *o, struct window *to, si
 		return;
 	/* The agent stops listening to a port that leaves (cmd_agent.c). */
 	if (o->owner)
-		o->has[o->owner->index] &= (uint8_t)~(HAS_CURRENT | HAS_STARTED);
+		o->has[o->owner->index] &= (uint8_t)~(HAS_CURRENT | HAS_STARTED | HAS_LISTENING);
 	o->owner = to;
 	/* A port's handle appears in the new owner's process by itself; a
 	 * buffer gets its name there only when an expectation binds it. */
@@ -232,8 +287,18 @@ static void point(struct run *run, const struct scenario_statement *st, bool ok,
 {
 	char *desc = NULL;
 	size_t len = 0;
-	FILE *f = open_memstream(&desc, &len);
+	FILE *f;
 
+	/* --filter selected another statement's point: this one is not
+	 * counted; a failure is mentioned, since it may explain the rest. */
+	if (run->opt->select_line && st->line != run->opt->select_line) {
+		if (!ok)
+			tap_comment(run->opt->tap, "(before the filtered point) %s:%u %s%s%s failed", run->s->file,
+				    st->line, st->actor ? st->actor : "", st->actor ? " " : "", label);
+		return;
+	}
+	run->selected_reported = true;
+	f = open_memstream(&desc, &len);
 	if (f) {
 		for (const char *c = run->s->file; *c; c++) {
 			if (*c == '#')
@@ -292,7 +357,74 @@ static int window_process_died(struct run *run, const struct scenario_statement 
 
 static int interrupted(struct run *run, const struct scenario_statement *st)
 {
-	return script_error(run, st, "interrupted");
+	struct tap_diag diag;
+	char why[96];
+
+	if (*run->opt->interrupted != SCENARIO_TIMED_OUT)
+		return script_error(run, st, "interrupted");
+	/* --timeout: the system under test took too long; the file stops. */
+	snprintf(why, sizeof(why), "the file ran longer than --timeout %" PRId64 "ms", run->opt->timeout_ms);
+	tap_diag_init(&diag);
+	tap_diag_string(&diag, 0, "statement", st->text);
+	tap_diag_string(&diag, 0, "got", why);
+	tap_point(run->opt->tap, false, run->s->file, tap_diag_text(&diag));
+	tap_diag_deinit(&diag);
+	worsen(run, SCENARIO_FAILED);
+	return STEP_STOP;
+}
+
+/* --verbose: what the private broker logged since the last look, on
+ * stderr as it always was, and its "dropped:" lines kept for the
+ * diagnostics of a failed expectation (diag_drops()). */
+static void read_broker_log(struct run *run)
+{
+	char *text = scenario_broker_read_log(run->opt->broker), *line, *next;
+
+	if (!text)
+		return;
+	fflush(stdout);
+	fputs(text, stderr);
+	for (line = text; *line; line = next) {
+		char **v;
+
+		next = strchr(line, '\n');
+		*next++ = '\0';
+		if (!strstr(line, "dropped: "))
+			continue;
+		v = realloc(run->drops, (run->drop_count + 1) * sizeof(*v));
+		if (!v)
+			break;
+		run->drops = v;
+		v[run->drop_count] = strdup(strstr(line, "dropped: ") + strlen("dropped: "));
+		if (v[run->drop_count])
+			run->drop_count++;
+	}
+	free(text);
+}
+
+/* --verbose: why the broker dropped messages for window id (not yet
+ * said), as a diagnostic of a failed expectation. */
+static void diag_drops(struct run *run, struct tap_diag *diag, uint64_t id)
+{
+	json_t *list = json_array();
+	char needle[48];
+	char *text;
+
+	if (!list)
+		return;
+	snprintf(needle, sizeof(needle), "-> window %" PRIu64 ":", id);
+	for (size_t i = 0; i < run->drop_count; i++) {
+		if (!run->drops[i] || !strstr(run->drops[i], needle))
+			continue;
+		json_array_append_new(list, json_string(run->drops[i]));
+		free(run->drops[i]);
+		run->drops[i] = NULL;
+	}
+	text = json_array_size(list) ? json_dumps(list, JSON_COMPACT) : NULL;
+	if (text)
+		tap_diag_json(diag, 0, "broker_dropped", text);
+	free(text);
+	json_decref(list);
 }
 
 /* Waits up to timeout_ms for anything from the agents. */
@@ -411,28 +543,246 @@ static int command(struct run *run, const struct scenario_statement *st, struct 
 	return STEP_NEXT;
 }
 
-static int exec_window(struct run *run, const struct scenario_statement *st)
+/* A new slot for the window st declares (window, open, frame). */
+static struct window *new_window(struct run *run, const struct scenario_statement *st)
 {
 	struct window *w = &run->windows[run->count];
+
+	*w = (struct window){ .decl = st, .index = run->count };
+	run->agents[run->count++] = NULL;
+	return w;
+}
+
+/* Starts w's window process and sends it cmd (consumed): "open" (a
+ * top-level window it registers) or "claim" (a window another one opened
+ * or framed).  The statement's outcome is w's. */
+static int start_window_process(struct run *run, const struct scenario_statement *st, struct window *w,
+				json_t *cmd)
+{
 	struct scenario_result res = { 0 };
 	int r;
 
-	*w = (struct window){ .decl = st, .index = run->count };
-	r = scenario_agent_spawn(run->opt->self_exe, run->opt->socket_path, st->actor, &w->agent);
-	if (r < 0)
+	r = scenario_agent_spawn(run->opt->self_exe, run->opt->socket_path, w->decl->actor, &w->agent);
+	if (r < 0) {
+		json_decref(cmd);
 		return script_error(run, st, "cannot start a window process: %s", strerror(-r));
-	run->agents[run->count++] = w->agent;
-	r = command(run, st, w, json_pack("{s:s, s:s, s:s?, s:b}", "cmd", "open", "url", st->url,
-					  "name", st->name, "privileged", st->privileged), &res);
+	}
+	run->agents[w->index] = w->agent;
+	r = command(run, st, w, cmd, &res);
 	if (r < 0)
 		return r;
 	if (res.ok) {
 		w->open = true;
 		w->id = res.id;
 		if (run->opt->verbose)
-			tap_comment(run->opt->tap, "%s is window %" PRIu64 ", origin %s", st->actor, w->id,
+			tap_comment(run->opt->tap, "%s is window %" PRIu64 ", origin %s", w->decl->actor, w->id,
 				    res.origin ? res.origin : "?");
 	}
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+/* window.open() (frame: a new iframe) by creator, asked for w's
+ * statement st: a new window, claimed by a new window process for w, or
+ * an existing one (window.open() chose it by name), which w then names
+ * too.  The statement's outcome is w's. */
+static int create_window(struct run *run, const struct scenario_statement *st, struct window *w,
+			 struct window *creator, bool frame, const char *target, bool noopener)
+{
+	struct scenario_result res = { 0 };
+	struct window *existing;
+	uint64_t chosen;
+	json_t *cmd;
+	int r;
+
+	r = need_open(run, st, creator, frame ? "the parent " : "the opener ");
+	if (r < 0)
+		return r;
+	cmd = json_pack("{s:s, s:s, s:s?, s:b}", "cmd", frame ? "iframe" : "window-open", "url", st->url, "target",
+			target, "noopener", noopener);
+	r = call_agent(run, st, creator, cmd, &res);
+	if (r < 0)
+		return r;
+	if (!res.ok) {
+		record_outcome(run, w, st, res.error, res.message);
+		scenario_result_deinit(&res);
+		return STEP_NEXT;
+	}
+	if (frame)
+		w->parent = creator;
+	if (res.token) {
+		cmd = json_pack("{s:s, s:s, s:b}", "cmd", "claim", "token", res.token, "privileged",
+				w->decl->verb == SCENARIO_WINDOW && w->decl->privileged);
+		scenario_result_deinit(&res);
+		return start_window_process(run, st, w, cmd);
+	}
+	/* window.open(url, name) navigated a live window of that name. */
+	chosen = res.id;
+	existing = find_window_by_id_at(run, chosen, run->generation);
+	scenario_result_deinit(&res);
+	if (!existing)
+		return script_error(run, st, "window.open() chose window %" PRIu64 ", which is not one of this "
+				    "script's", chosen);
+	record_outcome(run, w, st, NULL, NULL);
+	w->same_as = existing;
+	w->open = true;
+	w->id = existing->id;
+	if (run->opt->verbose)
+		tap_comment(run->opt->tap, "%s is %s (window %" PRIu64 "): window.open() chose it by name",
+			    w->decl->actor, existing->decl->actor, existing->id);
+	return STEP_NEXT;
+}
+
+static int exec_window(struct run *run, const struct scenario_statement *st)
+{
+	struct window *w = new_window(run, st), *opener, *parent;
+	struct scenario_result res = { 0 };
+	char *frame_name = NULL;
+	int r;
+
+	if (!st->opener && !st->parent)
+		return start_window_process(run, st, w, json_pack("{s:s, s:s, s:s?, s:b}", "cmd", "open", "url",
+								  st->url, "name", st->name, "privileged",
+								  st->privileged));
+	/* opener=A: A's window.open(URL, NAME); parent=P: an iframe in P
+	 * (the relations are the broker's). */
+	parent = st->parent ? find_window(run, st->parent) : NULL;
+	opener = st->opener ? find_window(run, st->opener) : NULL;
+	/* Both: the frame's opener is A once A's window.open("", NAME)
+	 * chooses the frame by its name (HTML window open steps), so a frame
+	 * with no name= gets one of the runner's ("crosspost-opener-ALIAS"). */
+	if (opener && parent && !st->name && asprintf(&frame_name, "crosspost-opener-%s", st->actor) < 0)
+		return script_error(run, st, "out of memory");
+	r = create_window(run, st, w, parent ? parent : opener, parent != NULL,
+			  frame_name ? frame_name : st->name ? st->name : "", false);
+	if (r < 0 || !w->open || !opener || !parent) {
+		free(frame_name);
+		return r;
+	}
+	r = need_open(run, st, opener, "the opener ");
+	if (r >= 0)
+		r = call_agent(run, st, opener, json_pack("{s:s, s:s, s:s, s:b}", "cmd", "window-open", "url", "",
+							  "target", frame_name ? frame_name : st->name, "noopener", 0),
+			       &res);
+	if (r >= 0 && (!res.ok || res.id != w->id))
+		r = script_error(run, st, "opener=%s: its window.open(\"\", \"%s\") did not choose the frame (%s)",
+				 st->opener, frame_name ? frame_name : st->name,
+				 res.ok ? "another window has that name" : res.message);
+	free(frame_name);
+	scenario_result_deinit(&res);
+	return r < 0 ? r : STEP_NEXT;
+}
+
+/* open ALIAS URL by=OPENER [name=NAME] [noopener] */
+static int exec_open(struct run *run, const struct scenario_statement *st)
+{
+	struct window *w = new_window(run, st);
+
+	return create_window(run, st, w, find_window(run, st->opener), false, st->name ? st->name : "_blank",
+			     st->noopener);
+}
+
+/* frame ALIAS URL in=PARENT [name=NAME] */
+static int exec_frame(struct run *run, const struct scenario_statement *st)
+{
+	struct window *w = new_window(run, st);
+
+	return create_window(run, st, w, find_window(run, st->parent), true, st->name ? st->name : "", false);
+}
+
+/* w and every window framed in it (they go with it). */
+static void mark_discarded(struct run *run, struct window *w)
+{
+	w->closed = true;
+	for (size_t i = 0; i < run->count; i++) {
+		struct window *child = &run->windows[i];
+
+		if (child->parent == w && !child->closed)
+			mark_discarded(run, child);
+	}
+}
+
+/* remove ALIAS: ALIAS's parent removes its iframe. */
+static int exec_remove(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct scenario_result res = { 0 };
+	int r;
+
+	if (!w->open || !w->parent)
+		return need_open(run, st, w, "");
+	r = need_open(run, st, w->parent, "its parent ");
+	if (r < 0)
+		return r;
+	r = call_agent(run, st, w->parent, json_pack("{s:s, s:I}", "cmd", "remove", "frame", (json_int_t)w->id), &res);
+	if (r < 0)
+		return r;
+	record_outcome(run, w, st, res.ok ? NULL : res.error, res.message);
+	if (res.ok)
+		mark_discarded(run, w);
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+/* OBSERVER expect closed|open ALIAS: what OBSERVER's reference to ALIAS's
+ * window says (window.closed), within the time given (closing follows a
+ * process's death, or a close(), asynchronously). */
+static int exec_expect_window_state(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	bool want_closed = st->verb == SCENARIO_EXPECT_CLOSED;
+	int64_t deadline = proc_now_ms() + st->within_ms;
+	struct window *target = find_window(run, st->target_alias);
+	struct scenario_result res = { 0 };
+	struct tap_diag diag;
+	char expected[96], got[96] = "nothing";
+	bool ok = false;
+	int r;
+
+	r = need_open(run, st, w, "");
+	if (r < 0)
+		return r;
+	if (!target->id)
+		return script_error(run, st, "'%s' has no window at this broker (its statement failed, or the "
+				    "broker restarted since it closed)", target->decl->actor);
+	for (;;) {
+		r = call_agent(run, st, w, json_pack("{s:s, s:I}", "cmd", "closed", "id", (json_int_t)target->id), &res);
+		if (r < 0)
+			return r;
+		if (!res.ok) {
+			snprintf(got, sizeof(got), "%s: %s", res.error, res.message ? res.message : "");
+			scenario_result_deinit(&res);
+			break;
+		}
+		snprintf(got, sizeof(got), "window.closed is %s", res.closed ? "true" : "false");
+		ok = res.closed == want_closed;
+		scenario_result_deinit(&res);
+		if (ok || proc_now_ms() >= deadline)
+			break;
+		r = pump(run, st, 20);
+		if (r < 0)
+			return r;
+	}
+	snprintf(expected, sizeof(expected), "window.closed is %s within %" PRId64 "ms", want_closed ? "true" : "false",
+		 st->within_ms);
+	tap_diag_init(&diag);
+	tap_diag_string(&diag, 0, "statement", st->text);
+	tap_diag_string(&diag, 0, "expected", expected);
+	tap_diag_string(&diag, 0, "got", got);
+	point(run, st, ok, scenario_verb_name(st->verb), &diag);
+	tap_diag_deinit(&diag);
+	return STEP_NEXT;
+}
+
+/* hold ALIAS / release ALIAS */
+static int exec_hold(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct scenario_result res = { 0 };
+	int r;
+
+	if (!w->agent || w->killed)
+		return script_error(run, st, "'%s' has no window process", w->decl->actor);
+	r = call_agent(run, st, w, json_pack("{s:s}", "cmd", st->verb == SCENARIO_HOLD ? "hold" : "release"), &res);
+	if (r < 0)
+		return r;
 	scenario_result_deinit(&res);
 	return STEP_NEXT;
 }
@@ -573,12 +923,70 @@ static void transferred(struct run *run, const struct scenario_statement *st, st
 	}
 }
 
+/* Adds st's TARGET to cmd: an id, a name to look up, or a relation for
+ * w's process to read from the broker.  *ret_done: nothing is to be sent,
+ * the statement's outcome is recorded (a window gone since a restart, a
+ * null source). */
+static int add_target(struct run *run, const struct scenario_statement *st, struct window *w, json_t *cmd,
+		      bool *ret_done)
+{
+	static const char *const relations[] = {
+		[SCENARIO_TARGET_OPENER] = "opener", [SCENARIO_TARGET_PARENT] = "parent",
+		[SCENARIO_TARGET_TOP] = "top", [SCENARIO_TARGET_FRAME_INDEX] = "frame",
+		[SCENARIO_TARGET_FRAME_NAME] = "frame",
+	};
+	struct window *target;
+	int r;
+
+	*ret_done = false;
+	switch (st->target_kind) {
+	case SCENARIO_TARGET_WINDOW:
+		target = find_window(run, st->target_alias);
+		r = need_open(run, st, target, "the target ");
+		if (r < 0)
+			return r;
+		if (target->id == 0) {
+			/* Killed or closed before a `restart broker`: the new
+			 * broker never knew it.  Dropped silently, as the old
+			 * broker would have. */
+			*ret_done = true;
+			record_outcome(run, w, st, NULL, NULL);
+			if (run->opt->verbose)
+				tap_comment(run->opt->tap, "%s is gone since the broker restarted: dropped",
+					    target->decl->actor);
+			return STEP_NEXT;
+		}
+		json_object_set_new(cmd, "target", json_integer((json_int_t)target->id));
+		return STEP_NEXT;
+	case SCENARIO_TARGET_SOURCE:
+		r = need_source(run, st, w, ret_done);
+		if (r < 0 || *ret_done)
+			return r;
+		json_object_set_new(cmd, "target", json_integer((json_int_t)w->last_source_id));
+		return STEP_NEXT;
+	case SCENARIO_TARGET_NAME:
+		json_object_set_new(cmd, "targetName", json_string(st->target_name));
+		return STEP_NEXT;
+	case SCENARIO_TARGET_OPENER:
+	case SCENARIO_TARGET_PARENT:
+	case SCENARIO_TARGET_TOP:
+	case SCENARIO_TARGET_FRAME_INDEX:
+	case SCENARIO_TARGET_FRAME_NAME:
+		json_object_set_new(cmd, "relation", json_string(relations[st->target_kind]));
+		if (st->target_kind == SCENARIO_TARGET_FRAME_INDEX)
+			json_object_set_new(cmd, "index", json_integer((json_int_t)st->target_index));
+		if (st->target_kind == SCENARIO_TARGET_FRAME_NAME)
+			json_object_set_new(cmd, "name", json_string(st->target_name));
+		return STEP_NEXT;
+	}
+	return script_error(run, st, "internal: unknown target");
+}
+
 static int exec_post(struct run *run, const struct scenario_statement *st, struct window *w)
 {
 	struct scenario_result res = { 0 };
-	struct window *target;
 	json_t *cmd;
-	bool null_source;
+	bool done;
 	int r;
 
 	r = need_open(run, st, w, "");
@@ -592,40 +1000,10 @@ static int exec_post(struct run *run, const struct scenario_statement *st, struc
 	}
 	if (!cmd)
 		return script_error(run, st, "out of memory");
-	switch (st->target_kind) {
-	case SCENARIO_TARGET_WINDOW:
-	case SCENARIO_TARGET_OPENER:
-	case SCENARIO_TARGET_PARENT:
-		target = find_window(run, st->target_alias);
-		r = need_open(run, st, target, "the target ");
-		if (r < 0) {
-			json_decref(cmd);
-			return r;
-		}
-		if (target->id == 0) {
-			/* Killed or closed before a `restart broker`: the new
-			 * broker never knew it.  Dropped silently, as the old
-			 * broker would have. */
-			json_decref(cmd);
-			record_outcome(run, w, st, NULL, NULL);
-			if (run->opt->verbose)
-				tap_comment(run->opt->tap, "%s is gone since the broker restarted: dropped",
-					    target->decl->actor);
-			return STEP_NEXT;
-		}
-		json_object_set_new(cmd, "target", json_integer((json_int_t)target->id));
-		break;
-	case SCENARIO_TARGET_SOURCE:
-		r = need_source(run, st, w, &null_source);
-		if (r < 0 || null_source) {
-			json_decref(cmd);
-			return r;
-		}
-		json_object_set_new(cmd, "target", json_integer((json_int_t)w->last_source_id));
-		break;
-	case SCENARIO_TARGET_NAME:
-		json_object_set_new(cmd, "targetName", json_string(st->target_name));
-		break;
+	r = add_target(run, st, w, cmd, &done);
+	if (r < 0 || done) {
+		json_decref(cmd);
+		return r;
 	}
 	r = add_data(run, st, w, cmd);
 	if (r >= 0)
@@ -640,7 +1018,44 @@ static int exec_post(struct run *run, const struct scenario_statement *st, struc
 	/* A window's message event is dispatched as it arrives, so what it
 	 * carried is there at once (the agent waits for it if need be). */
 	if (res.ok)
-		transferred(run, st, receiver_of(run, st, w), NULL);
+		transferred(run, st, receiver_of(run, st, w, res.target), NULL);
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
+/* ALIAS close TARGET: TARGET.close() called by ALIAS's script. */
+static int exec_close_window(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct scenario_result res = { 0 };
+	struct window *target;
+	json_t *cmd;
+	bool done;
+	int r;
+
+	r = need_open(run, st, w, "");
+	if (r < 0)
+		return r;
+	cmd = json_pack("{s:s}", "cmd", "close-window");
+	if (!cmd)
+		return script_error(run, st, "out of memory");
+	r = add_target(run, st, w, cmd, &done);
+	if (r < 0 || done) {
+		json_decref(cmd);
+		return r;
+	}
+	r = command(run, st, w, cmd, &res);
+	if (r < 0)
+		return r;
+	if (res.ok && res.closed) {
+		target = find_window_by_id_at(run, res.target, run->generation);
+		if (target)
+			mark_discarded(run, target);
+		if (run->opt->verbose)
+			tap_comment(run->opt->tap, "%s closed window %" PRIu64, w->decl->actor, res.target);
+	} else if (res.ok && run->opt->verbose) {
+		tap_comment(run->opt->tap, "%s: close() of window %" PRIu64 " did nothing (HTML: not top-level, not "
+			    "script-closable, not familiar, or closed already)", w->decl->actor, res.target);
+	}
 	scenario_result_deinit(&res);
 	return STEP_NEXT;
 }
@@ -711,8 +1126,8 @@ static int exec_buffer(struct run *run, const struct scenario_statement *st, str
 	r = need_open(run, st, w, "");
 	if (r < 0)
 		return r;
-	r = command(run, st, w, json_pack("{s:s, s:s, s:I, s:i}", "cmd", "buffer", "name", st->buffer,
-					  "size", (json_int_t)st->size, "fill", (int)st->fill), &res);
+	r = command(run, st, w, json_pack("{s:s, s:s, s:I, s:i, s:s?}", "cmd", "buffer", "name", st->buffer,
+					  "size", (json_int_t)st->size, "fill", (int)st->fill, "bytes", st->bytes), &res);
 	if (r < 0)
 		return r;
 	if (res.ok) {
@@ -735,6 +1150,11 @@ static int exec_send(struct run *run, const struct scenario_statement *st, struc
 	if (r < 0)
 		return r;
 	cmd = json_pack("{s:s, s:I}", "cmd", "send", "port", port_ref(port));
+	if (cmd && st->verb == SCENARIO_SEND_CORRUPT &&
+	    json_object_set_new(cmd, "corrupt", json_string(scenario_corruption_name(st->corruption))) < 0) {
+		json_decref(cmd);
+		cmd = NULL;
+	}
 	if (!cmd)
 		return script_error(run, st, "out of memory");
 	r = add_data(run, st, w, cmd);
@@ -762,6 +1182,78 @@ static int exec_send(struct run *run, const struct scenario_statement *st, struc
 	return STEP_NEXT;
 }
 
+/* ALIAS broadcast-channel B NAME, ALIAS broadcast B DATA, ALIAS close B */
+static int exec_broadcast(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct bchannel *bc = find_bchannel(run, st->channel);
+	struct scenario_result res = { 0 };
+	json_t *cmd;
+	int r;
+
+	r = need_open(run, st, w, "");
+	if (r < 0)
+		return r;
+	if (st->verb == SCENARIO_BROADCAST_OPEN) {
+		r = command(run, st, w, json_pack("{s:s, s:s}", "cmd", "broadcast-open", "name", st->channel_name), &res);
+		if (r < 0)
+			return r;
+		if (res.ok) {
+			bc->created = true;
+			bc->owner = w;
+			bc->id = res.channel_id;
+			bc->gen = run->generation;
+		}
+		scenario_result_deinit(&res);
+		return STEP_NEXT;
+	}
+	if (!bc->created)
+		return script_error(run, st, "BroadcastChannel '%s' does not exist: its statement (line %u) failed",
+				    st->channel, bc->decl->line);
+	if (bc->owner != w)
+		return script_error(run, st, "BroadcastChannel '%s' is %s's, not %s's", st->channel,
+				    bc->owner->decl->actor, w->decl->actor);
+	cmd = json_pack("{s:s, s:I}", "cmd", st->verb == SCENARIO_BROADCAST_POST ? "broadcast-post" : "broadcast-close",
+			"channel", (json_int_t)bc->id);
+	if (!cmd)
+		return script_error(run, st, "out of memory");
+	if (st->verb == SCENARIO_BROADCAST_POST) {
+		r = add_data(run, st, w, cmd);
+		if (r < 0) {
+			json_decref(cmd);
+			return r;
+		}
+	}
+	return command(run, st, w, cmd, NULL);
+}
+
+/* ALIAS start PORT (port.start()), ALIAS listen PORT (addEventListener). */
+static int exec_port_verb(struct run *run, const struct scenario_statement *st, struct window *w)
+{
+	struct object *port = find_object(run, st->port);
+	bool start = st->verb == SCENARIO_START_PORT;
+	struct scenario_result res = { 0 };
+	int r;
+
+	r = need_object(run, st, w, port);
+	if (r < 0)
+		return r;
+	r = command(run, st, w, json_pack("{s:s, s:I}", "cmd", start ? "port-start" : "port-listen", "port",
+					  port_ref(port)), &res);
+	if (r < 0)
+		return r;
+	if (res.ok && port->owner == w) {
+		port->has[w->index] |= start ? HAS_STARTED : HAS_LISTENING;
+		/* What waited in it is dispatched once it is started: what rode
+		 * in those messages is w's now. */
+		if (start)
+			for (size_t i = 0; i < run->object_count; i++)
+				if (run->objects[i].riding == port)
+					run->objects[i].riding = NULL;
+	}
+	scenario_result_deinit(&res);
+	return STEP_NEXT;
+}
+
 static int exec_close_port(struct run *run, const struct scenario_statement *st, struct window *w)
 {
 	struct object *port = find_object(run, st->port);
@@ -783,7 +1275,7 @@ static int exec_close_port(struct run *run, const struct scenario_statement *st,
 /* The next event of w on port_id (0: on the window; -1: on either)
  * within timeout_ms (*ret NULL when none came). */
 static int next_event(struct run *run, const struct scenario_statement *st, struct window *w,
-		      int64_t port_id, int64_t timeout_ms, struct scenario_event **ret)
+		      int64_t port_id, uint64_t broadcast_id, int64_t timeout_ms, struct scenario_event **ret)
 {
 	int64_t deadline = proc_now_ms() + timeout_ms;
 	bool polled = false;
@@ -793,7 +1285,7 @@ static int next_event(struct run *run, const struct scenario_statement *st, stru
 		int r;
 
 		*ret = port_id < 0 ? scenario_agent_pop_event(w->agent)
-				   : scenario_agent_pop_event_on(w->agent, (uint64_t)port_id);
+				   : scenario_agent_pop_event_on(w->agent, (uint64_t)port_id, broadcast_id);
 		if (*ret)
 			return STEP_NEXT;
 		if (w->agent->gone)
@@ -847,13 +1339,15 @@ static int expect_port(struct run *run, const struct scenario_statement *st, str
 				    "has not started: match that message with '%s expect message port=%s' first",
 				    o->alias, o->riding->alias, w->decl->actor, w->decl->actor, o->riding->alias);
 	*ret = o;
-	if (o->owner != w || (o->has[w->index] & HAS_STARTED))
+	/* A port w listens to (`listen`: addEventListener) is not started by
+	 * an expectation: its queue stays disabled until `start`. */
+	if (o->owner != w || (o->has[w->index] & HAS_LISTENING))
 		return STEP_NEXT;
-	r = call_agent(run, st, w, json_pack("{s:s, s:I}", "cmd", "start", "port", port_ref(o)), &res);
+	r = call_agent(run, st, w, json_pack("{s:s, s:I}", "cmd", "onmessage", "port", port_ref(o)), &res);
 	if (r < 0)
 		return r;
 	if (res.ok) {
-		o->has[w->index] |= HAS_STARTED;
+		o->has[w->index] |= HAS_STARTED | HAS_LISTENING;
 		for (size_t i = 0; i < run->object_count; i++)
 			if (run->objects[i].riding == o)
 				run->objects[i].riding = NULL;
@@ -897,12 +1391,24 @@ static int expected_buffer(void *userdata, const char *name, cp_value **ret)
 	if (!v)
 		return CP_ERR_NO_MEMORY;
 	e->made = v;
-	r = cp_value_new_array_buffer(NULL, o->decl->size, ret);
-	if (r < 0)
-		return r;
-	bytes = cp_value_array_buffer_data_mut(*ret, &len);
-	if (bytes && o->decl->fill)
-		memset(bytes, (int)o->decl->fill, len);
+	if (o->decl->bytes) {
+		/* bytes=BASE64, read as the window process read it */
+		json_t *tagged = json_pack("{s:s}", "$bytes", o->decl->bytes);
+		char *text = tagged ? json_dumps(tagged, JSON_COMPACT) : NULL;
+
+		json_decref(tagged);
+		r = text ? cp_value_from_json(text, strlen(text), NULL, ret) : CP_ERR_NO_MEMORY;
+		free(text);
+		if (r < 0)
+			return r;
+	} else {
+		r = cp_value_new_array_buffer(NULL, o->decl->size, ret);
+		if (r < 0)
+			return r;
+		bytes = cp_value_array_buffer_data_mut(*ret, &len);
+		if (bytes && o->decl->fill)
+			memset(bytes, (int)o->decl->fill, len);
+	}
 	e->made[e->count].name = o->alias;
 	e->made[e->count++].node = *ret;
 	return 0;
@@ -1031,6 +1537,8 @@ static void diag_event(struct run *run, struct tap_diag *diag, const struct scen
 		tap_diag_json(diag, 2, "data", ev->data_json);
 	}
 	tap_diag_string(diag, 2, "origin", ev->origin);
+	if (ev->last_event_id && *ev->last_event_id)
+		tap_diag_string(diag, 2, "last-event-id", ev->last_event_id);
 	tap_diag_string(diag, 2, "source", source);
 	if (ev->port_id)
 		tap_diag_string(diag, 2, "port", port_label(run, ev->port_id, ev->generation, buf, sizeof(buf)));
@@ -1048,8 +1556,44 @@ static void diag_event(struct run *run, struct tap_diag *diag, const struct scen
 	}
 }
 
+/* ports=P1,P2: event.ports are those ports, in that order. */
+static bool ports_match(struct run *run, const struct scenario_statement *st, const struct scenario_event *ev)
+{
+	size_t i;
+
+	for (i = 0; st->ports_list[i]; i++) {
+		struct object *o = find_object(run, st->ports_list[i]);
+
+		if (i >= ev->port_count || !o->created || o->id != ev->ports[i] || o->gen != ev->generation)
+			return false;
+	}
+	return i == ev->port_count;
+}
+
+/* The BroadcastChannel an expectation is about (channel=), which must be
+ * w's; *ret NULL without channel=. */
+static int expect_channel(struct run *run, const struct scenario_statement *st, struct window *w,
+			  struct bchannel **ret)
+{
+	struct bchannel *bc;
+
+	*ret = NULL;
+	if (!st->channel)
+		return STEP_NEXT;
+	bc = find_bchannel(run, st->channel);
+	if (!bc->created)
+		return script_error(run, st, "BroadcastChannel '%s' does not exist: its statement (line %u) failed",
+				    st->channel, bc->decl->line);
+	if (bc->owner != w)
+		return script_error(run, st, "BroadcastChannel '%s' is %s's, not %s's", st->channel,
+				    bc->owner->decl->actor, w->decl->actor);
+	*ret = bc;
+	return STEP_NEXT;
+}
+
 static int exec_expect_event(struct run *run, const struct scenario_statement *st, struct window *w)
 {
+	struct bchannel *bc = NULL;
 	bool want_error = st->verb == SCENARIO_EXPECT_MESSAGEERROR;
 	struct scenario_event *ev = NULL;
 	_cleanup_(freep) char *differs = NULL;
@@ -1074,7 +1618,10 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	r = expect_port(run, st, w, &port, &start_failed);
 	if (r < 0 || start_failed)
 		return r;
-	r = next_event(run, st, w, port ? (int64_t)port->id : 0, st->within_ms, &ev);
+	r = expect_channel(run, st, w, &bc);
+	if (r < 0)
+		return r;
+	r = next_event(run, st, w, port ? (int64_t)port->id : 0, bc ? bc->id : 0, st->within_ms, &ev);
 	if (r < 0)
 		return r;
 	d = open_memstream(&differs, &differs_len);
@@ -1100,10 +1647,14 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 		if (st->source_null && ev->source_id != 0)
 			fputs(", source", d);
 		if (sw && (ev->source_id != window_id_at(run, sw, ev->generation) ||
-			   (sw->decl->name && (!ev->source_name || strcmp(sw->decl->name, ev->source_name) != 0))))
+			   (window_name(sw) && (!ev->source_name || strcmp(window_name(sw), ev->source_name) != 0))))
 			fputs(", source", d);
 		if (st->ports_given && ev->port_count != st->ports)
 			fputs(", ports", d);
+		else if (st->ports_list && !ports_match(run, st, ev))
+			fputs(", ports", d);
+		if (st->last_event_id && (!ev->last_event_id || strcmp(ev->last_event_id, st->last_event_id) != 0))
+			fputs(", last-event-id", d);
 		w->has_last_event = true;
 		w->last_source_id = ev->source_id;
 		w->last_source_gen = ev->generation;
@@ -1143,18 +1694,31 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	if (st->source_null) {
 		tap_diag_string(&diag, 2, "source", "null");
 	} else if (sw) {
-		_cleanup_(freep) char *source = describe_source(run, sw->id, run->generation, sw->decl->name);
+		_cleanup_(freep) char *source = describe_source(run, sw->id, run->generation, window_name(sw));
 
 		tap_diag_string(&diag, 2, "source", source);
 	}
 	if (port)
 		tap_diag_string(&diag, 2, "port", port->alias);
-	if (st->ports_given) {
+	if (st->ports_list) {
+		_cleanup_(freep) char *list = NULL;
+		size_t len = 0;
+		FILE *f = open_memstream(&list, &len);
+
+		if (f) {
+			for (size_t i = 0; st->ports_list[i]; i++)
+				fprintf(f, "%s%s", i ? ", " : "", st->ports_list[i]);
+			fclose(f);
+		}
+		tap_diag_string(&diag, 2, "ports", list);
+	} else if (st->ports_given) {
 		char n[16];
 
 		snprintf(n, sizeof(n), "%u", st->ports);
 		tap_diag_json(&diag, 2, "ports", n);
 	}
+	if (st->last_event_id)
+		tap_diag_string(&diag, 2, "last-event-id", st->last_event_id);
 	snprintf(within, sizeof(within), "%" PRId64 "ms", st->within_ms);
 	tap_diag_string(&diag, 2, "within", within);
 	if (ev)
@@ -1162,6 +1726,11 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 	else
 		tap_diag_string(&diag, 0, "got", "nothing");
 	tap_diag_string(&diag, 0, "differs", differs && *differs ? differs + 2 : "");
+	/* --verbose: the broker says why what was expected did not come. */
+	if (differs_len && run->opt->verbose && run->opt->broker && !port && !bc) {
+		read_broker_log(run);
+		diag_drops(run, &diag, w->id);
+	}
 	point(run, st, differs_len == 0, scenario_verb_name(st->verb), &diag);
 	tap_diag_deinit(&diag);
 	scenario_event_free(ev);
@@ -1173,6 +1742,7 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 	int64_t deadline = proc_now_ms() + st->within_ms;
 	struct scenario_event *ev = NULL;
 	struct object *port = NULL;
+	struct bchannel *bc = NULL;
 	struct tap_diag diag;
 	bool start_failed;
 	char within[64];
@@ -1184,11 +1754,15 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 	r = expect_port(run, st, w, &port, &start_failed);
 	if (r < 0 || start_failed)
 		return r;
+	r = expect_channel(run, st, w, &bc);
+	if (r < 0)
+		return r;
 	for (bool polled = false;;) {
 		int64_t left;
 
 		/* Without port=: nothing on the window nor on any port. */
-		ev = port ? scenario_agent_pop_event_on(w->agent, port->id) : scenario_agent_pop_event(w->agent);
+		ev = port ? scenario_agent_pop_event_on(w->agent, port->id, 0) :
+		     bc ? scenario_agent_pop_event_on(w->agent, 0, bc->id) : scenario_agent_pop_event(w->agent);
 		if (ev)
 			break;
 		if (w->agent->gone)
@@ -1201,8 +1775,8 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 			return r;
 		polled = true;
 	}
-	snprintf(within, sizeof(within), "no event%s%s within %" PRId64 "ms", port ? " on " : "",
-		 port ? port->alias : "", st->within_ms);
+	snprintf(within, sizeof(within), "no event%s%s within %" PRId64 "ms", port || bc ? " on " : "",
+		 port ? port->alias : bc ? st->channel : "", st->within_ms);
 	tap_diag_init(&diag);
 	tap_diag_string(&diag, 0, "statement", st->text);
 	tap_diag_string(&diag, 0, "expected", within);
@@ -1336,7 +1910,7 @@ static int exec_restart(struct run *run, const struct scenario_statement *st)
 		struct tap_diag diag;
 
 		w->id = 0;
-		if (w->killed || w->dead_reported)
+		if (w->killed || w->dead_reported || !w->agent)
 			continue;
 		r = call_agent(run, st, w, json_pack("{s:s}", "cmd", "reconnect"), &res);
 		if (r < 0)
@@ -1362,6 +1936,18 @@ static int exec_restart(struct run *run, const struct scenario_statement *st)
 		tap_diag_deinit(&diag);
 		scenario_result_deinit(&res);
 		return STEP_STOP;
+	}
+	/* A second alias follows the window it names. */
+	for (size_t i = 0; i < run->count; i++) {
+		struct window *w = &run->windows[i];
+
+		if (w->same_as) {
+			struct window *t = w->same_as;
+
+			while (t->same_as)
+				t = t->same_as;
+			w->id = t->id;
+		}
 	}
 	return STEP_NEXT;
 }
@@ -1402,6 +1988,8 @@ static int exec_statement(struct run *run, const struct scenario_statement *st, 
 	case SCENARIO_SLEEP:
 		return exec_sleep(run, st);
 	case SCENARIO_KILL:
+		if (!w->agent)
+			return script_error(run, st, "'%s' has no window process (its statement failed)", w->decl->actor);
 		scenario_agent_kill(w->agent);
 		w->killed = true;
 		/* The broker closes the ports of a connection that goes away. */
@@ -1421,6 +2009,29 @@ static int exec_statement(struct run *run, const struct scenario_statement *st, 
 		return exec_expect_detached(run, st, w);
 	case SCENARIO_RESTART_BROKER:
 		return exec_restart(run, st);
+	case SCENARIO_OPEN:
+		return exec_open(run, st);
+	case SCENARIO_FRAME:
+		return exec_frame(run, st);
+	case SCENARIO_REMOVE:
+		return exec_remove(run, st, w);
+	case SCENARIO_EXPECT_CLOSED:
+	case SCENARIO_EXPECT_OPEN:
+		return exec_expect_window_state(run, st, w);
+	case SCENARIO_HOLD:
+	case SCENARIO_RELEASE:
+		return exec_hold(run, st, w);
+	case SCENARIO_START_PORT:
+	case SCENARIO_LISTEN_PORT:
+		return exec_port_verb(run, st, w);
+	case SCENARIO_SEND_CORRUPT:
+		return exec_send(run, st, w);
+	case SCENARIO_CLOSE_WINDOW:
+		return exec_close_window(run, st, w);
+	case SCENARIO_BROADCAST_OPEN:
+	case SCENARIO_BROADCAST_POST:
+	case SCENARIO_CLOSE_BROADCAST:
+		return exec_broadcast(run, st, w);
 	}
 	return script_error(run, st, "'%s' is not supported", scenario_verb_name(st->verb));
 }
@@ -1448,7 +2059,7 @@ static void finish_windows(struct run *run)
 		struct tap_diag diag;
 		char how[96];
 
-		if (w->killed || w->dead_reported)
+		if (w->killed || w->dead_reported || !w->agent)
 			continue;
 		if (scenario_agent_finish(w->agent) == 0)
 			continue;
@@ -1486,33 +2097,87 @@ static int init_objects(struct run *run)
 	return 0;
 }
 
+/* The statement that declares window alias (window, open, frame). */
+static const struct scenario_statement *declaration(const struct scenario *s, const char *alias)
+{
+	for (size_t i = 0; i < s->count; i++) {
+		const struct scenario_statement *st = &s->statements[i];
+
+		if ((st->verb == SCENARIO_WINDOW || st->verb == SCENARIO_OPEN || st->verb == SCENARIO_FRAME) &&
+		    strcmp(st->actor, alias) == 0)
+			return st;
+	}
+	return NULL;
+}
+
+/* --filter with a block: the block's statements may name the windows of
+ * the statements before the first block and of the block itself, not
+ * those of another block (which does not run). */
+static int check_filter(struct run *run)
+{
+	const struct scenario *s = run->s;
+
+	if (run->opt->only_block < 0)
+		return 0;
+	for (size_t i = 0; i < s->count; i++) {
+		const struct scenario_statement *st = &s->statements[i];
+		const char *names[] = { st->actor, st->target_kind == SCENARIO_TARGET_WINDOW ? st->target_alias : NULL,
+					st->opener, st->parent, st->source,
+					st->verb == SCENARIO_EXPECT_CLOSED || st->verb == SCENARIO_EXPECT_OPEN ?
+					st->target_alias : NULL };
+
+		if (st->block != run->opt->only_block)
+			continue;
+		for (size_t k = 0; k < sizeof(names) / sizeof(names[0]); k++) {
+			const struct scenario_statement *decl = names[k] ? declaration(s, names[k]) : NULL;
+
+			if (decl && decl->block >= 0 && decl->block != run->opt->only_block)
+				return script_error(run, st, "--filter %s: '%s' is declared in block '%s' (line %u), "
+						    "which does not run", s->blocks[run->opt->only_block], names[k],
+						    s->blocks[decl->block], decl->line);
+		}
+	}
+	return 0;
+}
+
 enum scenario_outcome scenario_run(const struct scenario *s, const struct scenario_run_options *opt)
 {
 	struct run run = { .s = s, .opt = opt };
 	size_t windows = 0, objects = 0, i;
 
 	for (i = 0; i < s->count; i++) {
-		windows += s->statements[i].verb == SCENARIO_WINDOW;
+		windows += s->statements[i].verb == SCENARIO_WINDOW || s->statements[i].verb == SCENARIO_OPEN ||
+			   s->statements[i].verb == SCENARIO_FRAME;
 		objects += s->statements[i].verb == SCENARIO_CHANNEL ? 2 : s->statements[i].verb == SCENARIO_BUFFER;
 	}
 	run.window_max = windows;
+	run.bchannels = calloc(s->count + 1, sizeof(*run.bchannels));
+	for (i = 0; run.bchannels && i < s->count; i++)
+		if (s->statements[i].verb == SCENARIO_BROADCAST_OPEN)
+			run.bchannels[run.bchannel_count++].decl = &s->statements[i];
 	run.windows = calloc(windows + 1, sizeof(*run.windows));
 	run.agents = calloc(windows + 1, sizeof(*run.agents));
 	run.objects = calloc(objects + 1, sizeof(*run.objects));
-	if (!run.windows || !run.agents || !run.objects || init_objects(&run) < 0) {
+	if (!run.windows || !run.agents || !run.objects || !run.bchannels || init_objects(&run) < 0) {
 		fprintf(stderr, "crosspost run: %s: out of memory\n", s->file);
 		run.outcome = SCENARIO_SCRIPT_ERROR;
 		goto out;
 	}
+	if (check_filter(&run) < 0)
+		goto out;
 	for (i = 0; i < s->count; i++) {
 		const struct scenario_statement *st = &s->statements[i];
 		struct window *w = NULL;
 
+		if (opt->only_block >= 0 && st->block >= 0 && st->block != opt->only_block)
+			continue;
+		if (opt->select_line && st->line > opt->select_line)
+			break;
 		if (*opt->interrupted) {
 			interrupted(&run, st);
 			break;
 		}
-		if (st->actor && st->verb != SCENARIO_WINDOW)
+		if (st->actor && st->verb != SCENARIO_WINDOW && st->verb != SCENARIO_OPEN && st->verb != SCENARIO_FRAME)
 			w = find_window(&run, st->actor);
 		/* A failure is consumed only by the window's very next statement. */
 		if (w && st->verb != SCENARIO_EXPECT_ERROR)
@@ -1521,10 +2186,23 @@ enum scenario_outcome scenario_run(const struct scenario *s, const struct scenar
 			tap_comment(opt->tap, "%s:%u: %s", s->file, st->line, st->text);
 		if (exec_statement(&run, st, w) < 0)
 			break;
+		if (opt->verbose)
+			read_broker_log(&run);
 	}
-	if (i == s->count)
+	if (i == s->count || (opt->select_line && i < s->count && s->statements[i].line > opt->select_line))
 		for (size_t k = 0; k < run.count; k++)
 			report_unconsumed_failure(&run, &run.windows[k]);
+	if (opt->select_line && !run.selected_reported && run.outcome < SCENARIO_SCRIPT_ERROR)
+		for (size_t k = 0; k < s->count; k++)
+			if (s->statements[k].line == opt->select_line) {
+				struct tap_diag diag;
+
+				tap_diag_init(&diag);
+				tap_diag_string(&diag, 0, "statement", s->statements[k].text);
+				tap_diag_string(&diag, 0, "got", "not reached: the script stopped before it");
+				point(&run, &s->statements[k], false, scenario_verb_name(s->statements[k].verb), &diag);
+				tap_diag_deinit(&diag);
+			}
 	finish_windows(&run);
 out:
 	for (i = 0; i < run.count; i++) {
@@ -1539,5 +2217,9 @@ out:
 	for (i = 0; i < run.object_count; i++)
 		free(run.objects[i].has);
 	free(run.objects);
+	free(run.bchannels);
+	for (i = 0; i < run.drop_count; i++)
+		free(run.drops[i]);
+	free(run.drops);
 	return run.outcome;
 }

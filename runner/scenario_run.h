@@ -25,11 +25,24 @@ struct scenario_run_options {
 	 * start again; NULL when --socket names an external broker. */
 	struct scenario_broker *broker;
 	const char *broker_program;
-	bool verbose;               /* statements and events as TAP comments */
+	bool verbose;               /* statements and events as TAP comments, the
+	                             * broker's log on stderr and its drop reasons */
 	struct scenario_tap *tap;
-	/* Set by a signal handler: the run stops at the next chance. */
+	/* Set by a signal handler: the run stops at the next chance.
+	 * SCENARIO_TIMED_OUT: --timeout ran out for this file (a failed
+	 * point, not a script error). */
 	volatile sig_atomic_t *interrupted;
+	int64_t timeout_ms;         /* --timeout, for the message; 0: none */
+	/* --filter: run the statements outside every `## NAME` block and
+	 * those of block only_block (-1: every block); with select_line
+	 * (not 0), only the statements up to that line, and only its test
+	 * points. */
+	int only_block;
+	unsigned select_line;
 };
+
+/* *options->interrupted when --timeout ran out. */
+#define SCENARIO_TIMED_OUT 2
 
 /* Statements the script cannot run with in this setting: `restart broker`
  * needs a private broker (external_broker: --socket was given).  Returns 0,

@@ -47,11 +47,14 @@ void tap_point(struct scenario_tap *tap, bool ok, const char *description, const
 		fputs("  ...\n", tap->out);
 	}
 	fflush(tap->out);
+	if (tap->on_point)
+		tap->on_point(tap->on_point_data, ok, description, diag);
 }
 
 void tap_plan(struct scenario_tap *tap)
 {
 	fprintf(tap->out, "1..%u\n", tap->count);
+	fprintf(tap->out, "# %u passed, %u failed\n", tap->count - tap->failed, tap->failed);
 	fflush(tap->out);
 }
 

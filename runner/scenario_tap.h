@@ -10,6 +10,9 @@ struct scenario_tap {
 	FILE *out;
 	unsigned count;             /* test points so far */
 	unsigned failed;            /* of which not ok */
+	/* Called with every test point as it is printed (--junit), when set. */
+	void (*on_point)(void *userdata, bool ok, const char *description, const char *diag);
+	void *on_point_data;
 };
 
 /* Starts the stream ("TAP version 13"). */
@@ -22,7 +25,8 @@ void tap_comment(struct scenario_tap *tap, const char *fmt, ...) __attribute__((
  * leading two spaces), printed between "---" and "...". */
 void tap_point(struct scenario_tap *tap, bool ok, const char *description, const char *diag);
 
-/* Ends the stream with the plan "1..N". */
+/* Ends the stream with the plan "1..N" and the summary comment
+ * "# P passed, F failed". */
 void tap_plan(struct scenario_tap *tap);
 
 /* Builds the YAML of one test point's diagnostics. */

@@ -599,6 +599,16 @@ START_TEST(policy_limits_what_another_uid_may_do)
 	ck_assert_int_eq(open_window(client, "https://root.example/inbox?session=secret", "root-window", 0,
 				     &root_window), 0);
 	seen.root_window = cp_window_id(root_window);
+	/* A popup nobody has claimed yet: a window with no connection behind
+	 * it, which the restricted lister must be shown without its URL (the
+	 * filter once read its connection's uid and crashed the broker). */
+	{
+		char *token = NULL;
+
+		ck_assert_int_eq(cp_window_open_window(root_window, "https://root.example/popup", "_blank", 0, NULL,
+						       &token), 0);
+		free(token);
+	}
 	child_start(&child, &b, NULL, 0, steps_restricted, &seen);
 	/* The broker's own uid sees the other uid's windows in full. */
 	ck_assert_int_eq(cp_client_list_windows(client, &infos, &n), 0);

@@ -135,6 +135,13 @@ static void wait_for(cp_client *c, const int *counter, int want)
 	}
 }
 
+static void on_broadcast_count(cp_broadcast *channel, const cp_event *ev, void *userdata)
+{
+	(void)channel;
+	(void)ev;
+	(*(int *)userdata)++;
+}
+
 static uint64_t lookup(cp_client *c, const char *name)
 {
 	uint64_t id = 0;
@@ -366,6 +373,44 @@ START_TEST(ports_do_not_survive_a_restart)
 }
 END_TEST
 
+START_TEST(broadcast_channels_close_and_the_window_proxy_follows_the_new_id)
+{
+	Log log = { 0 };
+	cp_client *a = reconnecting_client(&log), *b;
+	cp_window *w = open_window(a, "https://a.example/", NULL), *other;
+	cp_window *filler = open_window(a, "https://f.example/", NULL);
+	cp_broadcast *bc = NULL, *again = NULL, *peer = NULL;
+	cp_value *v = test_value("\"hi\"");
+	int heard = 0;
+
+	ck_assert_int_eq(cp_broadcast_new(w, "news", &bc), 0);
+	ck_assert_uint_eq(cp_window_ref_id(cp_window_proxy(w)), 1);
+	test_broker_restart(&broker);
+	wait_for(a, &log.restored, 1);
+	/* Registered again in list order: the proxy has the new id, whatever it is. */
+	ck_assert_uint_ne(cp_window_id(w), 0);
+	ck_assert_uint_eq(cp_window_ref_id(cp_window_proxy(w)), cp_window_id(w));
+	ck_assert_uint_eq(cp_window_ref_id(cp_window_proxy(filler)), cp_window_id(filler));
+	ck_assert_int_eq(cp_broadcast_post(bc, v), CP_ERR_INVALID_STATE);
+	ck_assert_msg(strstr(cp_last_error_message(), "closed with the broker's restart"), "message: %s",
+		      cp_last_error_message());
+	ck_assert_int_eq(cp_broadcast_close(bc), 0);
+	/* Opened again, the channel works at the new broker. */
+	ck_assert_int_eq(cp_broadcast_new(w, "news", &again), 0);
+	b = test_client(&broker);
+	other = open_window(b, "https://a.example/other", NULL);
+	ck_assert_int_eq(cp_broadcast_new(other, "news", &peer), 0);
+	cp_broadcast_set_callback(again, on_broadcast_count, &heard);
+	ck_assert_int_eq(cp_broadcast_post(peer, v), 0);
+	ck_assert_int_eq(cp_client_sync(b, 5000), 0);
+	while (heard < 1)
+		ck_assert_int_ge(cp_client_wait(a, 5000), 1);
+	cp_value_free(v);
+	cp_client_free(b);
+	cp_client_free(a);
+}
+END_TEST
+
 START_TEST(reconnection_gives_up_after_its_limit)
 {
 	Log log = { 0 };
@@ -494,6 +539,7 @@ int main(void)
 	tcase_add_test(tc, events_received_before_the_loss_reach_their_windows_first);
 	tcase_add_test(tc, a_window_whose_name_was_taken_meanwhile_is_closed);
 	tcase_add_test(tc, ports_do_not_survive_a_restart);
+	tcase_add_test(tc, broadcast_channels_close_and_the_window_proxy_follows_the_new_id);
 	tcase_add_test(tc, reconnection_gives_up_after_its_limit);
 	tcase_add_test(tc, an_own_poll_loop_follows_fd_and_timeout);
 	tcase_add_test(tc, a_libevent_loop_reconnects_and_receives_on_the_new_connection);

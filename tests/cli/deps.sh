@@ -1,17 +1,24 @@
 # SPDX-License-Identifier: MIT
-# scripts/install-deps.sh installs everything the build links: every
-# pkg-config module the Makefile (and crosspost.pc) names comes from a
-# package the script lists, and every library `pkg-config --static --libs`
-# names resolves to a file (its -dev package is there).
+# scripts/install-deps.sh installs everything the build links and the
+# tests run: every pkg-config module the Makefile (and crosspost.pc) names
+# comes from a package the script lists, every library `pkg-config
+# --static --libs` names resolves to a file (its -dev package is there),
+# and so does every tool that building the man pages and the tests need.
 set -eu
 . "$(dirname "$0")/../helpers/cli-lib.sh"
 
 listed=$(sed -n 's/^PKGS="\(.*\)"$/\1/p' scripts/install-deps.sh)
 [ -n "$listed" ] && pass "install-deps.sh lists its packages" || fail "cannot read PKGS from install-deps.sh"
 modules=$(sed -n 's/^PKGS *:= *//p' Makefile)
+broker_modules=$(sed -n 's/^BROKER_PKGS *:= *//p' Makefile)
+[ -n "$broker_modules" ] && pass "the Makefile names the broker's own modules ($broker_modules)" ||
+	fail "cannot read BROKER_PKGS from the Makefile"
 pc_modules=$(sed -n 's/^Requires.private: *//p' crosspost.pc.in)
-expect_eq "crosspost.pc requires what the Makefile builds with" "$pc_modules" "$modules"
-for m in $modules check; do
+expect_eq "crosspost.pc requires what the Makefile builds libcrosspost with" "$pc_modules" "$modules"
+daemon_modules=$(sed -n 's/^DAEMON_PKGS *:= *//p' Makefile)
+[ -n "$daemon_modules" ] && pass "the Makefile names crosspostd's own modules: $daemon_modules" ||
+	fail "cannot read DAEMON_PKGS from the Makefile"
+for m in $modules $broker_modules $daemon_modules check; do
 	pc="$(pkg-config --variable=pcfiledir "$m" 2>/dev/null)/$m.pc"
 	if [ ! -f "$pc" ]; then fail "pkg-config module $m is not installed"; continue; fi
 	owner=$(dpkg -S "$pc" 2>/dev/null | head -n 1 | cut -d: -f1)
@@ -20,8 +27,21 @@ for m in $modules check; do
 	*) fail "module $m comes from package '$owner', which install-deps.sh does not list" ;;
 	esac
 done
+# The tools: scdoc builds the man pages, groff renders them in
+# tests/cli/manpages.sh, systemd-socket-activate starts crosspostd in
+# tests/check_service.c and tests/cli/systemd.sh.
+for tool in scdoc groff systemd-socket-activate; do
+	path=$(command -v "$tool" || true)
+	if [ -z "$path" ]; then fail "$tool is not installed"; continue; fi
+	owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
+	[ -n "$owner" ] || owner=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+	case " $listed " in
+	*" $owner "*) pass "$tool comes from $owner, which install-deps.sh installs" ;;
+	*) fail "$tool comes from package '$owner', which install-deps.sh does not list" ;;
+	esac
+done
 # shellcheck disable=SC2046
-for lib in $(pkg-config --static --libs $modules | tr ' ' '\n' | sed -n 's/^-l//p'); do
+for lib in $(pkg-config --static --libs $modules $broker_modules $daemon_modules | tr ' ' '\n' | sed -n 's/^-l//p'); do
 	found=""
 	for ext in so a; do
 		f=$(cc -print-file-name="lib$lib.$ext")

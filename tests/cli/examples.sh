@@ -12,7 +12,7 @@ EX=$BUILD_DIR/examples
 # Broker-assigned ids vary with start order; the lines are compared without them.
 no_ids() { sed 's/window [0-9][0-9]*/window N/; s/port [0-9][0-9]*/port N/'; }
 
-for p in sender receiver request_server request_client channel_host channel_worker; do
+for p in sender receiver request_server request_client channel_host channel_worker popup_opener popup; do
 	[ -x "$EX/$p" ] || { fail "$EX/$p is not built"; finish; }
 	grep -q '^/\* SPDX-License-Identifier: MIT \*/$' "$top/examples/$p.c" && pass "$p.c has its SPDX line" ||
 		fail "$p.c lacks its SPDX line"
@@ -94,6 +94,21 @@ worker: squaring 1
 worker: squaring 2
 worker: squaring 3
 worker: bye'
+
+# (d) the web's popup handshake: popup_opener opens a window, starts
+# popup as its process with the claim token, posts to it with a
+# targetOrigin once it says it is ready, reads its answer through
+# event.source, and closes it.
+capture "$EX/popup_opener"
+expect_eq "popup_opener exits 0 (and so did the popup it started)" "$RC" "0"
+expect_eq "the popup handshake" "$(printf '%s\n' "$OUT" | no_ids)" \
+	'shop: opened window N at https://pay.example/checkout
+shop: the popup is ready
+shop: the popup answered {"token":"t-42","paid":true}
+shop: closed the popup'
+capture "$EX/popup"
+expect_eq "popup without a claim token exits 1" "$RC" "1"
+expect_contains "popup says why" "$ERR" "popup: cannot claim the window: NotFoundError: no claim token"
 
 # The README's C snippet ("Using it") is a program once given includes, a
 # main() and the target id; examples/sender.c is its complete version, so it

@@ -1,6 +1,9 @@
 # SPDX-License-Identifier: MIT
 # `make install` into a DESTDIR gives binaries, both libraries, the header and
-# a crosspost.pc that a program builds against, statically and shared.
+# a crosspost.pc that a program builds against, statically and shared; the
+# man pages, the systemd user units (which systemd-analyze accepts) and bash
+# completion.  `make uninstall` with the same variables removes every file
+# install put there, and under a DESTDIR the folders too.
 set -eu
 . "$(dirname "$0")/../helpers/cli-lib.sh"
 
@@ -11,9 +14,27 @@ case "$build" in *asan*) san="-fsanitize=address,undefined" ;; esac
 make -s --no-print-directory install BUILD="$build" SANITIZE="$([ -n "$san" ] && echo 1 || echo 0)" \
 	PREFIX=/usr/local DESTDIR="$root" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "make install"; }
 for f in bin/crosspost bin/crosspostd lib/libcrosspost.a lib/libcrosspost.so.0 lib/libcrosspost.so \
-	include/crosspost.h lib/pkgconfig/crosspost.pc; do
+	include/crosspost.h lib/pkgconfig/crosspost.pc lib/systemd/user/crosspost.socket \
+	lib/systemd/user/crosspost.service share/bash-completion/completions/crosspost \
+	share/bash-completion/completions/crosspostd share/man/man1/crosspost.1 share/man/man3/libcrosspost.3 \
+	share/man/man5/crosspost-scenario.5 share/man/man5/crosspost.conf.5 share/man/man8/crosspostd.8; do
 	[ -e "$root/usr/local/$f" ] && pass "installs $f" || fail "missing $f"
 done
+for page in man/*.scd; do
+	name=$(basename "$page" .scd)
+	[ -f "$root/usr/local/share/man/man${name##*.}/$name" ] && pass "installs the page $name" ||
+		fail "make install leaves out the page $name"
+done
+units="$root/usr/local/lib/systemd/user"
+expect_eq "crosspost.service runs the installed crosspostd" \
+	"$(grep '^ExecStart=' "$units/crosspost.service")" "ExecStart=/usr/local/bin/crosspostd --foreground --log-target journal"
+# systemd-analyze checks that ExecStart's program exists: point it at the
+# DESTDIR's for the check.
+mkdir -p "$T/units"
+cp "$units/crosspost.socket" "$T/units/"
+sed "s|=/usr/local/bin/|=$root/usr/local/bin/|" "$units/crosspost.service" >"$T/units/crosspost.service"
+capture systemd-analyze verify --man=no "$T/units/crosspost.socket" "$T/units/crosspost.service"
+expect_eq "systemd-analyze verify accepts the units" "$RC:$OUT$ERR" "0:"
 cat >"$T/app.c" <<'APP'
 #include <crosspost.h>
 #include <stdio.h>
@@ -45,4 +66,9 @@ cc $san "$T/app.c" -o "$T/app-static" $(pkg-config --cflags crosspost) "$root/us
 expect_eq "a program runs against libcrosspost.a" "$("$T/app-static")" '{"a":[1,true]} SyntaxError'
 exported=$(nm -D --defined-only "$root/usr/local/lib/libcrosspost.so.0" | awk '$2 == "T" {print $3}' | grep -v '^cp_' || true)
 expect_eq "the shared library exports only cp_ symbols" "$exported" ""
+
+make -s --no-print-directory uninstall BUILD="$build" PREFIX=/usr/local DESTDIR="$root" >"$T/uninstall.log" 2>&1 ||
+	{ cat "$T/uninstall.log"; fail "make uninstall"; }
+expect_eq "make uninstall removes every file make install put there" "$(find "$root" ! -type d)" ""
+expect_eq "and, under a DESTDIR, the folders it made" "$(find "$root" -mindepth 1)" ""
 finish
