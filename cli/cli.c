@@ -130,6 +130,20 @@ int cli_print_event(FILE *out, const cp_event *ev)
 int cli_check_format(const char *command, const char *fmt)
 {
 	for (const char *p = fmt; *p; p++) {
+		if (*p == '\\') {
+			/* mosquitto_sub's escapes, so that a format can span lines
+			 * without the shell's help. */
+			p++;
+			if (*p && strchr("nt\\", *p))
+				continue;
+			if (!*p)
+				fprintf(stderr, "crosspost %s: --format ends with a lone '\\' (write \\\\ for a "
+					"backslash)\n", command);
+			else
+				fprintf(stderr, "crosspost %s: --format has an unknown escape '\\%c' (known: \\n "
+					"\\t \\\\)\n", command, *p);
+			return 2;
+		}
 		if (*p != '%')
 			continue;
 		p++;
@@ -155,6 +169,11 @@ int cli_print_event_format(FILE *out, const cp_event *ev, const char *fmt)
 	for (const char *p = fmt; *p; p++) {
 		char *json;
 
+		if (*p == '\\') {
+			p++;
+			fputc(*p == 'n' ? '\n' : *p == 't' ? '\t' : *p, out);
+			continue;
+		}
 		if (*p != '%') {
 			fputc(*p, out);
 			continue;

@@ -36,8 +36,8 @@ void cli_print_error(const char *command, int code);
 /* Writes one event as a JSON line: {"type","data","origin","source"}. */
 int cli_print_event(FILE *out, const cp_event *ev);
 
-/* --format FMT: one line per event, FMT with these directives replaced
- * and a newline added.  CLI_FORMAT_HELP lists them as part of a printf
+/* --format FMT: one line per event, FMT with these directives and
+ * escapes (those of mosquitto_sub --format) replaced and a newline added.  CLI_FORMAT_HELP lists them as part of a printf
  * format (the --help texts). */
 #define CLI_FORMAT_HELP \
 	"                       %%t type (message, messageerror)   %%o origin\n" \
@@ -45,7 +45,8 @@ int cli_print_event(FILE *out, const cp_event *ev);
 	"                       %%i source id, or null   %%n source name, or null\n" \
 	"                       %%d data as JSON (empty for messageerror)\n" \
 	"                       %%D data as text: a string as it is, else as %%d\n" \
-	"                       %%%% a percent sign; any other character as it is\n"
+	"                       %%%% a percent sign; \\n newline, \\t tab, \\\\ backslash;\n" \
+	"                       any other character as it is\n"
 /* 0 when fmt is a good --format; else prints why (for command) and
  * returns 2, the exit status of a usage error. */
 int cli_check_format(const char *command, const char *fmt);

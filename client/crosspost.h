@@ -1136,21 +1136,35 @@ int cp_client_get_timeout(const cp_client *client);
  * Register per window (at most 10 s when a broker accepts but does not
  * answer).
  *
- * What survives: the cp_client, its windows (the same handles, URLs,
- * names, flags and callbacks), and events received before the loss, which
- * are dispatched to the same windows.
+ * What survives: the cp_client, its open windows (the same handles, URLs,
+ * names, flags and callbacks; cp_window_proxy() follows the new id), and
+ * events received before the loss, which are dispatched to the same
+ * windows.
  *
  * What does not:
  *  - window ids.  The new broker assigns new ones: cp_window_id() returns
  *    the new id once the window is registered again (the callback's
  *    CP_RECONNECT_WINDOW says when).  Peers that kept an id look the name
- *    up again.  The source ids of events received before the loss name
- *    windows of the old broker; at the new one such an id may be unknown
- *    or another window's (targetOrigin still guards a reply).
+ *    up again.  The source ids of events received before the loss, and
+ *    cp_window_ref handles the program made from ids, name windows of the
+ *    old broker; at the new one such an id may be unknown or another
+ *    window's (targetOrigin still guards a reply).
+ *  - browsing-context relations.  Every window comes back as a top-level
+ *    window of its own (Register, as cp_window_open() does): an iframe or
+ *    a popup has no parent or opener at the new broker, and its frames
+ *    are not re-created.  A window closed before the loss (by a script,
+ *    or discarded) is not registered again.
  *  - MessagePorts, which live in the broker.  Every open port of the
  *    client is closed (cp_port_get_state() says CP_PORT_CLOSED), posting on
  *    one fails with CP_ERR_INVALID_STATE, and events for it not yet
  *    dispatched are dropped.
+ *  - BroadcastChannels, likewise: each is closed, cp_broadcast_post() on
+ *    one fails with CP_ERR_INVALID_STATE ("closed with the broker's
+ *    restart"); open it again with cp_broadcast_new() once the window is
+ *    back.
+ *  - connection state at the broker: a cp_client_monitor() subscription
+ *    and cp_window_report_drops() (subscribe again after
+ *    CP_RECONNECT_RESTORED).
  *  - messages in flight: posts written to the old broker that it had not
  *    delivered, events it had queued for this client but not sent, and
  *    posts queued in batching mode but not written (the LOST notice's

@@ -40,6 +40,14 @@ unnamed_id=$(sed -n 2p "$T/f.out" | cut -d'|' -f4)
 expect_eq "an unnamed source, an object" "$(sed -n 2p "$T/f.out")" \
 	"message|https://a.example|$unnamed_id|$unnamed_id|null|{\"n\":[1,\"x\"]}|{\"n\":[1,\"x\"]}|100%|%s"
 expect_contains "tagged JSON for other types" "$(sed -n 3p "$T/f.out")" '|{"$bigint":"12"}|{"$bigint":"12"}|'
+# Escapes, as mosquitto_sub has them: a record over two lines.
+listen_bg "$T/e.out" https://b.example --name escaped --count 1 --timeout 20s --format 'origin:\t%o\ndata:\t%d \\ok'
+capture "$CROSSPOST" post https://a.example --to escaped --target-origin '*' '[1]'
+wait "$LISTEN_PID" || true
+expect_eq "newline, tab and backslash escapes in --format" "$(cat "$T/e.out")" "$(printf 'origin:\thttps://a.example\ndata:\t[1] \\ok')"
+capture "$CROSSPOST" listen https://b.example --format '%o\x' --timeout 100ms
+expect_eq "an unknown escape exits 2" "$RC:$ERR" \
+	"2:crosspost listen: --format has an unknown escape '\\x' (known: \\n \\t \\\\)"
 # JSON stays the default.
 listen_bg "$T/j.out" https://b.example --name json --count 1 --timeout 20s
 capture "$CROSSPOST" post https://a.example --to json --target-origin '*' '1'
