@@ -1190,7 +1190,7 @@ int cp_client_get_timeout(const cp_client *client);
  * CP_RECONNECT_RESTORED).
  *
  * Turning it off while the broker is away ends the attempts: the client
- * stays disconnected.  Errors: CP_ERR_TYPE (client NULL). */
+ * stays disconnected.  Errors: CP_ERR_TYPE (client NULL), CP_ERR_NO_MEMORY. */
 int cp_client_set_reconnect(cp_client *client, bool on);
 
 #define CP_RECONNECT_FIRST_DELAY_MS 10     /* after the immediate first attempt */
@@ -1199,7 +1199,8 @@ int cp_client_set_reconnect(cp_client *client, bool on);
 /* Bounds reconnection: once give_up_ms have passed since the loss without
  * a successful attempt, the client gives up (CP_RECONNECT_GAVE_UP) and
  * stays disconnected, as without reconnection.  give_up_ms < 0: never give
- * up (the default); 0: one attempt only.  Errors: CP_ERR_TYPE. */
+ * up (the default); 0: one attempt only.  Errors: CP_ERR_TYPE,
+ * CP_ERR_NO_MEMORY. */
 int cp_client_set_reconnect_limit(cp_client *client, int give_up_ms);
 
 typedef enum cp_reconnect_event {
@@ -1226,7 +1227,9 @@ typedef enum cp_reconnect_event {
  * post, open and close windows. */
 typedef void (*cp_reconnect_callback)(cp_client *client, cp_reconnect_event event, cp_window *window,
 				      int error, void *userdata);
-/* Sets the callback (NULL: none; reconnection works without one). */
+/* Sets the callback (NULL: none; reconnection works without one).  After
+ * a successful cp_client_set_reconnect() it cannot fail; before, out of
+ * memory, it does nothing (that call then says CP_ERR_NO_MEMORY). */
 void cp_client_set_reconnect_callback(cp_client *client, cp_reconnect_callback cb, void *userdata);
 
 #ifdef __cplusplus
