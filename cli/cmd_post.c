@@ -303,15 +303,18 @@ static int post_lines(struct post_run *run)
 			{ .fd = STDIN_FILENO, .events = POLLIN },
 			{ .fd = cp_client_fd(run->client), .events = POLLIN },
 		};
+		bool pending = cp_client_has_pending(run->client);
 		size_t start = 0;
 
-		if (cp_client_has_pending(run->client))
-			pfd[1].revents = POLLIN;
-		else if (poll(pfd, 2, -1) < 0 && errno != EINTR) {
+		/* With work pending, a look at standard input without waiting:
+		 * neither side starves the other. */
+		if (poll(pfd, 2, pending ? 0 : -1) < 0 && errno != EINTR) {
 			fprintf(stderr, "crosspost post: poll: %s\n", strerror(errno));
 			r = -1;
 			break;
 		}
+		if (pending)
+			pfd[1].revents |= POLLIN;
 		if (pfd[1].revents) {
 			int d = cp_client_dispatch(run->client);
 
