@@ -85,6 +85,10 @@ _crosspost()
 		_crosspost_files
 		return
 		;;
+	run:--diagram)
+		_crosspost_files svg
+		return
+		;;
 	monitor:--window)
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -W "$(_crosspost_window_names "$program" "$socket")" -- "$cur"))
@@ -116,7 +120,7 @@ _crosspost()
 	listen) options="--name --count --timeout --origin --format --reconnect --ready-fd --privileged --socket --help" ;;
 	post) options="--to --to-id --target-origin --name --file --lines --string --reply-count --timeout --format --socket --help" ;;
 	list) options="--tree --json --socket --help" ;;
-	run) options="--socket --broker --filter --timeout --junit --verbose --help" ;;
+	run) options="--socket --broker --filter --timeout --junit --diagram --verbose --help" ;;
 	monitor) options="--origin --window --data --json --count --socket --help" ;;
 	stats) options="--json --socket --help" ;;
 	origin) options="--base --unicode --socket --help" ;;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -18,6 +19,7 @@
 #include "scenario_proc.h"
 #include "scenario_run.h"
 #include "scenario_tap.h"
+#include "scenario_trace.h"
 
 #define TRY_HELP "Try 'crosspost run --help'.\n"
 
@@ -40,6 +42,8 @@ struct run_args {
 	int64_t timeout_ms;         /* --timeout, 0: none */
 	struct scenario_tap *tap;
 	struct scenario_junit *junit;
+	const char *diagram;        /* --diagram FILE, or NULL */
+	size_t file_count;          /* FILEs given (several: one diagram each) */
 };
 
 static void usage(FILE *out)
@@ -59,6 +63,10 @@ static void usage(FILE *out)
 		"                      (FILE:LINE ALIAS VERB) contains PATTERN, reporting it alone\n"
 		"  --timeout DURATION  stop a file that runs longer (e.g. 30s): a failed point\n"
 		"  --junit FILE        also write the test points as JUnit XML to FILE\n"
+		"  --diagram FILE.svg  also draw the run as a sequence diagram (SVG): a lifeline\n"
+		"                      per window and port, an arrow per message, dropped ones\n"
+		"                      stopping with the reason, failed expectations in red;\n"
+		"                      with several FILEs, one per scenario: FILE-1.svg, ...\n"
 		"  --verbose           print each statement and event as a TAP comment, the\n"
 		"                      private broker's log on stderr, and with a failed\n"
 		"                      expectation, why the broker dropped messages for it\n"
@@ -164,8 +172,45 @@ static void arm_timeout(int64_t ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* Runs one file against the broker at socket_path, or a private one. */
-static enum scenario_outcome run_file(const struct scenario *s, const struct run_args *args)
+/* Where --diagram PATH draws the index-th (from 1) of count files: PATH
+ * itself for one file, else PATH with "-INDEX" before its ".svg" (or at
+ * its end).  NULL when out of memory. */
+static char *diagram_path(const char *path, size_t index, size_t count)
+{
+	size_t len = strlen(path), stem = len;
+	char *out = NULL;
+
+	if (count == 1)
+		return strdup(path);
+	if (len > 4 && strcasecmp(path + len - 4, ".svg") == 0)
+		stem = len - 4;
+	if (asprintf(&out, "%.*s-%zu%s", (int)stem, path, index, path + stem) < 0)
+		return NULL;
+	return out;
+}
+
+/* --diagram: the run of s, drawn into its file; the outcome gets worse
+ * when it cannot be written. */
+static enum scenario_outcome write_diagram(const struct scenario *s, const struct run_args *args, size_t index,
+					   const struct scenario_trace *trace, enum scenario_outcome outcome)
+{
+	char *path = diagram_path(args->diagram, index, args->file_count);
+	int r = path ? scenario_trace_write(trace, path) : -ENOMEM;
+
+	if (r < 0) {
+		fprintf(stderr, "crosspost run: %s: cannot write the diagram %s: %s\n", s->file,
+			path ? path : args->diagram, strerror(-r));
+		outcome = SCENARIO_SCRIPT_ERROR;
+	} else {
+		tap_comment(args->tap, "diagram: %s", path);
+	}
+	free(path);
+	return outcome;
+}
+
+/* Runs one file (the index-th, from 1) against the broker at socket_path,
+ * or a private one. */
+static enum scenario_outcome run_file(const struct scenario *s, const struct run_args *args, size_t index)
 {
 	struct scenario_broker *broker = NULL;
 	struct scenario_run_options opt = {
@@ -173,6 +218,7 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 		.tap = args->tap, .interrupted = &interrupted, .timeout_ms = args->timeout_ms,
 	};
 	enum scenario_outcome outcome;
+	struct scenario_trace *trace = NULL;
 	int64_t started = proc_now_ms();
 	char err[2048];
 
@@ -183,6 +229,12 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 	tap_comment(args->tap, "%s", s->file);
 	if (args->junit)
 		junit_begin_file(args->junit, s->file);
+	if (args->diagram && scenario_trace_new(s->file, &trace) < 0) {
+		fprintf(stderr, "crosspost run: out of memory\n");
+		outcome = SCENARIO_SCRIPT_ERROR;
+		goto out;
+	}
+	opt.trace = trace;
 	if (args->timeout_ms)
 		arm_timeout(args->timeout_ms);
 	if (!args->socket_path) {
@@ -196,6 +248,9 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 		opt.broker_program = args->broker_program;
 	}
 	outcome = scenario_run(s, &opt);
+	/* A run that failed is drawn too: that is when the picture helps. */
+	if (trace)
+		outcome = write_diagram(s, args, index, trace, outcome);
 	if (broker && scenario_broker_stop(broker, err, sizeof(err)) < 0) {
 		/* The broker is part of what is tested: a crash or a sanitizer
 		 * report at exit fails the run. */
@@ -205,6 +260,7 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 			outcome = SCENARIO_FAILED;
 	}
 out:
+	scenario_trace_free(trace);
 	if (args->timeout_ms)
 		arm_timeout(0);
 	/* A timeout ends this file only. */
@@ -239,6 +295,7 @@ int cmd_run(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "junit", required_argument, NULL, 'j' },
+		{ "diagram", required_argument, NULL, 'd' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -275,6 +332,13 @@ int cmd_run(int argc, char **argv)
 			}
 			break;
 		case 'j': junit_path = optarg; break;
+		case 'd':
+			if (!*optarg) {
+				fprintf(stderr, "crosspost run: --diagram needs a FILE to write\n%s", TRY_HELP);
+				return 2;
+			}
+			args.diagram = optarg;
+			break;
 		case 'h': usage(stdout); return 0;
 		case ':':
 			fprintf(stderr, "crosspost run: %s needs a value\n%s", argv[optind - 1], TRY_HELP);
@@ -340,8 +404,9 @@ int cmd_run(int argc, char **argv)
 	args.self_exe = self_exe;
 	args.tap = &tap;
 	args.junit = junit;
+	args.file_count = nfiles;
 	for (size_t i = 0; i < nfiles && !interrupted; i++) {
-		enum scenario_outcome o = run_file(scripts[i], &args);
+		enum scenario_outcome o = run_file(scripts[i], &args, i + 1);
 
 		if (o > outcome)
 			outcome = o;

@@ -10,6 +10,7 @@
 #include "scenario.h"
 #include "scenario_broker.h"
 #include "scenario_tap.h"
+#include "scenario_trace.h"
 
 /* Outcomes, worst last; they are also `crosspost run`'s exit statuses. */
 enum scenario_outcome {
@@ -39,6 +40,9 @@ struct scenario_run_options {
 	 * points. */
 	int only_block;
 	unsigned select_line;
+	/* --diagram: the run's trace (scenario_trace.h), which scenario_run()
+	 * attaches to the broker and detaches before it returns; NULL: none. */
+	struct scenario_trace *trace;
 };
 
 /* *options->interrupted when --timeout ran out. */
