@@ -19,9 +19,14 @@ SCN
 RUN_PID=$!
 BG_PIDS="$BG_PIDS $RUN_PID"
 
-# Readiness: the last window of the scenario is listed.
+# Readiness: the last window of the scenario is listed, and every window
+# has been claimed by its process (none is "(pending)" any more).
+ready() {
+	tree=$("$CROSSPOST" list --tree 2>/dev/null) || return 1
+	printf '%s\n' "$tree" | grep -q "opener" && ! printf '%s\n' "$tree" | grep -q "pending"
+}
 i=0
-until "$CROSSPOST" list --tree 2>/dev/null | grep -q "opener"; do
+until ready; do
 	i=$((i + 1))
 	[ $i -lt 1000 ] || { fail "the scenario's windows did not appear"; finish; }
 	sleep 0.01
