@@ -4,6 +4,7 @@
 # Layout (one-way layering):  common/ -> proto/ -> broker/ (core, then main.c)
 #                                              \-> value/ -> client/ (libcrosspost)
 #                                                             -> runner/, cli/ (crosspost)
+#                                                             -> gateway/ (crosspost-gateway)
 # BUILD selects the output folder; SANITIZE=1 builds with ASan + UBSan.
 
 BUILD    ?= build
@@ -21,6 +22,9 @@ PKGS := libevent libprotobuf-c jansson libidn2
 BROKER_PKGS := libpsl
 # crosspostd alone links these too (socket activation, sd_notify, the journal).
 DAEMON_PKGS := libsystemd
+# The gateway alone also needs libwebsockets (browser pages as windows:
+# gateway/, docs/gateway.md); nothing else links it.
+GATEWAY_PKGS := libwebsockets
 # The version is written once, in the public header.
 VERSION := $(shell sed -n 's/^\#define CP_VERSION_[A-Z]* \([0-9]*\)$$/\1/p' client/crosspost.h | paste -sd.)
 
@@ -44,6 +48,8 @@ PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 BROKER_LIBS = $(shell pkg-config --libs $(BROKER_PKGS) 2>/dev/null)
 DAEMON_LIBS = $(shell pkg-config --libs $(DAEMON_PKGS) 2>/dev/null)
 CHECK_LIBS = $(shell pkg-config --libs check 2>/dev/null)
+GATEWAY_CFLAGS = $(shell pkg-config --cflags $(GATEWAY_PKGS) 2>/dev/null)
+GATEWAY_LIBS   = $(shell pkg-config --libs $(GATEWAY_PKGS) 2>/dev/null)
 CFLAGS_ALL = $(BASE_CFLAGS) $(PKG_CFLAGS) $(CFLAGS)
 LDFLAGS_ALL = $(SAN_LDFLAGS) $(LDFLAGS)
 
@@ -59,6 +65,7 @@ DAEMON_SRC := broker/main.c broker/service.c broker/log_target.c
 BROKER_SRC := $(filter-out $(DAEMON_SRC),$(wildcard broker/*.c))
 LIB_SRC    := $(wildcard value/*.c) $(wildcard client/*.c)
 CLI_SRC    := $(wildcard runner/*.c) $(wildcard cli/*.c)
+GATEWAY_SRC := $(wildcard gateway/*.c)
 EXAMPLE_SRC := $(wildcard examples/*.c)
 TEST_SRC   := $(wildcard tests/check_*.c)
 TEST_HELPER_SRC := $(wildcard tests/helpers/*.c)
@@ -71,6 +78,9 @@ DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 BROKER_OBJ := $(call obj,$(BROKER_SRC))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
 CLI_OBJ    := $(call obj,$(CLI_SRC))
+# crosspost.js, embedded into the gateway as a byte array.
+GATEWAY_JS_OBJ := $(BUILD)/gen/gateway/crosspost_js.o
+GATEWAY_OBJ := $(call obj,$(GATEWAY_SRC)) $(GATEWAY_JS_OBJ)
 # The CLI's modules without main(): unit tests link them too.
 CLI_MODULE_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 TEST_HELPER_OBJ := $(call obj,$(TEST_HELPER_SRC))
@@ -78,6 +88,7 @@ BENCH_HELPER_OBJ := $(call obj,$(BENCH_HELPER_SRC))
 
 CROSSPOSTD := $(BUILD)/crosspostd
 CROSSPOST  := $(BUILD)/crosspost
+GATEWAY    := $(BUILD)/crosspost-gateway
 LIBA       := $(BUILD)/libcrosspost.a
 LIBSO      := $(BUILD)/libcrosspost.so
 TESTS      := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
@@ -114,7 +125,7 @@ MAN_PAGES := $(patsubst man/%.scd,$(BUILD)/man/%,$(MAN_SRC))
 HAVE_SCDOC := $(shell command -v scdoc 2>/dev/null)
 
 .PHONY: build-all build-products
-build-products: $(CROSSPOSTD) $(CROSSPOST) $(LIBA) $(LIBSO)
+build-products: $(CROSSPOSTD) $(CROSSPOST) $(GATEWAY) $(LIBA) $(LIBSO)
 build-all: build-products $(TESTS) $(EXAMPLES) $(if $(HAVE_SCDOC),$(MAN_PAGES))
 
 deps:
@@ -135,6 +146,23 @@ $(BUILD)/obj/%.o: %.c | $(GEN_H)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c $< -o $@
 
+# The gateway's sources see libwebsockets' headers; nothing else does.
+$(call obj,$(GATEWAY_SRC)) $(BUILD)/obj/tests/check_gateway.o: CFLAGS_ALL += $(GATEWAY_CFLAGS)
+
+$(BUILD)/gen/gateway/crosspost_js.c: gateway/crosspost.js
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)
+	$(Q){ echo '/* Generated from gateway/crosspost.js by the Makefile. */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'const unsigned char gw_crosspost_js[] = {'; \
+	  od -An -v -tx1 <$< | sed -e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t gw_crosspost_js_len = sizeof(gw_crosspost_js);'; } >$@.tmp && mv $@.tmp $@
+
+$(GATEWAY_JS_OBJ): %.o: %.c
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c $< -o $@
+
 # --- products ---
 $(LIBA): $(LIB_OBJ) $(COMMON_OBJ)
 	$(call say,AR,$@)
@@ -152,10 +180,16 @@ $(CROSSPOST): $(CLI_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	$(call say,LD,$@)
 	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 
+$(GATEWAY): $(GATEWAY_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
+	$(call say,LD,$@)
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(GATEWAY_LIBS) -lm
+
+# check_gateway speaks WebSocket to the gateway with libwebsockets' client.
+$(BUILD)/tests/check_gateway: EXTRA_TEST_LIBS = $(GATEWAY_LIBS)
 $(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(BROKER_OBJ) $(CLI_MODULE_OBJ) $(LIB_OBJ) $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(BROKER_LIBS) $(CHECK_LIBS) -lm
+	$(Q)$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(BROKER_LIBS) $(EXTRA_TEST_LIBS) $(CHECK_LIBS) -lm
 
 # Examples use the public header only, as a program of the user's would.
 $(BUILD)/examples/%: $(BUILD)/obj/examples/%.o $(LIB_OBJ) $(COMMON_OBJ)
@@ -265,7 +299,7 @@ BINDIR    := $(PREFIX)/bin
 UNITDIR   := lib/systemd/user
 COMPDIR   := share/bash-completion/completions
 man_dir    = share/man/man$(subst .,,$(suffix $(1)))
-INSTALLED := bin/crosspostd bin/crosspost lib/libcrosspost.a lib/libcrosspost.so.0 lib/libcrosspost.so \
+INSTALLED := bin/crosspostd bin/crosspost bin/crosspost-gateway lib/libcrosspost.a lib/libcrosspost.so.0 lib/libcrosspost.so \
 	     include/crosspost.h lib/pkgconfig/crosspost.pc \
 	     $(UNITDIR)/crosspost.socket $(UNITDIR)/crosspost.service \
 	     $(COMPDIR)/crosspost $(COMPDIR)/crosspostd \
@@ -276,7 +310,7 @@ install: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-products man
 	$(Q)install -d $(DEST)/bin $(DEST)/lib $(DEST)/include $(DEST)/lib/pkgconfig $(DEST)/$(UNITDIR) $(DEST)/$(COMPDIR) \
 		$(foreach m,$(sort $(foreach p,$(MAN_PAGES),$(call man_dir,$(p)))),$(DEST)/$(m))
-	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(DEST)/bin/
+	$(Q)install -m 0755 $(CROSSPOSTD) $(CROSSPOST) $(GATEWAY) $(DEST)/bin/
 	$(Q)install -m 0644 $(LIBA) $(DEST)/lib/
 	$(Q)install -m 0755 $(LIBSO) $(DEST)/lib/libcrosspost.so.0
 	$(Q)ln -sf libcrosspost.so.0 $(DEST)/lib/libcrosspost.so

@@ -14,6 +14,8 @@ int cmd_list(int argc, char **argv);
 int cmd_origin(int argc, char **argv);
 int cmd_monitor(int argc, char **argv);
 int cmd_stats(int argc, char **argv);
+/* Runs the crosspost-gateway program (gateway/), which links libwebsockets. */
+int cmd_gateway(int argc, char **argv);
 /* `run` and the hidden `agent` are the scenario runner's: runner/runner.h. */
 
 #endif

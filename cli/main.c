@@ -33,6 +33,7 @@ static const struct {
 	{ "stats", cmd_stats, "print the broker's counters, in total and per window" },
 	{ "run", cmd_run, "run scenario files against a broker (TAP output)" },
 	{ "origin", cmd_origin, "print the origin of a URL, as the URL Standard computes it" },
+	{ "gateway", cmd_gateway, "let browser pages join the broker as windows (WebSocket)" },
 	{ "version", cmd_version, "print the version (also: crosspost --version)" },
 	{ "agent", cmd_agent, NULL },   /* internal: one window of `run` */
 };

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * check_access.c - the policy's pieces without a broker: origin patterns
- * (broker/origin_pattern.c), which section applies and what it allows
+ * (common/origin_pattern.c), which section applies and what it allows
  * (broker/access.c, read from files by broker/config.c), and which limits
  * a reload may change (limits_apply_live).  Runs as any user.
  */
@@ -18,7 +18,7 @@
 #include "fixture.h"
 #include "broker/limits.h"
 #include "origin.h"
-#include "broker/origin_pattern.h"
+#include "origin_pattern.h"
 
 static Origin *origin_of(const char *url)
 {

@@ -18,7 +18,10 @@ expect_eq "crosspost.pc requires what the Makefile builds libcrosspost with" "$p
 daemon_modules=$(sed -n 's/^DAEMON_PKGS *:= *//p' Makefile)
 [ -n "$daemon_modules" ] && pass "the Makefile names crosspostd's own modules: $daemon_modules" ||
 	fail "cannot read DAEMON_PKGS from the Makefile"
-for m in $modules $broker_modules $daemon_modules check; do
+gateway_modules=$(sed -n 's/^GATEWAY_PKGS *:= *//p' Makefile)
+[ -n "$gateway_modules" ] && pass "the Makefile names the gateway's own modules ($gateway_modules)" ||
+	fail "cannot read GATEWAY_PKGS from the Makefile"
+for m in $modules $broker_modules $daemon_modules $gateway_modules check; do
 	pc="$(pkg-config --variable=pcfiledir "$m" 2>/dev/null)/$m.pc"
 	if [ ! -f "$pc" ]; then fail "pkg-config module $m is not installed"; continue; fi
 	owner=$(dpkg -S "$pc" 2>/dev/null | head -n 1 | cut -d: -f1)
@@ -41,7 +44,7 @@ for tool in scdoc groff systemd-socket-activate; do
 	esac
 done
 # shellcheck disable=SC2046
-for lib in $(pkg-config --static --libs $modules $broker_modules $daemon_modules | tr ' ' '\n' | sed -n 's/^-l//p'); do
+for lib in $(pkg-config --static --libs $modules $broker_modules $daemon_modules $gateway_modules | tr ' ' '\n' | sed -n 's/^-l//p'); do
 	found=""
 	for ext in so a; do
 		f=$(cc -print-file-name="lib$lib.$ext")

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* origin_pattern.c - origin patterns of the policy: parsed through the URL parser, matched against origins. */
+/* origin_pattern.c - origin patterns (the policy, --allow-origin): parsed by the URL parser, matched against origins. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

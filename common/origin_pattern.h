@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * origin_pattern.h - the origin patterns of the broker's policy (which
- * origins a uid's windows may have: `register =` and `navigate =` in the
- * config file, docs/security.md "Policy"):
+ * origin_pattern.h - origin patterns: the broker's policy (which origins a
+ * uid's windows may have: `register =` and `navigate =` in the config file,
+ * docs/security.md "Policy") and the gateway's --allow-origin (which page
+ * origins it accepts, docs/gateway.md) write origins the same way:
  *
  *   *                        any origin, opaque ones included
  *   null                     any opaque origin (file:, data:, about:...)
