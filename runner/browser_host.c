@@ -81,6 +81,7 @@ struct host {
 	bool begin_pending;         /* "begin" waits for the controller's ready */
 	bool awaiting_controller;   /* the next page attached is the controller */
 	int end_pending;            /* closeTarget answers still to come for "end" */
+	int end_first, end_last;    /* the ids of those Target.closeTarget calls */
 	char **targets;             /* page targets opened during this file */
 	size_t target_count;
 	char **sessions;            /* the sessions of this file's pages */
@@ -208,11 +209,16 @@ static void setup_page(struct host *h, const char *session)
 {
 	json_t *patterns = json_pack("[{s:s}]", "urlPattern", "*");
 
+	/* Bindings first, then contexts: a context reported by
+	 * Runtime.enable already has them when the agent goes in. */
+	cdp_send(h, session, "Fetch.enable", json_pack("{s:o}", "patterns", patterns));
 	cdp_send(h, session, "Runtime.addBinding", json_pack("{s:s}", "name", "__cpHost"));
 	cdp_send(h, session, "Runtime.addBinding", json_pack("{s:s}", "name", "__cpAgent"));
 	cdp_send(h, session, "Page.enable", NULL);
-	cdp_send(h, session, "Fetch.enable", json_pack("{s:o}", "patterns", patterns));
 	cdp_send(h, session, "Runtime.enable", NULL);
+	/* Again: a popup's first document exists before Runtime.enable,
+	 * and only a binding added once it is inspected reaches it. */
+	cdp_send(h, session, "Runtime.addBinding", json_pack("{s:s}", "name", "__cpAgent"));
 	cdp_send(h, session, "Runtime.runIfWaitingForDebugger", NULL);
 }
 
@@ -227,6 +233,11 @@ static void on_context(struct host *h, const char *session, json_t *params)
 		return;
 	context_add(h, session, frame, id);
 	if (h->controller_target && strcmp(frame, h->controller_target) == 0) {
+		const char *origin = json_string_value(json_object_get(ctx, "origin"));
+
+		/* Not the new tab's empty document: the controller's own. */
+		if (!origin || strncmp(CONTROLLER_URL, origin, strlen(origin)) != 0 || !*origin)
+			return;
 		free(h->controller_session);
 		h->controller_session = strdup(session);
 		h->controller_context = id;
@@ -303,8 +314,8 @@ static void on_response(struct host *h, json_t *msg)
 	const char *value;
 	char *text = NULL;
 
-	if (h->end_pending > 0 && json_object_get(result, "success")) {
-		/* a Target.closeTarget of "end" */
+	if (h->end_pending > 0 && id >= h->end_first && id <= h->end_last) {
+		/* a Target.closeTarget of "end" (an error: closed already) */
 		if (--h->end_pending == 0)
 			reply(h, "ok");
 		return;
@@ -402,12 +413,19 @@ static void on_event(struct host *h, json_t *msg)
 			}
 		}
 		setup_page(h, s);
+		/* Only now, with every request answered from here, does the
+		 * controller load its page. */
+		if (target && h->controller_target && strcmp(target, h->controller_target) == 0)
+			cdp_send(h, s, "Page.navigate", json_pack("{s:s}", "url", CONTROLLER_URL));
 	} else if (!session) {
 		return;
 	} else if (strcmp(method, "Runtime.executionContextCreated") == 0) {
 		on_context(h, session, params);
 	} else if (strcmp(method, "Runtime.bindingCalled") == 0) {
 		on_binding(h, session, params);
+	} else if (strcmp(method, "Page.javascriptDialogOpening") == 0) {
+		/* alert() and friends would stop the page: dismissed at once. */
+		cdp_send(h, session, "Page.handleJavaScriptDialog", json_pack("{s:b}", "accept", 1));
 	} else if (strcmp(method, "Fetch.requestPaused") == 0) {
 		fulfill(h, session, params);
 	} else if (strcmp(method, "Page.frameDetached") == 0) {
@@ -477,6 +495,7 @@ static void end_file(struct host *h)
 		h->link_open[k] = false;
 	}
 	h->end_pending = 0;
+	h->end_first = h->next_id + 1;
 	for (size_t i = 0; i < h->target_count; i++) {
 		if (cdp_send(h, NULL, "Target.closeTarget", json_pack("{s:s}", "targetId", h->targets[i])) > 0)
 			h->end_pending++;
@@ -499,6 +518,7 @@ static void end_file(struct host *h)
 			context_forget(&h->contexts[i]);
 	for (size_t i = 0; i < CALLS_MAX; i++)
 		h->calls[i].cdp_id = 0;
+	h->end_last = h->next_id;
 	if (!h->end_pending)
 		reply(h, "ok");
 }
@@ -524,7 +544,7 @@ static int read_ctl(struct host *h)
 		 * that one is the controller; its "ready" answers. */
 		h->begin_pending = true;
 		h->awaiting_controller = true;
-		if (cdp_send(h, NULL, "Target.createTarget", json_pack("{s:s}", "url", CONTROLLER_URL)) < 0) {
+		if (cdp_send(h, NULL, "Target.createTarget", json_pack("{s:s}", "url", "about:blank")) < 0) {
 			h->begin_pending = h->awaiting_controller = false;
 			reply(h, "error: cannot talk to Chromium");
 		}

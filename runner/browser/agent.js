@@ -24,8 +24,23 @@
 	'use strict';
 	if (globalThis.__cp)
 		return;
-	/* The binding, looked up when used: it may come after this script. */
-	const report = text => globalThis.__cpAgent(text);
+	/* The binding, looked up when used: in a popup's first document it
+	 * comes a moment after this script, so reports wait for it. */
+	const waiting = [];
+	function report(text) {
+		if (typeof globalThis.__cpAgent !== 'function' || waiting.length) {
+			waiting.push(text);
+			if (waiting.length === 1)
+				setTimeout(function retry() {
+					if (typeof globalThis.__cpAgent !== 'function')
+						return setTimeout(retry, 5);
+					while (waiting.length)
+						globalThis.__cpAgent(waiting.shift());
+				}, 5);
+			return;
+		}
+		globalThis.__cpAgent(text);
+	}
 	const cp = globalThis.crosspost;
 	const PLACEHOLDER = '\u0001crosspost:';
 	const CARRIER = '\u0001crosspost-carrier';
@@ -329,7 +344,7 @@
 		},
 		buffer(cmd) {
 			let b;
-			if (cmd.bytes !== undefined) {
+			if (cmd.bytes !== undefined && cmd.bytes !== null) {
 				b = cp.decode(JSON.stringify({$bytes: cmd.bytes}));
 			} else {
 				b = new ArrayBuffer(cmd.size);
@@ -424,7 +439,8 @@
 		closed(cmd) {
 			const w = target({target: cmd.id});
 			if (!w)
-				throw new DOMException('this window holds no reference to window ' + cmd.id, 'NotSupportedError');
+				throw new DOMException('this document holds no reference to window ' + cmd.id +
+					' (it navigated since, or never had one)', 'crosspost-unreachable');
 			return {closed: w.closed};
 		},
 		'close-window'(cmd) {

@@ -52,10 +52,10 @@
 	/* The next hello of frame after oldNonce's document, or (frame null)
 	 * of a new frame loading url: a frame's initial about:blank, replaced
 	 * at once by url's document, is not the one. */
-	function waitHello(frame, oldNonce, ms, url) {
+	function waitHello(frame, oldNonce, ms, url, anyNav) {
 		return new Promise(resolve => {
 			const initial = !url || /^\s*(about:blank|javascript:)/i.test(url);
-			const w = {frame, oldNonce, resolve, skipBlank: frame === null && !initial};
+			const w = {frame, oldNonce, resolve, skipBlank: frame === null && !initial, anyNav};
 			helloWaiters.push(w);
 			setTimeout(() => {
 				const i = helloWaiters.indexOf(w);
@@ -237,7 +237,9 @@
 			const why = browserless(cmd.url);
 			if (why)
 				return unsupported(why);
-			const hello = waitHello(null, 0, WAIT_MS, cmd.url);
+			/* window.open() may navigate a window it chose by name (even
+			 * with noopener, when it returns null). */
+			const hello = waitHello(null, 0, WAIT_MS, cmd.url, true);
 			const r = await callFrame(me.frame, {cmd: 'window-open', url: cmd.url, target: cmd.target,
 				noopener: cmd.noopener});
 			if (!r.ok)
@@ -358,6 +360,8 @@
 					'(no opener, parent, frames or window.open() handle leads there)');
 		}
 		const r = await callFrame(me.frame, cmd);
+		if (!r.ok && r.error === 'crosspost-unreachable')
+			return unsupported(r.message);
 		if (cmd.cmd === 'close-window' && r.ok && r.closed) {
 			const t = windows.get(r.target);
 			if (t) {
@@ -397,7 +401,7 @@
 					const x = helloWaiters[i];
 					if (x.frame === null && !id && x.skipBlank && m.href === 'about:blank')
 						continue;
-					if ((x.frame === null && !id) || (x.frame === frame && x.oldNonce !== m.nonce)) {
+					if ((x.frame === null && (!id || x.anyNav)) || (x.frame === frame && x.oldNonce !== m.nonce)) {
 						helloWaiters.splice(i, 1);
 						x.resolve(h);
 						return;
