@@ -125,7 +125,8 @@
 			const list = portWaiters.get(id) || [];
 			list.push(resolve);
 			portWaiters.set(id, list);
-			setTimeout(() => reject(new DOMException('port ' + id + ' never arrived here', 'NotFoundError')), 5000);
+			setTimeout(() => reject(new DOMException('port ' + id + ' is not in this document (it belonged to ' +
+				'one this window navigated away from, or never came)', 'crosspost-unreachable')), 2000);
 		});
 	}
 
@@ -162,13 +163,13 @@
 				return function hostObject() {};        /* {"$host":...}: not cloneable */
 			const what = desc.slice(PLACEHOLDER.length);
 			if (what.startsWith('buffer:'))
-				return buffers.get(what.slice(7));
+				return bufferOf(what.slice(7));
 			if (what.startsWith('port:'))
 				return resolved.get(what.slice(5));
 			if (what.startsWith('view:')) {
 				const [kind, off, len, ...rest] = what.slice(5).split(':');
 				const Ctor = kind === 'DataView' ? DataView : globalThis[kind];
-				return new Ctor(buffers.get(rest.join(':')), Number(off), Number(len));
+				return new Ctor(bufferOf(rest.join(':')), Number(off), Number(len));
 			}
 			return undefined;
 		}}});
@@ -183,7 +184,7 @@
 				list.push(p);
 				ids.push(t.port);
 			} else if (t.buffer !== undefined) {
-				list.push(buffers.get(t.buffer));
+				list.push(bufferOf(t.buffer));
 			} else {
 				list.push(window);      /* a window: not transferable */
 			}
@@ -229,12 +230,17 @@
 		if (cmd.target === selfId)
 			return window;
 		const d = directory.find(x => x.id === cmd.target);
+		if (handles.has(cmd.target))
+			return handles.get(cmd.target);
+		if (known.has(cmd.target))
+			return known.get(cmd.target);
 		if (d && d.route) {
 			const w = follow(d.route);
 			if (w)
-				return w;
+				known.set(cmd.target, w);
+			return w;
 		}
-		return handles.get(cmd.target) || known.get(cmd.target) || null;
+		return null;
 	}
 
 	function reported(ev, extra) {
@@ -319,6 +325,25 @@
 		return out;
 	}
 
+	function unreachable(what) {
+		return new DOMException(what + ' is not in this document: it belonged to one this window navigated ' +
+			'away from', 'crosspost-unreachable');
+	}
+
+	function channelOf(id) {
+		const c = channels.get(id);
+		if (!c)
+			throw unreachable('the BroadcastChannel');
+		return c;
+	}
+
+	function bufferOf(name) {
+		const b = buffers.get(name);
+		if (!b)
+			throw unreachable('buffer ' + name);
+		return b;
+	}
+
 	const commands = {
 		async post(cmd) {
 			const w = target(cmd);
@@ -354,7 +379,7 @@
 			return {};
 		},
 		detached(cmd) {
-			const b = buffers.get(cmd.name);
+			const b = bufferOf(cmd.name);
 			return {byteLength: b.byteLength, detached: b.detached === true};
 		},
 		bind(cmd) {
@@ -389,11 +414,11 @@
 			return {channel: id};
 		},
 		async 'broadcast-post'(cmd) {
-			channels.get(cmd.channel).postMessage(await value(cmd));
+			channelOf(cmd.channel).postMessage(await value(cmd));
 			return {};
 		},
 		'broadcast-close'(cmd) {
-			channels.get(cmd.channel).close();
+			channelOf(cmd.channel).close();
 			return {};
 		},
 		navigate(cmd) {
@@ -456,7 +481,10 @@
 			topLevel = cmd.topLevel;
 			for (const d of directory) {
 				try {
-					const w = d.route ? follow(d.route) : null;
+					/* A window's WindowProxy is one for its whole life:
+					 * the first one a route gave stays (a later route may
+					 * lead elsewhere, once frames move up). */
+					const w = d.route && !known.has(d.id) ? follow(d.route) : null;
 					if (w)
 						known.set(d.id, w);
 				} catch (e) { /* not reachable now */ }

@@ -353,7 +353,7 @@
 				return unsupported('in a browser, ' + '`' + (agents.get(t.agent) || {}).alias +
 					'` is not reachable from this window (no opener, parent or window.open() handle leads there)');
 		}
-		if (cmd.cmd === 'post' && cmd.target !== undefined && !cmd.relation) {
+		if ((cmd.cmd === 'post' || cmd.cmd === 'close-window') && cmd.target !== undefined && !cmd.relation) {
 			const t = windows.get(cmd.target);
 			if (t && live(t) && t.id !== me.id && !route(me, t, true))
 				return unsupported('in a browser this window holds no reference to the target ' +
