@@ -62,6 +62,7 @@ struct context {
 struct call {
 	int cdp_id;                 /* the Runtime.evaluate; 0: free slot */
 	int number;                 /* the controller's call number */
+	int link;                   /* >= 0: a command of that link, sent straight */
 };
 
 struct host {
@@ -73,6 +74,9 @@ struct host {
 	int next_id;
 	struct scenario_link links[LINKS_MAX];
 	bool link_open[LINKS_MAX];
+	/* The frame of each link's window once the controller bound it: its
+	 * plain commands go straight there, its events straight back. */
+	char *link_frame[LINKS_MAX];
 	struct context contexts[CONTEXTS_MAX];
 	struct call calls[CALLS_MAX];
 	char *controller_target;    /* of the current file, or NULL */
@@ -155,6 +159,16 @@ static void controller_call(struct host *h, const char *fn, json_t *a, json_t *b
 out:
 	free(expr);
 	free(text);
+}
+
+/* text as a JavaScript string literal (JSON), malloc'd; NULL when out of memory. */
+static char *quote(const char *text)
+{
+	json_t *j = json_string(text);
+	char *q = j ? json_dumps(j, JSON_ENCODE_ANY) : NULL;
+
+	json_decref(j);
+	return q;
 }
 
 static struct context *context_find(struct host *h, const char *session, int id)
@@ -257,6 +271,19 @@ static void on_binding(struct host *h, const char *session, json_t *params)
 	if (!name || !payload || !c || !file_session(h, session))
 		return;
 	if (strcmp(name, "__cpAgent") == 0) {
+		for (size_t k = 0; k < LINKS_MAX; k++) {
+			json_t *ev;
+
+			if (!h->link_frame[k] || strcmp(h->link_frame[k], c->frame) != 0 || !h->link_open[k] ||
+			    !strstr(payload, "\"op\":\"event\""))
+				continue;
+			m = json_loads(payload, 0, NULL);
+			ev = json_object_get(m, "event");
+			if (ev)
+				scenario_link_send(&h->links[k], ev);
+			json_decref(m);
+			return;
+		}
 		controller_call(h, "fromFrame", json_string(c->frame), json_string(payload));
 		return;
 	}
@@ -269,6 +296,14 @@ static void on_binding(struct host *h, const char *session, json_t *params)
 	if (op && strcmp(op, "ready") == 0 && h->begin_pending) {
 		h->begin_pending = false;
 		reply(h, "ok");
+	} else if (op && (strcmp(op, "bind") == 0 || strcmp(op, "unbind") == 0)) {
+		json_int_t k = json_integer_value(json_object_get(m, "agent"));
+		const char *frame = json_string_value(json_object_get(m, "frame"));
+
+		if (k >= 0 && k < LINKS_MAX) {
+			free(h->link_frame[k]);
+			h->link_frame[k] = frame && strcmp(op, "bind") == 0 ? strdup(frame) : NULL;
+		}
 	} else if (op && strcmp(op, "send") == 0) {
 		json_int_t k = json_integer_value(json_object_get(m, "agent"));
 		const char *line = json_string_value(json_object_get(m, "line"));
@@ -282,7 +317,7 @@ static void on_binding(struct host *h, const char *session, json_t *params)
 		const char *text = json_string_value(json_object_get(m, "text"));
 		int number = (int)json_integer_value(json_object_get(m, "call"));
 		struct context *fc = frame ? context_of_frame(h, frame) : NULL;
-		char *quoted = text ? json_dumps(json_string(text), JSON_ENCODE_ANY) : NULL;
+		char *quoted = text ? quote(text) : NULL;
 		char *expr = NULL;
 		int id = -1;
 
@@ -298,7 +333,7 @@ static void on_binding(struct host *h, const char *session, json_t *params)
 			for (size_t i = 0; i < CALLS_MAX; i++) {
 				if (h->calls[i].cdp_id)
 					continue;
-				h->calls[i] = (struct call){ id, number };
+				h->calls[i] = (struct call){ id, number, -1 };
 				break;
 			}
 		}
@@ -335,7 +370,18 @@ static void on_response(struct host *h, json_t *msg)
 			json_decref(err);
 			value = text;
 		}
-		controller_call(h, "answer", json_integer(h->calls[i].number), json_string(value ? value : "{}"));
+		if (h->calls[i].link >= 0) {
+			int k = h->calls[i].link;
+			json_t *res = json_loads(value, 0, NULL);
+
+			if (res && h->link_open[k]) {
+				json_object_set_new(res, "kind", json_string("result"));
+				scenario_link_send(&h->links[k], res);
+			}
+			json_decref(res);
+		} else {
+			controller_call(h, "answer", json_integer(h->calls[i].number), json_string(value ? value : "{}"));
+		}
 		free(text);
 		return;
 	}
@@ -493,6 +539,8 @@ static void end_file(struct host *h)
 		if (h->link_open[k])
 			scenario_link_deinit(&h->links[k]);
 		h->link_open[k] = false;
+		free(h->link_frame[k]);
+		h->link_frame[k] = NULL;
 	}
 	h->end_pending = 0;
 	h->end_first = h->next_id + 1;
@@ -502,16 +550,16 @@ static void end_file(struct host *h)
 		free(h->targets[i]);
 	}
 	h->target_count = 0;
-	for (size_t i = 0; i < h->session_count; i++)
+	/* The controller page stays, for the next file to load afresh
+	 * (a new page would cost a new renderer process each time). */
+	for (size_t i = 0; i < h->session_count; i++) {
+		if (h->controller_session && strcmp(h->sessions[i], h->controller_session) == 0)
+			continue;
 		free(h->sessions[i]);
-	h->session_count = 0;
-	if (h->controller_target &&
-	    cdp_send(h, NULL, "Target.closeTarget", json_pack("{s:s}", "targetId", h->controller_target)) > 0)
-		h->end_pending++;
-	free(h->controller_target);
-	free(h->controller_session);
-	h->controller_target = NULL;
-	h->controller_session = NULL;
+		h->sessions[i--] = h->sessions[--h->session_count];
+	}
+	if (h->controller_session)
+		cdp_send(h, h->controller_session, "Page.navigate", json_pack("{s:s}", "url", "about:blank"));
 	h->controller_context = 0;
 	for (size_t i = 0; i < CONTEXTS_MAX; i++)
 		if (h->contexts[i].id)
@@ -543,6 +591,13 @@ static int read_ctl(struct host *h)
 		/* The page attaches (Target.attachedToTarget) before it runs:
 		 * that one is the controller; its "ready" answers. */
 		h->begin_pending = true;
+		if (h->controller_session) {
+			if (cdp_send(h, h->controller_session, "Page.navigate", json_pack("{s:s}", "url", CONTROLLER_URL)) < 0) {
+				h->begin_pending = false;
+				reply(h, "error: cannot talk to Chromium");
+			}
+			return 0;
+		}
 		h->awaiting_controller = true;
 		if (cdp_send(h, NULL, "Target.createTarget", json_pack("{s:s}", "url", "about:blank")) < 0) {
 			h->begin_pending = h->awaiting_controller = false;
@@ -569,6 +624,42 @@ static int read_ctl(struct host *h)
 	return 0;
 }
 
+/* Commands the frame's agent carries out alone: they go straight to it
+ * (the controller keeps only the windows' lifecycle). */
+static bool direct(struct host *h, unsigned k, json_t *msg, const char *line)
+{
+	static const char *const plain[] = {
+		"post", "send", "buffer", "detached", "bind", "port-close", "onmessage", "port-listen",
+		"port-start", "broadcast-open", "broadcast-post", "broadcast-close", "closed",
+	};
+	const char *cmd = json_string_value(json_object_get(msg, "cmd"));
+	struct context *c = context_of_frame(h, h->link_frame[k]);
+	char *quoted, *expr = NULL;
+	bool found = false;
+	int id = -1;
+
+	if (!cmd || !c || json_object_get(msg, "corrupt") || json_object_get(msg, "targetName"))
+		return false;
+	for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]) && !found; i++)
+		found = strcmp(cmd, plain[i]) == 0;
+	if (!found)
+		return false;
+	quoted = quote(line);
+	if (quoted && asprintf(&expr, "__cp.run(%s)", quoted) > 0)
+		id = evaluate(h, c->session, c->id, expr);
+	free(expr);
+	free(quoted);
+	if (id < 0)
+		return false;
+	for (size_t i = 0; i < CALLS_MAX; i++) {
+		if (h->calls[i].cdp_id)
+			continue;
+		h->calls[i] = (struct call){ id, 0, (int)k };
+		return true;
+	}
+	return true;
+}
+
 static void on_link(struct host *h, unsigned k)
 {
 	json_t *msg;
@@ -577,12 +668,14 @@ static void on_link(struct host *h, unsigned k)
 	if (r == 0 || (r < 0 && r != -EAGAIN)) {
 		scenario_link_deinit(&h->links[k]);
 		h->link_open[k] = false;
+		free(h->link_frame[k]);
+		h->link_frame[k] = NULL;
 		return;
 	}
 	while (scenario_link_next(&h->links[k], &msg) == 1) {
 		char *line = json_dumps(msg, JSON_COMPACT);
 
-		if (line)
+		if (line && !(h->link_frame[k] && direct(h, k, msg, line)))
 			controller_call(h, "command", json_integer(k), json_string(line));
 		free(line);
 		json_decref(msg);

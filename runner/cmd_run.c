@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runner.h"
@@ -251,19 +252,46 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 {
 	enum scenario_outcome native, browser;
 	struct scenario_tap quiet;
-	FILE *null_out;
+	FILE *null_out, *native_obs;
+	pid_t child;
+	int status = 0;
 
 	if (!args->compare)
 		return run_file_in(s, args, args->browser != NULL, args->tap);
 	/* --compare: both runs' own points are not printed; their
-	 * observations are, side by side. */
+	 * observations are, side by side.  The native run goes on in a child
+	 * process while this one drives Chromium: they share nothing. */
 	null_out = fopen("/dev/null", "w");
-	if (!null_out)
+	native_obs = tmpfile();
+	if (!null_out || !native_obs) {
+		if (null_out)
+			fclose(null_out);
+		if (native_obs)
+			fclose(native_obs);
 		return SCENARIO_SCRIPT_ERROR;
+	}
 	tap_init(&quiet, null_out);
 	scenario_compare_begin(args->cmp, s->file);
-	native = run_file_in(s, args, false, &quiet);
-	browser = interrupted ? SCENARIO_SCRIPT_ERROR : run_file_in(s, args, true, &quiet);
+	fflush(NULL);
+	child = fork();
+	if (child == 0) {
+		struct run_args mine = *args;
+
+		mine.browser = NULL;
+		mine.junit = NULL;
+		native = run_file_in(s, &mine, false, &quiet);
+		scenario_compare_write_native(args->cmp, native_obs);
+		_exit((int)native);
+	}
+	browser = child < 0 || interrupted ? SCENARIO_SCRIPT_ERROR : run_file_in(s, args, true, &quiet);
+	native = SCENARIO_SCRIPT_ERROR;
+	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (child > 0 && WIFEXITED(status))
+		native = (enum scenario_outcome)WEXITSTATUS(status);
+	rewind(native_obs);
+	scenario_compare_read_native(args->cmp, native_obs);
+	fclose(native_obs);
 	fclose(null_out);
 	if (native == SCENARIO_SCRIPT_ERROR || browser == SCENARIO_SCRIPT_ERROR)
 		return SCENARIO_SCRIPT_ERROR;

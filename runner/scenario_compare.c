@@ -111,6 +111,31 @@ void scenario_compare_options(struct scenario_compare *c, bool browser, struct s
 	opt->observe_data = &c->sides[browser ? 1 : 0];
 }
 
+void scenario_compare_write_native(struct scenario_compare *c, FILE *f)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(c->sides[0].points, i, p) {
+		char *line = json_dumps(p, JSON_COMPACT);
+
+		if (line)
+			fprintf(f, "%s\n", line);
+		free(line);
+	}
+	fflush(f);
+}
+
+void scenario_compare_read_native(struct scenario_compare *c, FILE *f)
+{
+	json_error_t err;
+	json_t *p;
+
+	side_reset(&c->sides[0]);
+	while ((p = json_loadf(f, JSON_DISABLE_EOF_CHECK, &err)))
+		json_array_append_new(c->sides[0].points, p);
+}
+
 /* "FILE:LINE" of a point name "PATH/FILE:LINE ALIAS VERB". */
 static void point_key(const char *name, char *buf, size_t size)
 {

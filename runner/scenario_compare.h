@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "scenario_run.h"
 #include "scenario_tap.h"
@@ -24,6 +25,11 @@ void scenario_compare_begin(struct scenario_compare *c, const char *file);
 /* Sets opt's callbacks so that a run's points go to the native
  * (browser false) or the browser side. */
 void scenario_compare_options(struct scenario_compare *c, bool browser, struct scenario_run_options *opt);
+
+/* Observations of the native side made elsewhere (a child process that
+ * ran it while the browser ran the same file): JSON lines read from f. */
+void scenario_compare_write_native(struct scenario_compare *c, FILE *f);
+void scenario_compare_read_native(struct scenario_compare *c, FILE *f);
 
 /* Prints one point per native point of the file: ok when Chromium
  * observed the same, ok with "# SKIP" past a statement the browser could

@@ -472,6 +472,9 @@ static void diag_drops(struct run *run, struct tap_diag *diag, uint64_t id)
 	json_decref(list);
 }
 
+/* Longer data is observed as a digest (observed_event()). */
+#define OBSERVED_DATA_MAX 256
+
 /* What an event was, for --compare: the two runs number windows and ports
  * differently, so they are named by alias; data is normalised tagged JSON
  * in which each port is its alias. */
@@ -521,7 +524,18 @@ static json_t *observed_event(struct run *run, const struct scenario_event *ev)
 			}
 			fclose(f);
 		}
-		json_object_set_new(o, "data", json_string(out ? out : ev->data_json));
+		text = NULL;
+		if (out && strlen(out) > OBSERVED_DATA_MAX) {
+			/* Long data is compared by a digest, so that a difference
+			 * report stays readable. */
+			uint64_t h = 14695981039346656037ULL;
+
+			for (const char *c = out; *c; c++)
+				h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+			if (asprintf(&text, "%.64s... (%zu bytes of JSON, FNV-1a %016" PRIx64 ")", out, strlen(out), h) < 0)
+				text = NULL;
+		}
+		json_object_set_new(o, "data", json_string(text ? text : out ? out : ev->data_json));
 		free(out);
 		free(norm);
 	}

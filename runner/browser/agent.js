@@ -57,6 +57,8 @@
 	let directory = [];             /* [{id, name, route}] of the live windows */
 	const known = new Map();        /* window id -> the WindowProxy its route last gave */
 	let selfId = 0;
+	let selfName = null;
+	let scenarioTopId = 0;          /* the scenario's top-level window above this one */
 	let topLevel = true;            /* a scenario top-level window (its real parent is the controller) */
 	let seq = 0;
 	let nextChannel = 1;
@@ -214,9 +216,9 @@
 		 * page: its parent and top are itself. */
 		case 'parent': return topLevel ? window : window.parent;
 		case 'top': {
-			if (cmd.topId === selfId)
+			if (scenarioTopId === selfId)
 				return window;
-			const d = directory.find(x => x.id === cmd.topId);
+			const d = directory.find(x => x.id === scenarioTopId);
 			return d ? follow(d.route) : window.top;
 		}
 		case 'frame': return cmd.name !== undefined ? window[cmd.name] : window[cmd.index];
@@ -278,7 +280,8 @@
 			}
 			if (extra.source) {
 				const id = identify(ev.source);
-				msg.source = ev.source ? {id, name: null} : null;
+				const d = directory.find(x => x.id === id);
+				msg.source = ev.source ? {id, name: id === selfId ? selfName : d ? d.name : null} : null;
 			} else {
 				msg.source = null;
 			}
@@ -344,8 +347,22 @@
 		return b;
 	}
 
+	/* A window this document has no way to reach (in crosspost any window
+	 * can name any other): the statement cannot be expressed here. */
+	function reachable(cmd) {
+		if (cmd.relation || cmd.target === undefined || cmd.target === selfId)
+			return;
+		const d = directory.find(x => x.id === cmd.target);
+		if (handles.has(cmd.target) || known.has(cmd.target) || (d && d.route))
+			return;
+		if (d)
+			throw new DOMException('in a browser this window holds no reference to the target (no opener, ' +
+				'parent, frames or window.open() handle leads there)', 'crosspost-unreachable');
+	}
+
 	const commands = {
 		async post(cmd) {
+			reachable(cmd);
 			const w = target(cmd);
 			const data = await value(cmd);
 			const {list, ids} = await transferList(cmd);
@@ -469,6 +486,7 @@
 			return {closed: w.closed};
 		},
 		'close-window'(cmd) {
+			reachable(cmd);
 			const w = target(cmd);
 			if (!w)
 				throw new TypeError('Cannot read properties of null (reading \'close\')');
@@ -478,6 +496,8 @@
 		directory(cmd) {
 			directory = cmd.directory;
 			selfId = cmd.self;
+			selfName = cmd.selfName;
+			scenarioTopId = cmd.topId;
 			topLevel = cmd.topLevel;
 			for (const d of directory) {
 				try {
@@ -501,6 +521,8 @@
 				const r = await commands[cmd.cmd](cmd);
 				return JSON.stringify(Object.assign({ok: true}, r));
 			} catch (e) {
+				if (e && e.name === 'crosspost-unreachable')
+					return JSON.stringify({ok: false, unsupported: e.message});
 				return JSON.stringify(errorOf(e));
 			}
 		},

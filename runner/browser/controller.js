@@ -135,7 +135,8 @@
 		for (const t of windows.values())
 			if (live(t) && t !== a)
 				list.push({id: t.id, name: t.name, route: route(a, t, true)});
-		return {cmd: 'directory', directory: list, self: a.id, topLevel: a.kind !== 'frame'};
+		return {cmd: 'directory', directory: list, self: a.id, selfName: a.name, topId: scenarioTop(a),
+			topLevel: a.kind !== 'frame'};
 	}
 
 	function pushDirectories() {
@@ -165,6 +166,9 @@
 	function bind(k, w) {
 		agents.get(k).window = w.id;
 		w.agent = k;
+		/* From now on the host sends k's plain commands straight to the
+		 * frame, and the frame's events straight to k. */
+		tell({op: 'bind', agent: k, frame: w.frame});
 		for (const ev of w.pending)
 			sendLine(k, ev);
 		w.pending = [];
@@ -315,6 +319,8 @@
 
 	function discard(w) {
 		w.closed = true;
+		if (w.agent >= 0)
+			tell({op: 'unbind', agent: w.agent});
 		for (const x of windows.values())
 			if (x.kind === 'frame' && x.parent === w.id && !x.closed)
 				discard(x);
@@ -345,23 +351,7 @@
 			return commands[cmd.cmd](k, cmd, me);
 		if (!forwarded.includes(cmd.cmd))
 			return unsupported('`' + cmd.cmd + '` has no browser equivalent here');
-		if (cmd.relation === 'top')
-			cmd.topId = scenarioTop(me);
-		if (cmd.cmd === 'closed') {
-			const t = windows.get(cmd.id);
-			if (t && !route(me, t, true) && t.id !== me.id)
-				return unsupported('in a browser, ' + '`' + (agents.get(t.agent) || {}).alias +
-					'` is not reachable from this window (no opener, parent or window.open() handle leads there)');
-		}
-		if ((cmd.cmd === 'post' || cmd.cmd === 'close-window') && cmd.target !== undefined && !cmd.relation) {
-			const t = windows.get(cmd.target);
-			if (t && live(t) && t.id !== me.id && !route(me, t, true))
-				return unsupported('in a browser this window holds no reference to the target ' +
-					'(no opener, parent, frames or window.open() handle leads there)');
-		}
 		const r = await callFrame(me.frame, cmd);
-		if (!r.ok && r.error === 'crosspost-unreachable')
-			return unsupported(r.message);
 		if (cmd.cmd === 'close-window' && r.ok && r.closed) {
 			const t = windows.get(r.target);
 			if (t) {
