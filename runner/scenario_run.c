@@ -598,6 +598,7 @@ static void report_unconsumed_failure(struct run *run, struct window *w)
 	tap_diag_string(&diag, 0, "expected", "success (no 'expect error' follows)");
 	tap_diag_string(&diag, 0, "error", w->fail_error);
 	tap_diag_string(&diag, 0, "message", w->fail_message);
+	observe(run, json_pack("{s:s?}", "error", w->fail_error));
 	point(run, st, false, scenario_verb_name(st->verb), &diag);
 	tap_diag_deinit(&diag);
 }
