@@ -73,6 +73,21 @@ _crosspost()
 		[[ $cur == */* ]] && _crosspost_files
 		return
 		;;
+	run:--browser | run:--compare)
+		COMPREPLY=($(compgen -W "chromium" -- "$cur"))
+		return
+		;;
+	run:--known | run:--junit)
+		_crosspost_files
+		return
+		;;
+	run:--timeout)
+		COMPREPLY=($(compgen -W "10s 30s 1m" -- "$cur"))
+		return
+		;;
+	run:--filter)
+		return # a value of the user's
+		;;
 	listen:--timeout | listen:-t)
 		COMPREPLY=($(compgen -W "250ms 1s 2s 10s 1m" -- "$cur"))
 		return
@@ -101,7 +116,7 @@ _crosspost()
 	listen) options="--name --count --timeout --ready-fd --privileged --socket --help" ;;
 	post) options="--to --to-id --target-origin --name --socket --help" ;;
 	list) options="--json --socket --help" ;;
-	run) options="--socket --broker --verbose --help" ;;
+	run) options="--socket --broker --browser --compare --known --filter --timeout --junit --verbose --help" ;;
 	origin) options="--base --unicode --socket --help" ;;
 	*) options="" ;;
 	esac
