@@ -23,7 +23,7 @@ static void usage(FILE *out)
 
 static json_t *totals_json(const cp_broker_stats *s)
 {
-	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+	return json_pack("{s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
 			 "uptime_ms", (json_int_t)s->uptime_ms, "connections", (json_int_t)s->connections,
 			 "windows", (json_int_t)s->windows, "ports", (json_int_t)s->ports,
 			 "bytes_held", (json_int_t)s->bytes_held, "fds_held", (json_int_t)s->fds_held,
@@ -32,7 +32,8 @@ static json_t *totals_json(const cp_broker_stats *s)
 			 "dropped_target_closed", (json_int_t)s->dropped_target_closed,
 			 "senders_paused", (json_int_t)s->senders_paused,
 			 "protocol_violations", (json_int_t)s->connections_rejected,
-			 "quota_rejects", (json_int_t)s->quota_rejects);
+			 "quota_rejects", (json_int_t)s->quota_rejects, "monitors", (json_int_t)s->monitors,
+			 "monitor_events_lost", (json_int_t)s->monitor_events_lost);
 }
 
 static int print_json(const cp_broker_stats *s, const cp_window_stats *w, size_t n)
@@ -75,6 +76,8 @@ static void print_table(const cp_broker_stats *s, const cp_window_stats *w, size
 	printf("senders paused  %llu\nviolations      %llu\nlimit refusals  %llu\n",
 	       (unsigned long long)s->senders_paused, (unsigned long long)s->connections_rejected,
 	       (unsigned long long)s->quota_rejects);
+	printf("monitors        %llu (%llu events lost)\n", (unsigned long long)s->monitors,
+	       (unsigned long long)s->monitor_events_lost);
 	if (n == 0)
 		return;
 	printf("\n%6s %-16s %-28s %8s %8s %8s %10s %10s %8s %s\n", "ID", "NAME", "ORIGIN", "POSTED", "RECEIVED",

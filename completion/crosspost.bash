@@ -48,7 +48,7 @@ _crosspost()
 	fi
 	# The command is the first word: `crosspost COMMAND [OPTIONS] [ARGS]`.
 	if ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W "listen post list run origin version help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "listen post list run monitor stats origin version help --help --version" -- "$cur"))
 		return
 	fi
 	command=${COMP_WORDS[1]}
@@ -77,19 +77,21 @@ _crosspost()
 		COMPREPLY=($(compgen -W "chromium" -- "$cur"))
 		return
 		;;
-	run:--known | run:--junit)
+	run:--known)
 		_crosspost_files
 		return
 		;;
-	run:--timeout)
-		COMPREPLY=($(compgen -W "10s 30s 1m" -- "$cur"))
+	listen:--timeout | listen:-t | run:--timeout)
+		COMPREPLY=($(compgen -W "250ms 1s 2s 10s 1m" -- "$cur"))
 		return
 		;;
-	run:--filter)
-		return # a value of the user's
+	run:--junit)
+		_crosspost_files xml
+		return
 		;;
-	listen:--timeout | listen:-t)
-		COMPREPLY=($(compgen -W "250ms 1s 2s 10s 1m" -- "$cur"))
+	monitor:--window)
+		local IFS=$'\n'
+		COMPREPLY=($(compgen -W "$(_crosspost_window_names "$program" "$socket")" -- "$cur"))
 		return
 		;;
 	post:--to | post:-t)
@@ -106,7 +108,8 @@ _crosspost()
 		return
 		;;
 	listen:--name | listen:-n | listen:--count | listen:-c | listen:--ready-fd | listen:-r | \
-	post:--to-id | post:-i | post:--name | post:-n | origin:--base | origin:-b)
+	post:--to-id | post:-i | post:--name | post:-n | origin:--base | origin:-b | \
+	monitor:--origin | monitor:--count | run:--filter)
 		return # a value of the user's
 		;;
 	esac
@@ -115,8 +118,10 @@ _crosspost()
 	case $command in
 	listen) options="--name --count --timeout --ready-fd --privileged --socket --help" ;;
 	post) options="--to --to-id --target-origin --name --socket --help" ;;
-	list) options="--json --socket --help" ;;
+	list) options="--tree --json --socket --help" ;;
 	run) options="--socket --broker --browser --compare --known --filter --timeout --junit --verbose --help" ;;
+	monitor) options="--origin --window --data --json --count --socket --help" ;;
+	stats) options="--json --socket --help" ;;
 	origin) options="--base --unicode --socket --help" ;;
 	*) options="" ;;
 	esac

@@ -30,4 +30,8 @@ done <"$T/demo.out"
 [ "$n" -ge 6 ] && pass "$n commands shown" || fail "only $n commands shown"
 expect_contains "the demo shows the broker's drop, labelled" "$OUT" \
 	"targetOrigin 'https://evil.example' does not match the target's origin 'https://b.example'"
+expect_contains "the demo shows what crosspost monitor saw: the delivery to b" "$OUT" \
+	"message      window 3 'a' (https://a.example:8443) -> window 1 'b' (https://b.example) targetOrigin https://b.example"
+expect_contains "... the drop, with its reason" "$OUT" \
+	"dropped      window 4 'a' (https://a.example:8443) -> window 1 'b' (https://b.example) targetOrigin https://evil.example"
 finish

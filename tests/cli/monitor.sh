@@ -12,6 +12,8 @@ listen_bg "$T/b.out" https://b.example/inbox --name b --count 2 --timeout 20s
 MON=$!
 BG_PIDS="$BG_PIDS $MON"
 i=0; until grep -q "watching" "$T/mon.err" 2>/dev/null || [ $i -ge 500 ]; do i=$((i + 1)); sleep 0.01; done
+capture "$CROSSPOST" stats --json
+expect_contains "stats counts the monitor watching" "$OUT" '"monitors":1,"monitor_events_lost":0'
 capture "$CROSSPOST" post https://a.example --name a --to b --target-origin https://b.example '{"n":1}'
 expect_eq "a delivered post exits 0" "$RC" "0"
 capture "$CROSSPOST" post https://a.example --name a2 --to b --target-origin https://evil.example '"dropped"'
