@@ -48,7 +48,7 @@ _crosspost()
 	fi
 	# The command is the first word: `crosspost COMMAND [OPTIONS] [ARGS]`.
 	if ((COMP_CWORD == 1)); then
-		COMPREPLY=($(compgen -W "listen post list run monitor stats origin version help --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "listen post list run monitor stats origin gateway version help --help --version" -- "$cur"))
 		return
 	fi
 	command=${COMP_WORDS[1]}
@@ -85,6 +85,27 @@ _crosspost()
 		COMPREPLY=($(compgen -W "250ms 1s 2s 10s 1m" -- "$cur"))
 		return
 		;;
+	gateway:--serve)
+		compopt -o dirnames 2>/dev/null
+		COMPREPLY=($(compgen -d -- "$cur"))
+		return
+		;;
+	gateway:--token-file)
+		_crosspost_files
+		return
+		;;
+	gateway:--listen)
+		COMPREPLY=($(compgen -W "127.0.0.1:8700 127.0.0.1:0 [::1]:8700" -- "$cur"))
+		return
+		;;
+	gateway:--log-level)
+		COMPREPLY=($(compgen -W "error warning info debug" -- "$cur"))
+		return
+		;;
+	gateway:--max-message-size | gateway:--queue-high)
+		COMPREPLY=($(compgen -W "64KiB 1MiB 4MiB 8MiB" -- "$cur"))
+		return
+		;;
 	run:--junit)
 		_crosspost_files xml
 		return
@@ -109,7 +130,9 @@ _crosspost()
 		;;
 	listen:--name | listen:-n | listen:--count | listen:-c | listen:--ready-fd | listen:-r | \
 	post:--to-id | post:-i | post:--name | post:-n | origin:--base | origin:-b | \
-	monitor:--origin | monitor:--count | run:--filter)
+	monitor:--origin | monitor:--count | run:--filter | \
+	gateway:--allow-origin | gateway:--token | gateway:--max-pages | gateway:--max-windows | \
+	gateway:--max-ports | gateway:--ready-fd)
 		return # a value of the user's
 		;;
 	esac
@@ -123,6 +146,9 @@ _crosspost()
 	monitor) options="--origin --window --data --json --count --socket --help" ;;
 	stats) options="--json --socket --help" ;;
 	origin) options="--base --unicode --socket --help" ;;
+	gateway) options="--listen --allow-origin --token --token-file --allow-remote --serve --socket
+		--max-message-size --max-pages --max-windows --max-ports --queue-high --ready-fd --log-level
+		--version --help" ;;
 	*) options="" ;;
 	esac
 	if [[ $cur == -* ]]; then

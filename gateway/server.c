@@ -62,6 +62,7 @@ struct Page {
 	size_t out_left;             /* bytes left of the message going to the page */
 	bool out_started;
 	bool ws_paused, pipe_paused;
+	lws_sorted_usec_list_t pipe_retry;  /* asks for the worker's socket to be writeable */
 	bool close_when_flushed;     /* close the WebSocket once to_page is written */
 	uint16_t close_code;
 	char close_reason[100];
@@ -139,6 +140,7 @@ static void page_unref(Page *p)
 	if (p->next)
 		p->next->prev = p->prev;
 	server.n_pages--;
+	lws_sul_cancel(&p->pipe_retry);
 	evbuffer_free(p->rx);
 	evbuffer_free(p->to_worker);
 	evbuffer_free(p->to_page);
@@ -232,6 +234,27 @@ static int page_spawn(Page *p)
 
 /* ---- the worker's socket: RAW file descriptor wsi ---- */
 
+/* Stops reading the worker past queue-high of bytes for the page, and
+ * reads again under queue-low.  A message not yet whole at the head is
+ * always read to its end, or it would wait for itself: so the server holds
+ * at most queue-high plus one message (--max-message-size) per page. */
+static void pipe_update_flow(Page *p)
+{
+	size_t held = evbuffer_get_length(p->to_page), len = 0;
+	bool whole = p->out_started ? held >= p->out_left :
+		     gw_frame_peek(p->to_page, server.cfg->limits.message_max, &len) != 0;
+
+	if (!p->pipe)
+		return;
+	if (!p->pipe_paused && whole && held >= server.cfg->limits.queue_high) {
+		p->pipe_paused = true;
+		lws_rx_flow_control(p->pipe, 0);
+	} else if (p->pipe_paused && (!whole || held <= queue_low())) {
+		p->pipe_paused = false;
+		lws_rx_flow_control(p->pipe, 1);
+	}
+}
+
 static void pipe_read(Page *p)
 {
 	int fd = lws_get_socket_fd(p->pipe);
@@ -257,10 +280,15 @@ static void pipe_read(Page *p)
 	 * worker does not send more than the limit. */
 	if (evbuffer_get_length(p->to_page) > before && p->ws)
 		lws_callback_on_writable(p->ws);
-	if (!p->pipe_paused && evbuffer_get_length(p->to_page) >= server.cfg->limits.queue_high) {
-		p->pipe_paused = true;
-		lws_rx_flow_control(p->pipe, 0);
-	}
+	pipe_update_flow(p);
+}
+
+static void pipe_retry(lws_sorted_usec_list_t *sul)
+{
+	Page *p = lws_container_of(sul, Page, pipe_retry);
+
+	if (p->pipe)
+		lws_callback_on_writable(p->pipe);
 }
 
 static int pipe_write(Page *p)
@@ -277,8 +305,10 @@ static int pipe_write(Page *p)
 			return -1;
 		}
 	}
+	/* libwebsockets 4.1 clears a raw file's POLLOUT after its writeable
+	 * callback returns, undoing a request made in it: ask from the loop. */
 	if (evbuffer_get_length(p->to_worker) > 0)
-		lws_callback_on_writable(p->pipe);
+		lws_sul_schedule(server.context, 0, &p->pipe_retry, pipe_retry, 1);
 	if (p->ws_paused && evbuffer_get_length(p->to_worker) <= queue_low() && p->ws) {
 		p->ws_paused = false;
 		lws_rx_flow_control(p->ws, 1);
@@ -482,6 +512,7 @@ static int ws_writeable(struct lws *wsi, Page *p)
 						 strlen(p->close_reason));
 				return -1;
 			}
+			pipe_update_flow(p);
 			return 0;
 		}
 		evbuffer_drain(p->to_page, 4);
@@ -503,10 +534,7 @@ static int ws_writeable(struct lws *wsi, Page *p)
 		return -1;
 	if (p->out_started || evbuffer_get_length(p->to_page) > 0 || p->close_when_flushed)
 		lws_callback_on_writable(wsi);
-	if (p->pipe_paused && p->pipe && evbuffer_get_length(p->to_page) <= queue_low()) {
-		p->pipe_paused = false;
-		lws_rx_flow_control(p->pipe, 1);
-	}
+	pipe_update_flow(p);
 	return 0;
 }
 
@@ -546,6 +574,13 @@ static int callback_ws(struct lws *wsi, enum lws_callback_reasons reason, void *
 
 /* ---- HTTP: crosspost.js ---- */
 
+static bool is_script_path(struct lws *wsi)
+{
+	char uri[sizeof(GW_JS_PATH) + 1];
+
+	return header(wsi, WSI_TOKEN_GET_URI, uri, sizeof(uri)) && strcmp(uri, GW_JS_PATH) == 0;
+}
+
 static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
 			 size_t len)
 {
@@ -558,6 +593,13 @@ static int callback_http(struct lws *wsi, enum lws_callback_reasons reason, void
 		/* A WebSocket without our subprotocol lands here: refused. */
 		return -1;
 	case LWS_CALLBACK_HTTP:
+		/* A path no mount matched comes here too (this is the vhost's
+		 * first protocol): only the script's own path gets it. */
+		if (!is_script_path(wsi)) {
+			if (lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL))
+				return -1;
+			return lws_http_transaction_completed(wsi) ? -1 : 0;
+		}
 		if (lws_add_http_common_headers(wsi, HTTP_STATUS_OK, "text/javascript; charset=utf-8",
 						(lws_filepos_t)gw_crosspost_js_len, &p, end) ||
 		    lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",

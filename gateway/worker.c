@@ -29,6 +29,9 @@
 #include "log.h"
 #include "worker.h"
 
+/* Appends a string literal, its length counted by the compiler. */
+#define ADD_LITERAL(b, literal) evbuffer_add((b), (literal), sizeof(literal) - 1)
+
 /* How long the last frames may take to reach the server at exit. */
 #define FINAL_FLUSH_MS 1000
 
@@ -68,7 +71,7 @@ static void add_json_string(struct evbuffer *b, const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
-	evbuffer_add(b, "\"", 1);
+	ADD_LITERAL(b, "\"");
 	while (*p) {
 		unsigned char c = *p;
 		size_t n = c < 0x80 ? 1 : (c >> 5) == 6 ? 2 : (c >> 4) == 14 ? 3 : (c >> 3) == 30 ? 4 : 0;
@@ -83,7 +86,7 @@ static void add_json_string(struct evbuffer *b, const char *s)
 		if (ok && n == 4)
 			ok = c <= 0xF4 && !(c == 0xF0 && p[1] < 0x90) && !(c == 0xF4 && p[1] >= 0x90);
 		if (!ok) {
-			evbuffer_add(b, "\xEF\xBF\xBD", 3);
+			ADD_LITERAL(b, "\xEF\xBF\xBD");
 			p++;
 			continue;
 		}
@@ -95,7 +98,7 @@ static void add_json_string(struct evbuffer *b, const char *s)
 			evbuffer_add(b, p, n);
 		p += n;
 	}
-	evbuffer_add(b, "\"", 1);
+	ADD_LITERAL(b, "\"");
 }
 
 static void add_req(struct evbuffer *b, const json_t *req)
@@ -103,7 +106,7 @@ static void add_req(struct evbuffer *b, const json_t *req)
 	if (json_is_integer(req))
 		evbuffer_add_printf(b, "%" JSON_INTEGER_FORMAT, json_integer_value(req));
 	else
-		evbuffer_add(b, "null", 4);
+		ADD_LITERAL(b, "null");
 }
 
 /* Queues b (consumed) as one frame for the page. */
@@ -124,13 +127,13 @@ static void reply_ok(Worker *w, const json_t *req, struct evbuffer *fields)
 		w->done = true;
 		return;
 	}
-	evbuffer_add(b, "{\"re\":", 6);
+	ADD_LITERAL(b, "{\"re\":");
 	add_req(b, req);
 	if (fields) {
-		evbuffer_add(b, ",", 1);
+		ADD_LITERAL(b, ",");
 		evbuffer_add_buffer(b, fields);
 	}
-	evbuffer_add(b, "}", 1);
+	ADD_LITERAL(b, "}");
 	send_buffer(w, b);
 }
 
@@ -145,11 +148,11 @@ static void reply_error(Worker *w, const json_t *req, int code, const char *mess
 		w->done = true;
 		return;
 	}
-	evbuffer_add(b, "{\"re\":", 6);
+	ADD_LITERAL(b, "{\"re\":");
 	add_req(b, req);
 	evbuffer_add_printf(b, ",\"error\":{\"name\":\"%s\",\"message\":", cp_error_name(code));
 	add_json_string(b, message ? message : cp_last_error_message());
-	evbuffer_add(b, "}}", 2);
+	ADD_LITERAL(b, "}}");
 	send_buffer(w, b);
 }
 
@@ -252,18 +255,18 @@ static void emit_event(Worker *w, const char *target_key, uint64_t target, const
 	evbuffer_add_printf(b, "{\"ev\":\"%s\",\"%s\":%" PRIu64 ",\"origin\":", message ? "message" : "messageerror",
 			    target_key, target);
 	add_json_string(b, cp_event_origin(ev));
-	evbuffer_add(b, ",\"source\":", 10);
+	ADD_LITERAL(b, ",\"source\":");
 	if (cp_event_source_id(ev)) {
 		evbuffer_add_printf(b, "{\"id\":%" PRIu64 ",\"name\":", cp_event_source_id(ev));
 		if (cp_event_source_name(ev))
 			add_json_string(b, cp_event_source_name(ev));
 		else
-			evbuffer_add(b, "null", 4);
-		evbuffer_add(b, "}", 1);
+			ADD_LITERAL(b, "null");
+		ADD_LITERAL(b, "}");
 	} else {
-		evbuffer_add(b, "null", 4);
+		ADD_LITERAL(b, "null");
 	}
-	evbuffer_add(b, ",\"ports\":[", 10);
+	ADD_LITERAL(b, ",\"ports\":[");
 	for (size_t i = 0, written = 0; i < n_ports; i++) {
 		PortEntry *e = message ? add_port(w, ports[i], w->next_handle) : NULL;
 
@@ -279,15 +282,15 @@ static void emit_event(Worker *w, const char *target_key, uint64_t target, const
 		evbuffer_add_printf(b, "%s[%" PRIu64 ",%" PRIu64 "]", written++ ? "," : "", cp_port_id(ports[i]),
 				    e ? e->handle : 0);
 	}
-	evbuffer_add(b, "]", 1);
+	ADD_LITERAL(b, "]");
 	if (message) {
-		evbuffer_add(b, ",\"data\":", 8);
+		ADD_LITERAL(b, ",\"data\":");
 		evbuffer_add(b, json, strlen(json));
 	} else if (reason) {
-		evbuffer_add(b, ",\"reason\":", 10);
+		ADD_LITERAL(b, ",\"reason\":");
 		add_json_string(b, reason);
 	}
-	evbuffer_add(b, "}", 1);
+	ADD_LITERAL(b, "}");
 	send_buffer(w, b);
 	b = NULL;
 out:
@@ -376,12 +379,12 @@ static void op_open(Worker *w, const json_t *req, const json_t *msg)
 	if (cp_window_name(window))
 		add_json_string(fields, cp_window_name(window));
 	else
-		evbuffer_add(fields, "null", 4);
-	evbuffer_add(fields, ",\"url\":", 7);
+		ADD_LITERAL(fields, "null");
+	ADD_LITERAL(fields, ",\"url\":");
 	add_json_string(fields, cp_window_url(window));
-	evbuffer_add(fields, ",\"origin\":", 10);
+	ADD_LITERAL(fields, ",\"origin\":");
 	add_json_string(fields, cp_window_origin(window));
-	evbuffer_add(fields, "}", 1);
+	ADD_LITERAL(fields, "}");
 	reply_ok(w, req, fields);
 	evbuffer_free(fields);
 	log_debug("%s: window %" PRIu64 " opened", w->origin, cp_window_id(window));
@@ -528,7 +531,7 @@ static void op_lookup(Worker *w, const json_t *req, const json_t *msg)
 	}
 	evbuffer_add_printf(fields, "\"id\":%" PRIu64 ",\"name\":", id);
 	add_json_string(fields, json_string_value(name));
-	evbuffer_add(fields, ",\"origin\":", 10);
+	ADD_LITERAL(fields, ",\"origin\":");
 	add_json_string(fields, origin);
 	reply_ok(w, req, fields);
 	evbuffer_free(fields);
@@ -740,7 +743,7 @@ static void say_hello(Worker *w)
 		w->done = true;
 		return;
 	}
-	evbuffer_add(b, "{\"ev\":\"hello\",\"origin\":", 23);
+	ADD_LITERAL(b, "{\"ev\":\"hello\",\"origin\":");
 	add_json_string(b, w->origin);
 	evbuffer_add_printf(b, ",\"version\":\"%s\",\"limits\":{\"maxMessageSize\":%zu,\"maxWindows\":%u,"
 			    "\"maxPorts\":%u}}", cp_version(), w->cfg->limits.message_max,
@@ -754,9 +757,9 @@ static void say_lost(Worker *w)
 
 	if (!b)
 		return;
-	evbuffer_add(b, "{\"ev\":\"disconnected\",\"error\":{\"name\":\"NetworkError\",\"message\":", 61);
+	ADD_LITERAL(b, "{\"ev\":\"disconnected\",\"error\":{\"name\":\"NetworkError\",\"message\":");
 	add_json_string(b, cp_last_error_message());
-	evbuffer_add(b, "}}", 2);
+	ADD_LITERAL(b, "}}");
 	send_buffer(w, b);
 }
 

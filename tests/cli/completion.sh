@@ -71,6 +71,7 @@ done
 # shellcheck disable=SC2046
 expect_offers "crosspostd -TAB offers every option of its --help" "$(complete crosspostd -)" \
 	$("$CROSSPOSTD" --help | options_of)
+expect_offers "crosspost gateway --log-level TAB" "$(complete crosspost gateway --log-level '')" error warning info debug
 expect_offers "crosspostd --log-level TAB" "$(complete crosspostd --log-level '')" error warning info debug
 expect_offers "crosspostd --log-target TAB" "$(complete crosspostd --log-target '')" stderr syslog journal
 expect_offers "crosspostd --log-target=TAB" "$(complete crosspostd --log-target = '')" stderr syslog journal

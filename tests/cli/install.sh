@@ -13,7 +13,7 @@ san=""
 case "$build" in *asan*) san="-fsanitize=address,undefined" ;; esac
 make -s --no-print-directory install BUILD="$build" SANITIZE="$([ -n "$san" ] && echo 1 || echo 0)" \
 	PREFIX=/usr/local DESTDIR="$root" >"$T/install.log" 2>&1 || { cat "$T/install.log"; fail "make install"; }
-for f in bin/crosspost bin/crosspostd lib/libcrosspost.a lib/libcrosspost.so.0 lib/libcrosspost.so \
+for f in bin/crosspost bin/crosspostd bin/crosspost-gateway lib/libcrosspost.a lib/libcrosspost.so.0 lib/libcrosspost.so \
 	include/crosspost.h lib/pkgconfig/crosspost.pc lib/systemd/user/crosspost.socket \
 	lib/systemd/user/crosspost.service share/bash-completion/completions/crosspost \
 	share/bash-completion/completions/crosspostd share/man/man1/crosspost.1 share/man/man3/libcrosspost.3 \
@@ -25,6 +25,10 @@ for page in man/*.scd; do
 	[ -f "$root/usr/local/share/man/man${name##*.}/$name" ] && pass "installs the page $name" ||
 		fail "make install leaves out the page $name"
 done
+# `crosspost gateway` runs the crosspost-gateway installed beside it.
+expect_eq "the installed crosspost runs the installed gateway" \
+	"$(PATH=/usr/bin:/bin "$root/usr/local/bin/crosspost" gateway --version 2>&1)" \
+	"crosspost-gateway $("$CROSSPOST" --version | sed 's/^crosspost //')"
 units="$root/usr/local/lib/systemd/user"
 expect_eq "crosspost.service runs the installed crosspostd" \
 	"$(grep '^ExecStart=' "$units/crosspost.service")" "ExecStart=/usr/local/bin/crosspostd --foreground --log-target journal"
