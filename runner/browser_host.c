@@ -138,8 +138,8 @@ static int evaluate(struct host *h, const char *session, int context, const char
 				  "awaitPromise", 1, "returnByValue", 1));
 }
 
-/* fn(JSON-quoted a, JSON-quoted b) in the controller; a is a number when
- * number_a. */
+/* Calls __cpc.fn(a, b) in the controller page (b may be NULL); takes
+ * both references.  Dropped while no controller page is loaded. */
 static void controller_call(struct host *h, const char *fn, json_t *a, json_t *b)
 {
 	json_t *args = json_array();
@@ -479,8 +479,6 @@ static void on_event(struct host *h, json_t *msg)
 
 		if (frame)
 			controller_call(h, "frameGone", json_string(frame), NULL);
-	} else if (strcmp(method, "Target.detachedFromTarget") == 0 || strcmp(method, "Inspector.detached") == 0) {
-		(void)0;
 	}
 	if (strcmp(method, "Target.targetDestroyed") == 0 || strcmp(method, "Target.detachedFromTarget") == 0) {
 		const char *target = json_string_value(json_object_get(params, "targetId"));

@@ -485,6 +485,8 @@ static json_t *observed_event(struct run *run, const struct scenario_event *ev)
 	json_t *o, *ports;
 	char buf[32];
 
+	if (!run->opt->observe)
+		return NULL;            /* nobody compares: no work */
 	if (!ev)
 		return json_pack("{s:n}", "event");
 	o = json_pack("{s:s, s:s, s:s}", "event", ev->messageerror ? "messageerror" : "message", "origin", ev->origin,
@@ -499,6 +501,7 @@ static json_t *observed_event(struct run *run, const struct scenario_event *ev)
 	json_object_set_new(o, "ports", ports);
 	if (ev->data_json) {
 		_cleanup_(freep) char *text = scenario_value_rewrite_ports(ev->data_json);
+		_cleanup_(freep) char *digest = NULL;
 		cp_value *v = NULL;
 		char *norm = NULL, *out = NULL;
 		size_t len = 0;
@@ -524,7 +527,6 @@ static json_t *observed_event(struct run *run, const struct scenario_event *ev)
 			}
 			fclose(f);
 		}
-		text = NULL;
 		if (out && strlen(out) > OBSERVED_DATA_MAX) {
 			/* Long data is compared by a digest, so that a difference
 			 * report stays readable. */
@@ -532,10 +534,10 @@ static json_t *observed_event(struct run *run, const struct scenario_event *ev)
 
 			for (const char *c = out; *c; c++)
 				h = (h ^ (unsigned char)*c) * 1099511628211ULL;
-			if (asprintf(&text, "%.64s... (%zu bytes of JSON, FNV-1a %016" PRIx64 ")", out, strlen(out), h) < 0)
-				text = NULL;
+			if (asprintf(&digest, "%.64s... (%zu bytes of JSON, FNV-1a %016" PRIx64 ")", out, strlen(out), h) < 0)
+				digest = NULL;
 		}
-		json_object_set_new(o, "data", json_string(text ? text : out ? out : ev->data_json));
+		json_object_set_new(o, "data", json_string(digest ? digest : out ? out : ev->data_json));
 		free(out);
 		free(norm);
 	}
