@@ -110,6 +110,10 @@ _crosspost()
 		_crosspost_files xml
 		return
 		;;
+	run:--diagram)
+		_crosspost_files svg
+		return
+		;;
 	monitor:--window)
 		local IFS=$'\n'
 		COMPREPLY=($(compgen -W "$(_crosspost_window_names "$program" "$socket")" -- "$cur"))
@@ -142,7 +146,7 @@ _crosspost()
 	listen) options="--name --count --timeout --ready-fd --privileged --socket --help" ;;
 	post) options="--to --to-id --target-origin --name --socket --help" ;;
 	list) options="--tree --json --socket --help" ;;
-	run) options="--socket --broker --browser --compare --known --filter --timeout --junit --verbose --help" ;;
+	run) options="--socket --broker --browser --compare --known --filter --timeout --junit --diagram --verbose --help" ;;
 	monitor) options="--origin --window --data --json --count --socket --help" ;;
 	stats) options="--json --socket --help" ;;
 	origin) options="--base --unicode --socket --help" ;;

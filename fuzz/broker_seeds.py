@@ -9,7 +9,25 @@ import os
 
 (HELLO, REGISTER, UNREGISTER, NAVIGATE, LOOKUP, LIST, STATS, SYNC, POST, CREATE_CHANNEL,
  PORT_POST, PORT_CLOSE, PORT_RETURN, PORT_RELEASED, RAW_BYTES, RAW_FRAME, RUN, TOGGLE_READ,
- CLOSE, SHUTDOWN, RECONNECT, ADVANCE, DISPATCH, TOGGLE_MODE, KIND_FRAME) = range(25)
+ CLOSE, SHUTDOWN, RECONNECT, ADVANCE, DISPATCH, TOGGLE_MODE, KIND_FRAME, OPEN, FRAME,
+ REMOVE_FRAME, CLAIM, CLOSE_WINDOW, RELATION, BROADCAST) = range(32)
+
+# Indexes into fuzz_broker.c's context_urls, targets, names, channel_names.
+CTX_A, CTX_SRCDOC, CTX_BLANK = 4, 2, 1
+TARGET_BLANK, TARGET_A = 1, 5
+NOOPENER = 0x80
+NAME_A = 2
+RELATION_OPENER, RELATION_FRAME, RELATION_LENGTH = 1, 4, 6
+BC_OPEN, BC_POST, BC_CLOSE = 0, 1, 2
+CHANNEL_X = 1
+
+
+def bc(kind, name=0):
+    """BROADCAST's first byte: b % 3 is the kind, b >> 2 picks the channel name."""
+    for b in range(256):
+        if b % 3 == kind and (b >> 2) % 4 == name:
+            return b
+    raise ValueError((name, kind))
 
 # Config byte a: 0x01 small queues, 0x02 small uid budget, 0x04 small messages,
 # 0x08 few windows/ports, 0x10 short URLs/names, 0x20 few descriptors,
@@ -117,6 +135,29 @@ seeds = {
     + post(2, win(2), win(1), 0, 0xff, burst=7) + post(2, win(2), win(1), 0, 0xff, burst=7)
     + op(RAW_FRAME, 2, 3, 0xff, 40, 0, *b'\xaa\x01\x00') + op(CREATE_CHANNEL, 2, win(2))
     + op(CREATE_CHANNEL, 2, win(2)) + op(CREATE_CHANNEL, 2, win(2)) + op(TOGGLE_READ, 0),
+    # Browsing contexts: window 1 opens a popup named "a" (window 3) that
+    # client 2 claims with its token; window 1 frames an about:srcdoc
+    # iframe (window 4) that client 1 claims, and the token is used again
+    # and forged; the popup asks for its opener and posts to it; a
+    # BroadcastChannel "x" in windows 1 and 3 (same origin, same site);
+    # a noopener popup nobody claims (gone at claim-timeout); client 1
+    # frames window 4, tries to remove it from window 1 (not its own),
+    # client 0 removes it; the popup closes itself; client 0 closes
+    # client 2's channel (not its own), its own, posts on it with a
+    # descriptor.
+    'contexts': bytes([0x40, 0x00]) + greet_and_register([0, 1])
+    + op(OPEN, 0, win(1), CTX_A, TARGET_A) + op(HELLO, 2, 0) + op(CLAIM, 2, 0, 0)
+    + op(FRAME, 0, win(1), CTX_SRCDOC | (NAME_A << 4)) + op(CLAIM, 1, 1, 0)
+    + op(CLAIM, 1, 1, 0) + op(CLAIM, 1, 0xa1, 1)
+    + op(RELATION, 2, win(3), RELATION_OPENER) + op(RELATION, 0, win(1), RELATION_LENGTH)
+    + op(RELATION, 0, win(1), RELATION_FRAME) + post(2, win(3), win(1), 0, 30)
+    + op(BROADCAST, 0, bc(BC_OPEN, CHANNEL_X), win(1)) + op(BROADCAST, 2, bc(BC_OPEN, CHANNEL_X), win(3))
+    + op(BROADCAST, 0, bc(BC_POST), 0x80 | 1, 30, 0) + op(BROADCAST, 2, bc(BC_POST), 0x80 | 2, 5, 0)
+    + op(OPEN, 0, win(1), CTX_BLANK, TARGET_BLANK | NOOPENER)
+    + op(FRAME, 1, win(4), 0) + op(REMOVE_FRAME, 1, win(1), win(4))
+    + op(REMOVE_FRAME, 0, win(1), win(4)) + op(CLOSE_WINDOW, 2, win(3), win(3))
+    + op(BROADCAST, 0, bc(BC_CLOSE), 0x80 | 2) + op(BROADCAST, 0, bc(BC_CLOSE), 0x80 | 1)
+    + op(BROADCAST, 0, bc(BC_POST), 0x80 | 1, 5, 1, 1) + op(ADVANCE, 0, 0),
     # A large frame admitted against a budget that other connections of its
     # uid hold part of (a receiver that does not read): it must wait for
     # them, never for its own bytes already read.

@@ -23,7 +23,10 @@
 #include <event2/event.h>
 
 #include "broker/account.h"
+#include "broker/broadcast.h"
 #include "broker/broker.h"
+#include "broker/claims.h"
+#include "broker/contexts.h"
 #include "broker/connection.h"
 #include "broker/ports.h"
 #include "broker/queue.h"
@@ -52,6 +55,10 @@
  *               URLs, ids picked among the windows and ports the clients
  *               were told about, small payloads, sealed memfds and other
  *               descriptors attached), or are raw bytes of the input.
+ *               Browsing contexts too: window.open and iframes (pending
+ *               windows), claims with the tokens the broker gave any
+ *               client or with forged ones, close, remove, relation
+ *               queries, BroadcastChannels.
  *
  * After each op the clients' output is written and the event loop runs
  * without blocking (EVLOOP_NONBLOCK) until nothing moves any more.  The
@@ -85,12 +92,21 @@
  *    mark, and a large frame waiting for room in its uid's budget fits in
  *    that budget and waits for others' bytes, not its own;
  *  - ports: entangled pairs point at each other, every port on a
- *    connection's lists is counted there, every owned port has an owner.
+ *    connection's lists is counted there, every owned port has an owner;
+ *  - browsing contexts: every frame is on its parent's list of children
+ *    and one deeper than it, within max-frame-depth; a top-level window's
+ *    tree_size counts its tree, within max-frames; a window is pending
+ *    exactly when it has no host and a claim token, and the claim table
+ *    holds one token per pending window; a host is a live connection;
+ *    per connection, pending claims and BroadcastChannels within limits;
+ *    a BroadcastChannel event is for a channel the connection made and
+ *    names no window, port or source.
  * And at the end of each input, once every client has read everything,
  * dispatched what it kept and hung up: the broker has no connection,
  * window or port left and holds zero bytes and zero descriptors for any
- * uid; after broker_free() and event_base_free(), every descriptor the
- * harness and the broker opened is closed.
+ * uid (windows opened or framed and never claimed count: the harness lets
+ * claim-timeout pass first); after broker_free() and event_base_free(),
+ * every descriptor the harness and the broker opened is closed.
  *
  * FUZZ_BROKER_LOG=1 in the environment shows the broker's log (debug
  * level) on stderr; by default it is formatted and thrown away.
@@ -109,6 +125,7 @@
 #define CLIENT_IDS 16
 #define KNOWN_IDS 32
 #define KEPT_MAX 4
+#define N_TOKENS 8
 /* Event loop turns per pump; a pump ends earlier once nothing moves. */
 #define PUMP_TURNS 64
 /* Descriptors looked at for leaks. */
@@ -269,6 +286,8 @@ typedef struct Client {
 	size_t n_windows;
 	uint64_t ports[CLIENT_IDS];     /* ports it was given */
 	size_t n_ports;
+	uint64_t broadcasts[CLIENT_IDS];  /* BroadcastChannels it made */
+	size_t n_broadcasts;
 	/* Port messages received and not dispatched yet, oldest first (once
 	 * one waits, all wait: dispatching is in order). */
 	Frame *kept[KEPT_MAX];
@@ -281,7 +300,7 @@ typedef struct Client {
 	size_t n_moving;
 	/* What this connection was given, and the last message number it
 	 * dispatched from each sending window and to each port. */
-	bool had_window[SEQ_IDS], had_port[SEQ_IDS];
+	bool had_window[SEQ_IDS], had_port[SEQ_IDS], had_broadcast[SEQ_IDS];
 	uint64_t seen_window[SEQ_IDS], seen_port[SEQ_IDS];
 } Client;
 
@@ -295,6 +314,12 @@ typedef struct Harness {
 	size_t n_windows;
 	uint64_t ports[KNOWN_IDS];     /* every port id a client was told */
 	size_t n_ports;
+	uint64_t broadcasts[KNOWN_IDS];  /* every BroadcastChannel id a client was told */
+	size_t n_broadcasts;
+	/* Claim tokens the broker gave (any client's: a token is a bearer
+	 * capability), newest overwriting the oldest. */
+	char tokens[N_TOKENS][CLAIM_TOKEN_LENGTH + 1];
+	size_t n_tokens;
 	size_t frames, payload_bytes;
 	bool small_sndbuf, direct_other_uid;
 	uint64_t sndbuf_done;          /* connection ids whose buffer was set */
@@ -403,7 +428,7 @@ static void client_close(Client *c)
 		frame_free(c->moving[i]);
 	c->stream = stream_free(c->stream);
 	c->broken = false;
-	c->n_windows = c->n_ports = c->n_kept = c->n_moved = c->n_moving = 0;
+	c->n_windows = c->n_ports = c->n_kept = c->n_moved = c->n_moving = c->n_broadcasts = 0;
 }
 
 /* Queues a frame on the client's output, with a payload (moved) or
@@ -580,9 +605,17 @@ static void client_handle(Harness *h, Client *c, Frame *frame)
 			c->had_port[hdr->channel_created->port1_id] = c->had_port[hdr->channel_created->port2_id] = true;
 		break;
 	case CROSSPOST__HEADER__BODY_EVENT:
-		/* Only to what this connection was given. */
-		if (ev->target_port_id ? ev->target_port_id < SEQ_IDS && !c->had_port[ev->target_port_id] :
-		    ev->target_window_id < SEQ_IDS && !c->had_window[ev->target_window_id])
+		/* Only to what this connection was given.  A BroadcastChannel
+		 * event, like a port's, carries target_window_id 0
+		 * (protocol.md). */
+		if (ev->target_broadcast_id) {
+			if (ev->target_port_id || ev->target_window_id || ev->n_ports || ev->source_window_id)
+				fail("a BroadcastChannel event with a port, a window or a source");
+			if (ev->target_broadcast_id < SEQ_IDS && !c->had_broadcast[ev->target_broadcast_id])
+				fail("an event for BroadcastChannel %llu, which this connection never made",
+				     (unsigned long long)ev->target_broadcast_id);
+		} else if (ev->target_port_id ? ev->target_port_id < SEQ_IDS && !c->had_port[ev->target_port_id] :
+			   ev->target_window_id < SEQ_IDS && !c->had_window[ev->target_window_id])
 			fail("an event for %s %llu, which this connection never had",
 			     ev->target_port_id ? "port" : "window",
 			     (unsigned long long)(ev->target_port_id ? ev->target_port_id : ev->target_window_id));
@@ -605,6 +638,31 @@ static void client_handle(Harness *h, Client *c, Frame *frame)
 		return;
 	case CROSSPOST__HEADER__BODY_PORT_MOVED:
 		port_moved(h, c, hdr->port_moved->port_id);
+		break;
+	case CROSSPOST__HEADER__BODY_OPENED:
+		/* A pending window: known, not this connection's. */
+		remember(h->windows, &h->n_windows, KNOWN_IDS, hdr->opened->window_id);
+		if (hdr->opened->claim_token && *hdr->opened->claim_token) {
+			if (strlen(hdr->opened->claim_token) != CLAIM_TOKEN_LENGTH)
+				fail("a claim token of %zu characters", strlen(hdr->opened->claim_token));
+			memcpy(h->tokens[h->n_tokens++ % N_TOKENS], hdr->opened->claim_token, CLAIM_TOKEN_LENGTH + 1);
+		}
+		break;
+	case CROSSPOST__HEADER__BODY_CLAIMED:
+		remember(c->windows, &c->n_windows, CLIENT_IDS, hdr->claimed->window_id);
+		remember(h->windows, &h->n_windows, KNOWN_IDS, hdr->claimed->window_id);
+		if (hdr->claimed->window_id < SEQ_IDS)
+			c->had_window[hdr->claimed->window_id] = true;
+		break;
+	case CROSSPOST__HEADER__BODY_RELATED:
+		if (hdr->related->window_id)
+			remember(h->windows, &h->n_windows, KNOWN_IDS, hdr->related->window_id);
+		break;
+	case CROSSPOST__HEADER__BODY_BROADCAST_OPENED:
+		remember(c->broadcasts, &c->n_broadcasts, CLIENT_IDS, hdr->broadcast_opened->channel_id);
+		remember(h->broadcasts, &h->n_broadcasts, KNOWN_IDS, hdr->broadcast_opened->channel_id);
+		if (hdr->broadcast_opened->channel_id < SEQ_IDS)
+			c->had_broadcast[hdr->broadcast_opened->channel_id] = true;
 		break;
 	default:
 		break;
@@ -638,6 +696,7 @@ static void client_connect(Harness *h, int i)
 	c->serial = 0;
 	memset(c->had_window, 0, sizeof(c->had_window));
 	memset(c->had_port, 0, sizeof(c->had_port));
+	memset(c->had_broadcast, 0, sizeof(c->had_broadcast));
 	memset(c->seen_window, 0, sizeof(c->seen_window));
 	memset(c->seen_port, 0, sizeof(c->seen_port));
 	if (i == 2 && h->direct_other_uid) {
@@ -752,6 +811,80 @@ static void check_connection(Harness *h, Connection *c, Sums *s)
 	CHECK(n_ports == c->n_ports);
 }
 
+/* The frame trees, pending windows and claims (contexts.h). */
+static void check_contexts(Harness *h)
+{
+	Broker *b = h->broker;
+	const BrokerLimits *l = &b->limits;
+	size_t pending = 0;
+	uint32_t claims = 0, broadcasts = 0;
+
+	for (Window *w = registry_first(b->registry); w; w = w->order_next) {
+		uint32_t n = 0;
+
+		if (w->pending != (w->owner == NULL) || w->pending != (w->claim != NULL))
+			fail("window %llu: pending %d, host %p, claim %p", (unsigned long long)w->id, w->pending,
+			     w->owner, (void *)w->claim);
+		pending += w->pending;
+		if (w->owner) {
+			const Connection *c;
+
+			for (c = b->connections; c && (const void *)c != w->owner; c = c->next)
+				;
+			if (!c || c->closing)
+				fail("window %llu is hosted by a connection that is gone", (unsigned long long)w->id);
+		}
+		for (const Window *k = w->first_child; k; k = k->next_sibling, n++) {
+			CHECK(k->parent == w);
+			CHECK(n < l->max_frames);
+		}
+		CHECK(n == w->n_children);
+		if (w->parent) {
+			const Window *k;
+
+			for (k = w->parent->first_child; k && k != w; k = k->next_sibling)
+				;
+			if (!k || w->depth != w->parent->depth + 1)
+				fail("frame %llu is not a child of window %llu one deeper (depth %u, parent's %u)",
+				     (unsigned long long)w->id, (unsigned long long)w->parent->id, w->depth,
+				     w->parent->depth);
+			if (w->depth > l->max_frame_depth)
+				fail("frame %llu is %u deep, max-frame-depth is %u", (unsigned long long)w->id, w->depth,
+				     l->max_frame_depth);
+		} else {
+			uint32_t size = 0;
+
+			CHECK(w->depth == 0);
+			/* Depth-first through the tree, bounded by max-frames. */
+			for (const Window *k = w; k && size <= l->max_frames;) {
+				size++;
+				if (k->first_child) {
+					k = k->first_child;
+					continue;
+				}
+				while (k != w && !k->next_sibling)
+					k = k->parent;
+				k = k == w ? NULL : k->next_sibling;
+			}
+			if (size != w->tree_size || size > l->max_frames)
+				fail("window %llu: tree_size %u, its tree holds %u windows (max-frames %u)",
+				     (unsigned long long)w->id, w->tree_size, size, l->max_frames);
+		}
+	}
+	if (pending != claims_count(b->claims))
+		fail("%zu pending windows, %u claim tokens", pending, claims_count(b->claims));
+	for (const Connection *c = b->connections; c; c = c->next) {
+		CHECK(c->n_pending_claims <= l->max_pending_claims);
+		CHECK(c->n_broadcasts <= l->max_broadcasts_per_connection);
+		claims += c->n_pending_claims;
+		broadcasts += c->n_broadcasts;
+	}
+	CHECK(claims <= claims_count(b->claims));
+	if (broadcasts != broadcast_count(b->broadcasts))
+		fail("the connections count %u BroadcastChannels, the broker holds %llu", broadcasts,
+		     (unsigned long long)broadcast_count(b->broadcasts));
+}
+
 static void check_broker(Harness *h)
 {
 	Broker *b = h->broker;
@@ -795,6 +928,7 @@ static void check_broker(Harness *h)
 		fail("the accounts hold %llu bytes and %llu descriptors in all; the broker holds %llu and %llu",
 		     (unsigned long long)bytes, (unsigned long long)fds, (unsigned long long)s.total_bytes,
 		     (unsigned long long)s.total_fds);
+	check_contexts(h);
 }
 
 /* ---- running the loop ------------------------------------------------ */
@@ -886,6 +1020,24 @@ static uint64_t pick_port(Harness *h, Client *c, uint8_t b)
 	}
 }
 
+static uint64_t pick_broadcast(Harness *h, Client *c, uint8_t b)
+{
+	switch (b >> 6) {
+	case 0:
+		if (c->n_broadcasts)
+			return c->broadcasts[b % c->n_broadcasts];
+		/* fall through */
+	case 1:
+		if (h->n_broadcasts)
+			return h->broadcasts[b % h->n_broadcasts];
+		/* fall through */
+	case 2:
+		return b & 0x0f;
+	default:
+		return UINT64_MAX - (b & 0x0f);
+	}
+}
+
 static const char *const urls[] = {
 	"https://a.example/",
 	"https://b.example/page",
@@ -908,6 +1060,22 @@ static const char *const target_origins[] = {
 	"null", "not a url", "", "https://\xc3\xbc.example", "data:text/plain,x",
 };
 
+/* What window.open() and iframes are given: about:blank and srcdoc
+ * (inheriting), javascript: (no new document), opaque ones, a parent's
+ * site and another, bad ones. */
+static const char *const context_urls[] = {
+	"", "about:blank", "about:srcdoc", "javascript:void(0)", "https://a.example/",
+	"https://b.example/page", "https://sub.a.example/", "data:text/html,x", "http://127.0.0.1/",
+	"not a url", "https://a-rather-long-host-name-for-the-small-limits.example/and/a/long/path",
+	"about:blank#x",
+};
+
+static const char *const targets[] = {
+	"", "_blank", "_self", "_parent", "_top", "a", "b", "c", "_BLANK", "a-name-longer-than-the-small-limit",
+};
+
+static const char *const channel_names[] = { "", "x", "y", "a-name-longer-than-the-small-limit" };
+
 #define PICK(table, b) ((table)[(b) % (sizeof(table) / sizeof((table)[0]))])
 
 /* ---- ops ------------------------------------------------------------- */
@@ -916,8 +1084,10 @@ enum {
 	OP_HELLO, OP_REGISTER, OP_UNREGISTER, OP_NAVIGATE, OP_LOOKUP, OP_LIST, OP_STATS, OP_SYNC,
 	OP_POST, OP_CREATE_CHANNEL, OP_PORT_POST, OP_PORT_CLOSE, OP_PORT_RETURN, OP_PORT_RELEASED,
 	OP_RAW_BYTES, OP_RAW_FRAME, OP_RUN, OP_TOGGLE_READ, OP_CLOSE, OP_SHUTDOWN, OP_RECONNECT,
-	OP_ADVANCE, OP_DISPATCH, OP_TOGGLE_MODE, OP_KIND_FRAME, N_OPS
+	OP_ADVANCE, OP_DISPATCH, OP_TOGGLE_MODE, OP_KIND_FRAME, OP_OPEN, OP_FRAME, OP_REMOVE_FRAME,
+	OP_CLAIM, OP_CLOSE_WINDOW, OP_RELATION, OP_BROADCAST, N_OPS
 };
+_Static_assert(N_OPS <= 32, "an op byte has 5 bits for the kind");
 
 /* Descriptors for a message: byte `spec` says how many (its low 3 bits,
  * 0..4) and whether the counts lie (0x80: the descriptor count, by
@@ -1132,10 +1302,163 @@ static void op_raw(Harness *h, Client *c, Input *in, bool framed)
 	h->frames++;
 }
 
+/* A claim token: mostly one the broker gave (to any client), else a
+ * forgery: one character off, too long, empty, not text. */
+static void take_token(Harness *h, Input *in, char *token, size_t size)
+{
+	uint8_t b = take(in);
+	const char *given = h->n_tokens ? h->tokens[b % (h->n_tokens < N_TOKENS ? h->n_tokens : N_TOKENS)] : "";
+
+	snprintf(token, size, "%s", given);
+	switch ((b >> 5) & 7) {
+	case 5:
+		if (*token)
+			token[b % strlen(token)] ^= 1;
+		break;
+	case 6:
+		memset(token, b & 1 ? 'A' : '\xff', size - 1);
+		token[(b & 2) ? size - 1 : CLAIM_TOKEN_LENGTH] = '\0';
+		break;
+	case 7:
+		*token = '\0';
+		break;
+	default:
+		break;
+	}
+}
+
+/* Browsing contexts: window.open, iframes, claims, close, remove,
+ * relations (contexts.h). */
+static void op_context(Harness *h, Client *c, Input *in, int op)
+{
+	Crosspost__Header hdr = CROSSPOST__HEADER__INIT;
+	char token[4 * CLAIM_TOKEN_LENGTH];
+
+	switch (op) {
+	case OP_OPEN: {
+		Crosspost__OpenWindow req = CROSSPOST__OPEN_WINDOW__INIT;
+		uint8_t t;
+
+		req.opener_window_id = pick_window(h, c, take(in));
+		req.url = (char *)PICK(context_urls, take(in));
+		t = take(in);
+		req.target = (char *)PICK(targets, t & 0x7f);
+		req.noopener = (t & 0x80) != 0;
+		hdr.body_case = CROSSPOST__HEADER__BODY_OPEN_WINDOW;
+		hdr.open_window = &req;
+		client_send(h, c, &hdr, NULL, 0, NULL, NULL, 0);
+		break;
+	}
+	case OP_FRAME: {
+		Crosspost__CreateFrame req = CROSSPOST__CREATE_FRAME__INIT;
+		uint8_t u;
+
+		req.parent_window_id = pick_window(h, c, take(in));
+		u = take(in);
+		req.url = (char *)PICK(context_urls, u & 0x0f);
+		req.name = (char *)PICK(names, u >> 4);
+		hdr.body_case = CROSSPOST__HEADER__BODY_CREATE_FRAME;
+		hdr.create_frame = &req;
+		client_send(h, c, &hdr, NULL, 0, NULL, NULL, 0);
+		break;
+	}
+	case OP_REMOVE_FRAME: {
+		Crosspost__RemoveFrame req = CROSSPOST__REMOVE_FRAME__INIT;
+
+		req.parent_window_id = pick_window(h, c, take(in));
+		req.frame_window_id = pick_window(h, c, take(in));
+		hdr.body_case = CROSSPOST__HEADER__BODY_REMOVE_FRAME;
+		hdr.remove_frame = &req;
+		client_send(h, c, &hdr, NULL, 0, NULL, NULL, 0);
+		break;
+	}
+	case OP_CLAIM: {
+		Crosspost__Claim req = CROSSPOST__CLAIM__INIT;
+
+		take_token(h, in, token, sizeof(token));
+		req.token = token;
+		req.privileged = (take(in) & 1) != 0;
+		hdr.body_case = CROSSPOST__HEADER__BODY_CLAIM;
+		hdr.claim = &req;
+		client_send(h, c, &hdr, NULL, 0, NULL, NULL, 0);
+		break;
+	}
+	case OP_CLOSE_WINDOW: {
+		Crosspost__CloseWindow req = CROSSPOST__CLOSE_WINDOW__INIT;
+
+		req.by_window_id = pick_window(h, c, take(in));
+		req.window_id = pick_window(h, c, take(in));
+		hdr.body_case = CROSSPOST__HEADER__BODY_CLOSE_WINDOW;
+		hdr.close_window = &req;
+		client_send(h, c, &hdr, NULL, 0, NULL, NULL, 0);
+		break;
+	}
+	case OP_RELATION: {
+		Crosspost__Relation req = CROSSPOST__RELATION__INIT;
+		uint8_t k;
+
+		req.window_id = pick_window(h, c, take(in));
+		k = take(in);
+		/* Kinds 0..6 and one the broker does not know. */
+		req.kind = (Crosspost__RelationKind)(k % 8);
+		req.index = (k & 0x80) ? UINT32_MAX - (k & 7) : (k >> 3) & 0x0f;
+		req.name = (char *)PICK(names, k >> 3);
+		hdr.body_case = CROSSPOST__HEADER__BODY_RELATION;
+		hdr.relation = &req;
+		client_send(h, c, &hdr, NULL, 0, NULL, NULL, 0);
+		break;
+	}
+	}
+}
+
+/* BroadcastChannel: open on a window, post (payload and maybe
+ * descriptors), close. */
+static void op_broadcast(Harness *h, Client *c, Input *in)
+{
+	Crosspost__Header hdr = CROSSPOST__HEADER__INIT;
+	uint8_t b = take(in);
+
+	switch (b % 3) {
+	case 0: {
+		Crosspost__BroadcastOpen req = CROSSPOST__BROADCAST_OPEN__INIT;
+
+		req.window_id = pick_window(h, c, take(in));
+		req.name = (char *)PICK(channel_names, b >> 2);
+		hdr.body_case = CROSSPOST__HEADER__BODY_BROADCAST_OPEN;
+		hdr.broadcast_open = &req;
+		client_send(h, c, &hdr, NULL, 0, NULL, NULL, 0);
+		break;
+	}
+	case 1: {
+		Crosspost__BroadcastPost req = CROSSPOST__BROADCAST_POST__INIT;
+		size_t len;
+		Attach a;
+
+		req.channel_id = pick_broadcast(h, c, take(in));
+		len = take_payload(h, in);
+		attach(in, &a);
+		hdr.body_case = CROSSPOST__HEADER__BODY_BROADCAST_POST;
+		hdr.broadcast_post = &req;
+		client_send(h, c, &hdr, NULL, len, NULL, a.fds, a.n_fds);
+		break;
+	}
+	default: {
+		Crosspost__BroadcastClose req = CROSSPOST__BROADCAST_CLOSE__INIT;
+
+		req.channel_id = pick_broadcast(h, c, take(in));
+		forget(c->broadcasts, &c->n_broadcasts, req.channel_id);
+		hdr.body_case = CROSSPOST__HEADER__BODY_BROADCAST_CLOSE;
+		hdr.broadcast_close = &req;
+		client_send(h, c, &hdr, NULL, 0, NULL, NULL, 0);
+		break;
+	}
+	}
+}
+
 static void run_op(Harness *h, Input *in)
 {
 	uint8_t op = take(in), b;
-	int who = (op >> 5) & 3;
+	int kind = (op & 0x1f) % N_OPS, who = (op >> 5) & 3;
 	bool run_after = who != 3;
 	Client *c;
 	Crosspost__Header hdr = CROSSPOST__HEADER__INIT;
@@ -1145,7 +1468,7 @@ static void run_op(Harness *h, Input *in)
 	else
 		h->last_client = who %= N_CLIENTS;
 	c = &h->clients[who];
-	switch ((op & 0x1f) % N_OPS) {
+	switch (kind) {
 	case OP_HELLO: {
 		Crosspost__Hello hello = CROSSPOST__HELLO__INIT;
 
@@ -1302,12 +1625,12 @@ static void run_op(Harness *h, Input *in)
 		dispatch_kept(h, c);
 		break;
 	case OP_KIND_FRAME: {
-		/* A frame of any kind (field 10 to 34 of Header, the
+		/* A frame of any kind (field 10 to 49 of Header, the
 		 * broker's own ones too) with an empty body, and maybe a
 		 * payload: what a client may not send is refused by kind. */
 		uint8_t bytes[4];
 		size_t n = 0, len;
-		unsigned field = 10 + take(in) % 25, tag = field << 3 | 2;
+		unsigned field = 10 + take(in) % 40, tag = field << 3 | 2;
 
 		len = take_payload(h, in);
 		bytes[n++] = (uint8_t)(tag < 128 ? tag : (tag & 0x7f) | 0x80);
@@ -1324,6 +1647,17 @@ static void run_op(Harness *h, Input *in)
 		}
 		break;
 	}
+	case OP_OPEN:
+	case OP_FRAME:
+	case OP_REMOVE_FRAME:
+	case OP_CLAIM:
+	case OP_CLOSE_WINDOW:
+	case OP_RELATION:
+		op_context(h, c, in, kind);
+		break;
+	case OP_BROADCAST:
+		op_broadcast(h, c, in);
+		break;
 	case OP_TOGGLE_MODE:
 		b = take(in);
 		c->auto_release = b & 1;
@@ -1361,6 +1695,10 @@ static void configure(Harness *h, Input *in, BrokerLimits *l)
 	if (a & 0x08) {
 		l->max_windows_per_connection = 2;
 		l->max_ports_per_connection = 4;
+		l->max_frame_depth = 2;
+		l->max_frames = 3;
+		l->max_pending_claims = 2;
+		l->max_broadcasts_per_connection = 2;
 	}
 	if (a & 0x10) {
 		l->max_url_length = 24;
@@ -1374,6 +1712,7 @@ static void configure(Harness *h, Input *in, BrokerLimits *l)
 	if (a & 0x40) {
 		l->handshake_timeout_ms = 1000;
 		l->transit_timeout_ms = 2000;
+		l->claim_timeout_ms = 2000;
 	}
 	if (a & 0x80) {
 		l->max_connections = 2;
@@ -1441,9 +1780,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		client_close(&h.clients[i]);
 	}
 	pump(&h);
+	/* Windows opened or framed and never claimed go at claim-timeout. */
+	clock_offset_ns += (int64_t)(h.broker->limits.claim_timeout_ms + 1000) * 1000000;
+	pump(&h);
 	if (h.broker->n_connections != 0)
 		fail("%u connections are left after every client hung up", h.broker->n_connections);
-	CHECK(registry_count(h.broker->registry) == 0);
+	if (registry_count(h.broker->registry) != 0)
+		fail("%zu windows are left after every client hung up and claim-timeout passed",
+		     registry_count(h.broker->registry));
+	CHECK(claims_count(h.broker->claims) == 0);
+	CHECK(broadcast_count(h.broker->broadcasts) == 0);
 	CHECK(ports_count(h.broker->ports) == 0);
 	account_table_totals(h.broker->accounts, &bytes, &fds);
 	if (bytes || fds)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/time.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +22,7 @@
 #include "scenario_proc.h"
 #include "scenario_run.h"
 #include "scenario_tap.h"
+#include "scenario_trace.h"
 
 #define TRY_HELP "Try 'crosspost run --help'.\n"
 
@@ -43,6 +45,8 @@ struct run_args {
 	int64_t timeout_ms;         /* --timeout, 0: none */
 	struct scenario_tap *tap;
 	struct scenario_junit *junit;
+	const char *diagram;        /* --diagram FILE, or NULL */
+	size_t file_count;          /* FILEs given (several: one diagram each) */
 	/* --browser / --compare: the one Chromium of the run. */
 	struct scenario_browser *browser;
 	bool compare;
@@ -73,6 +77,10 @@ static void usage(FILE *out)
 		"                      crosspost's observations differ from Chromium's\n"
 		"  --known FILE        with --compare: the expected differences (FILE:LINE and a\n"
 		"                      docs/differences.md section per line), reported, not failed\n"
+		"  --diagram FILE.svg  also draw the run as a sequence diagram (SVG): a lifeline\n"
+		"                      per window and port, an arrow per message, dropped ones\n"
+		"                      stopping with the reason, failed expectations in red;\n"
+		"                      with several FILEs, one per scenario: FILE-1.svg, ...\n"
 		"  --verbose           print each statement and event as a TAP comment, the\n"
 		"                      private broker's log on stderr, and with a failed\n"
 		"                      expectation, why the broker dropped messages for it\n"
@@ -178,10 +186,47 @@ static void arm_timeout(int64_t ms)
 	setitimer(ITIMER_REAL, &it, NULL);
 }
 
-/* Runs one file in the browser (in_browser) or against the broker at
- * socket_path, or a private one; tap gets its points. */
-static enum scenario_outcome run_file_in(const struct scenario *s, const struct run_args *args, bool in_browser,
-					 struct scenario_tap *tap)
+/* Where --diagram PATH draws the index-th (from 1) of count files: PATH
+ * itself for one file, else PATH with "-INDEX" before its ".svg" (or at
+ * its end).  NULL when out of memory. */
+static char *diagram_path(const char *path, size_t index, size_t count)
+{
+	size_t len = strlen(path), stem = len;
+	char *out = NULL;
+
+	if (count == 1)
+		return strdup(path);
+	if (len > 4 && strcasecmp(path + len - 4, ".svg") == 0)
+		stem = len - 4;
+	if (asprintf(&out, "%.*s-%zu%s", (int)stem, path, index, path + stem) < 0)
+		return NULL;
+	return out;
+}
+
+/* --diagram: the run of s, drawn into its file; the outcome gets worse
+ * when it cannot be written. */
+static enum scenario_outcome write_diagram(const struct scenario *s, const struct run_args *args, size_t index,
+					   const struct scenario_trace *trace, enum scenario_outcome outcome)
+{
+	char *path = diagram_path(args->diagram, index, args->file_count);
+	int r = path ? scenario_trace_write(trace, path) : -ENOMEM;
+
+	if (r < 0) {
+		fprintf(stderr, "crosspost run: %s: cannot write the diagram %s: %s\n", s->file,
+			path ? path : args->diagram, strerror(-r));
+		outcome = SCENARIO_SCRIPT_ERROR;
+	} else {
+		tap_comment(args->tap, "diagram: %s", path);
+	}
+	free(path);
+	return outcome;
+}
+
+/* Runs one file (the index-th, from 1) in the browser (in_browser) or
+ * against the broker at socket_path, or a private one; tap gets its
+ * points. */
+static enum scenario_outcome run_file_in(const struct scenario *s, const struct run_args *args, size_t index,
+					 bool in_browser, struct scenario_tap *tap)
 {
 	struct scenario_broker *broker = NULL;
 	struct scenario_run_options opt = {
@@ -189,6 +234,7 @@ static enum scenario_outcome run_file_in(const struct scenario *s, const struct 
 		.tap = tap, .interrupted = &interrupted, .timeout_ms = args->timeout_ms,
 	};
 	enum scenario_outcome outcome;
+	struct scenario_trace *trace = NULL;
 	int64_t started = proc_now_ms();
 	char err[2048];
 
@@ -199,6 +245,12 @@ static enum scenario_outcome run_file_in(const struct scenario *s, const struct 
 	tap_comment(tap, "%s%s", s->file, in_browser ? " (in Chromium)" : "");
 	if (args->junit && tap == args->tap)
 		junit_begin_file(args->junit, s->file);
+	if (args->diagram && scenario_trace_new(s->file, &trace) < 0) {
+		fprintf(stderr, "crosspost run: out of memory\n");
+		outcome = SCENARIO_SCRIPT_ERROR;
+		goto out;
+	}
+	opt.trace = trace;
 	if (args->timeout_ms)
 		arm_timeout(args->timeout_ms);
 	if (args->cmp)
@@ -228,6 +280,9 @@ static enum scenario_outcome run_file_in(const struct scenario *s, const struct 
 		opt.broker_program = args->broker_program;
 	}
 	outcome = scenario_run(s, &opt);
+	/* A run that failed is drawn too: that is when the picture helps. */
+	if (trace)
+		outcome = write_diagram(s, args, index, trace, outcome);
 	if (broker && scenario_broker_stop(broker, err, sizeof(err)) < 0) {
 		/* The broker is part of what is tested: a crash or a sanitizer
 		 * report at exit fails the run. */
@@ -237,6 +292,7 @@ static enum scenario_outcome run_file_in(const struct scenario *s, const struct 
 			outcome = SCENARIO_FAILED;
 	}
 out:
+	scenario_trace_free(trace);
 	if (args->timeout_ms)
 		arm_timeout(0);
 	/* A timeout ends this file only. */
@@ -248,7 +304,7 @@ out:
 }
 
 /* One file as asked: natively, in the browser, or both, compared. */
-static enum scenario_outcome run_file(const struct scenario *s, const struct run_args *args)
+static enum scenario_outcome run_file(const struct scenario *s, const struct run_args *args, size_t index)
 {
 	enum scenario_outcome native, browser;
 	struct scenario_tap quiet;
@@ -257,7 +313,7 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 	int status = 0;
 
 	if (!args->compare)
-		return run_file_in(s, args, args->browser != NULL, args->tap);
+		return run_file_in(s, args, index, args->browser != NULL, args->tap);
 	/* --compare: both runs' own points are not printed; their
 	 * observations are, side by side.  The native run goes on in a child
 	 * process while this one drives Chromium: they share nothing. */
@@ -279,11 +335,11 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 
 		mine.browser = NULL;
 		mine.junit = NULL;
-		native = run_file_in(s, &mine, false, &quiet);
+		native = run_file_in(s, &mine, index, false, &quiet);
 		scenario_compare_write_native(args->cmp, native_obs);
 		_exit((int)native);
 	}
-	browser = child < 0 || interrupted ? SCENARIO_SCRIPT_ERROR : run_file_in(s, args, true, &quiet);
+	browser = child < 0 || interrupted ? SCENARIO_SCRIPT_ERROR : run_file_in(s, args, index, true, &quiet);
 	native = SCENARIO_SCRIPT_ERROR;
 	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
 		;
@@ -322,6 +378,7 @@ int cmd_run(int argc, char **argv)
 		{ "filter", required_argument, NULL, 'f' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "junit", required_argument, NULL, 'j' },
+		{ "diagram", required_argument, NULL, 'd' },
 		{ "browser", required_argument, NULL, 'B' },
 		{ "compare", required_argument, NULL, 'C' },
 		{ "known", required_argument, NULL, 'k' },
@@ -363,6 +420,13 @@ int cmd_run(int argc, char **argv)
 			}
 			break;
 		case 'j': junit_path = optarg; break;
+		case 'd':
+			if (!*optarg) {
+				fprintf(stderr, "crosspost run: --diagram needs a FILE to write\n%s", TRY_HELP);
+				return 2;
+			}
+			args.diagram = optarg;
+			break;
 		case 'B':
 		case 'C':
 			if (strcmp(optarg, "chromium") != 0) {
@@ -396,9 +460,9 @@ int cmd_run(int argc, char **argv)
 		fprintf(stderr, "crosspost run: --known goes with --compare\n%s", TRY_HELP);
 		return 2;
 	}
-	if (browser_name && socket_path) {
-		fprintf(stderr, "crosspost run: --browser and --compare use their own broker (or none): not "
-			"with --socket\n%s", TRY_HELP);
+	if (browser_name && (socket_path || args.diagram)) {
+		fprintf(stderr, "crosspost run: --browser and --compare run without a shared broker: not with %s\n%s",
+			socket_path ? "--socket" : "--diagram", TRY_HELP);
 		return 2;
 	}
 	nfiles = (size_t)(argc - optind);
@@ -469,8 +533,9 @@ int cmd_run(int argc, char **argv)
 	args.self_exe = self_exe;
 	args.tap = &tap;
 	args.junit = junit;
+	args.file_count = nfiles;
 	for (size_t i = 0; i < nfiles && !interrupted; i++) {
-		enum scenario_outcome o = run_file(scripts[i], &args);
+		enum scenario_outcome o = run_file(scripts[i], &args, i + 1);
 
 		if (o > outcome)
 			outcome = o;

@@ -283,9 +283,10 @@ static void disentangle(struct object *port)
 }
 
 /* Prints one test point named "FILE:LINE ALIAS VERB".  A '#' would start a
- * TAP directive, so one in the file name is escaped. */
-static void point(struct run *run, const struct scenario_statement *st, bool ok, const char *label,
-		  struct tap_diag *diag)
+ * TAP directive, so one in the file name is escaped.  why (may be NULL)
+ * says in a few words what went wrong, for --diagram. */
+static void point_why(struct run *run, const struct scenario_statement *st, bool ok, const char *label,
+		      struct tap_diag *diag, const char *why)
 {
 	char *desc = NULL;
 	size_t len = 0;
@@ -318,6 +319,20 @@ static void point(struct run *run, const struct scenario_statement *st, bool ok,
 	free(desc);
 	if (!ok)
 		worsen(run, SCENARIO_FAILED);
+	if (run->opt->trace) {
+		char text[256];
+
+		snprintf(text, sizeof(text), "%s %s%s%s", ok ? "\u2713" : "\u2717", label, why && !ok ? ": " : "",
+			 why && !ok ? why : "");
+		scenario_trace_note(run->opt->trace, st->actor, ok ? DIAGRAM_NOTE_PASSED : DIAGRAM_NOTE_FAILED, text,
+				    diag && !ok ? tap_diag_text(diag) : st->text);
+	}
+}
+
+static void point(struct run *run, const struct scenario_statement *st, bool ok, const char *label,
+		  struct tap_diag *diag)
+{
+	point_why(run, st, ok, label, diag, NULL);
 }
 
 /* --browser: st cannot be expressed in a browser; the file ends here,
@@ -415,6 +430,7 @@ static int interrupted(struct run *run, const struct scenario_statement *st)
 	tap_point(run->opt->tap, false, run->s->file, tap_diag_text(&diag));
 	tap_diag_deinit(&diag);
 	worsen(run, SCENARIO_FAILED);
+	scenario_trace_note(run->opt->trace, NULL, DIAGRAM_NOTE_FAILED, why, st->text);
 	return STEP_STOP;
 }
 
@@ -618,6 +634,12 @@ static void record_outcome(struct run *run, struct window *w, const struct scena
 	if (run->opt->verbose && error)
 		tap_comment(run->opt->tap, "%s: %s failed: %s: %s", w->decl->actor,
 			    scenario_verb_name(st->verb), error, message ? message : "");
+	if (run->opt->trace && error) {
+		char text[160];
+
+		snprintf(text, sizeof(text), "%s threw %s", scenario_verb_name(st->verb), error);
+		scenario_trace_note(run->opt->trace, w->decl->actor, DIAGRAM_NOTE_INFO, text, message);
+	}
 }
 
 /* Sends cmd (consumed) to w's process and waits for the answer in *ret. */
@@ -684,6 +706,19 @@ static struct window *new_window(struct run *run, const struct scenario_statemen
 	return w;
 }
 
+/* --diagram: window w opened with origin; who made it, and its relations,
+ * as its statement says. */
+static void trace_window(struct run *run, struct window *w, const char *origin)
+{
+	const struct scenario_statement *d = w->decl;
+	const char *opener = d->verb == SCENARIO_OPEN && d->noopener ? NULL : d->opener;
+	const char *creator = d->parent ? d->parent : d->opener;
+	const char *how = d->parent ? "<iframe>" : d->noopener ? "window.open(), noopener" : "window.open()";
+
+	scenario_trace_window(run->opt->trace, d->actor, w->id, origin, d->url, window_name(w), opener, d->parent,
+			      creator, how);
+}
+
 /* Starts w's window process and sends it cmd (consumed): "open" (a
  * top-level window it registers) or "claim" (a window another one opened
  * or framed).  The statement's outcome is w's. */
@@ -711,6 +746,7 @@ static int start_window_process(struct run *run, const struct scenario_statement
 	if (res.ok) {
 		w->open = true;
 		w->id = res.id;
+		trace_window(run, w, res.origin);
 		if (run->opt->verbose)
 			tap_comment(run->opt->tap, "%s is window %" PRIu64 ", origin %s", w->decl->actor, w->id,
 				    res.origin ? res.origin : "?");
@@ -761,6 +797,7 @@ static int create_window(struct run *run, const struct scenario_statement *st, s
 		return script_error(run, st, "window.open() chose window %" PRIu64 ", which is not one of this "
 				    "script's", chosen);
 	record_outcome(run, w, st, NULL, NULL);
+	scenario_trace_same_window(run->opt->trace, w->decl->actor, existing->decl->actor);
 	w->same_as = existing;
 	w->open = true;
 	w->id = existing->id;
@@ -1058,6 +1095,8 @@ static void transferred(struct run *run, const struct scenario_statement *st, st
 			continue;
 		move_object(run, o, to, 0);
 		o->riding = in;
+		if (o->port)
+			scenario_trace_port_moved(run->opt->trace, o->alias, to ? to->decl->actor : NULL);
 	}
 }
 
@@ -1245,6 +1284,7 @@ static int exec_channel(struct run *run, const struct scenario_statement *st, st
 			ends[i]->owner = w;
 			ends[i]->has[w->index] |= HAS_HELD;
 		}
+		scenario_trace_channel(run->opt->trace, w->decl->actor, p1->alias, p1->id, p2->alias, p2->id);
 		if (run->opt->verbose)
 			tap_comment(run->opt->tap, "%s is port %" PRIu64 ", %s is port %" PRIu64, p1->alias, p1->id,
 				    p2->alias, p2->id);
@@ -1404,8 +1444,10 @@ static int exec_close_port(struct run *run, const struct scenario_statement *st,
 	r = command(run, st, w, json_pack("{s:s, s:I}", "cmd", "port-close", "port", port_ref(port)), &res);
 	if (r < 0)
 		return r;
-	if (res.ok && port->owner == w)
+	if (res.ok && port->owner == w) {
 		disentangle(port);
+		scenario_trace_port_closed(run->opt->trace, port->alias);
+	}
 	scenario_result_deinit(&res);
 	return STEP_NEXT;
 }
@@ -1870,7 +1912,15 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 		diag_drops(run, &diag, w->id);
 	}
 	observe(run, observed_event(run, ev));
-	point(run, st, differs_len == 0, scenario_verb_name(st->verb), &diag);
+	if (differs && *differs) {
+		char why[96];
+
+		/* "nothing arrived", or "data, origin differ". */
+		snprintf(why, sizeof(why), "%s%s", differs + 2, !ev ? "" : strchr(differs + 2, ',') ? " differ" : " differs");
+		point_why(run, st, false, scenario_verb_name(st->verb), &diag, why);
+	} else {
+		point(run, st, true, scenario_verb_name(st->verb), &diag);
+	}
 	tap_diag_deinit(&diag);
 	scenario_event_free(ev);
 	return STEP_NEXT;
@@ -1922,7 +1972,7 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 	if (ev)
 		diag_event(run, &diag, ev);
 	observe(run, observed_event(run, ev));
-	point(run, st, ev == NULL, scenario_verb_name(st->verb), &diag);
+	point_why(run, st, ev == NULL, scenario_verb_name(st->verb), &diag, "a message arrived");
 	tap_diag_deinit(&diag);
 	scenario_event_free(ev);
 	return STEP_NEXT;
@@ -2042,10 +2092,17 @@ static int exec_restart(struct run *run, const struct scenario_statement *st)
 	for (size_t i = 0; i < run->count; i++)
 		if (save_id(run, &run->windows[i]) < 0)
 			return script_error(run, st, "out of memory");
+	/* What the old broker routed is recorded before it dies. */
+	scenario_trace_detach(run->opt->trace);
 	r = scenario_broker_restart(run->opt->broker, run->opt->broker_program, err, sizeof(err));
 	if (r < 0)
 		return script_error(run, st, "cannot restart the broker: %s", err);
 	run->generation++;
+	if (run->opt->trace) {
+		scenario_trace_restarted(run->opt->trace);
+		if (scenario_trace_attach(run->opt->trace, run->opt->socket_path, err, sizeof(err)) < 0)
+			return script_error(run, st, "--diagram: cannot watch the restarted broker: %s", err);
+	}
 	/* The broker held the channels: every port is dead now. */
 	for (size_t i = 0; i < run->object_count; i++)
 		if (run->objects[i].port && run->objects[i].created)
@@ -2066,6 +2123,8 @@ static int exec_restart(struct run *run, const struct scenario_statement *st)
 		w->agent->lost = NULL;
 		if (res.ok) {
 			w->id = res.id;
+			if (w->id)
+				scenario_trace_window_id(run->opt->trace, w->decl->actor, w->id);
 			if (run->opt->verbose && w->id)
 				tap_comment(run->opt->tap, "%s is window %" PRIu64 " after the restart, origin %s",
 					    w->decl->actor, w->id, res.origin ? res.origin : "?");
@@ -2314,6 +2373,17 @@ enum scenario_outcome scenario_run(const struct scenario *s, const struct scenar
 	}
 	if (check_filter(&run) < 0)
 		goto out;
+	if (opt->trace) {
+		char err[512];
+
+		if (scenario_trace_attach(opt->trace, opt->socket_path, err, sizeof(err)) < 0) {
+			fflush(stdout);
+			fprintf(stderr, "crosspost run: %s: --diagram: cannot watch the broker at %s: %s\n", s->file,
+				opt->socket_path, err);
+			run.outcome = SCENARIO_SCRIPT_ERROR;
+			goto out;
+		}
+	}
 	for (i = 0; i < s->count; i++) {
 		const struct scenario_statement *st = &s->statements[i];
 		struct window *w = NULL;
@@ -2333,6 +2403,9 @@ enum scenario_outcome scenario_run(const struct scenario *s, const struct scenar
 			report_unconsumed_failure(&run, w);
 		if (opt->verbose)
 			tap_comment(opt->tap, "%s:%u: %s", s->file, st->line, st->text);
+		/* What the last statement made the broker do is its. */
+		scenario_trace_sync(opt->trace);
+		scenario_trace_line(opt->trace, st->line);
 		if (exec_statement(&run, st, w) < 0)
 			break;
 		if (opt->verbose)
@@ -2352,8 +2425,12 @@ enum scenario_outcome scenario_run(const struct scenario *s, const struct scenar
 				point(&run, &s->statements[k], false, scenario_verb_name(s->statements[k].verb), &diag);
 				tap_diag_deinit(&diag);
 			}
+	/* Before the window processes go: their windows closing at the end
+	 * would be drawn in whatever order the broker notices it. */
+	scenario_trace_detach(opt->trace);
 	finish_windows(&run);
 out:
+	scenario_trace_detach(opt->trace);
 	for (i = 0; i < run.count; i++) {
 		scenario_agent_free(run.windows[i].agent);
 		free(run.windows[i].last_origin);

@@ -12,6 +12,7 @@
 #include "scenario.h"
 #include "scenario_broker.h"
 #include "scenario_tap.h"
+#include "scenario_trace.h"
 
 /* Outcomes, worst last; they are also `crosspost run`'s exit statuses. */
 enum scenario_outcome {
@@ -54,6 +55,9 @@ struct scenario_run_options {
 	/* Called when a browser run skips the rest of a file from line on. */
 	void (*skipped)(void *userdata, unsigned line, const char *reason);
 	void *observe_data;
+	/* --diagram: the run's trace (scenario_trace.h), which scenario_run()
+	 * attaches to the broker and detaches before it returns; NULL: none. */
+	struct scenario_trace *trace;
 };
 
 /* *options->interrupted when --timeout ran out. */

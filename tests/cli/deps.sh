@@ -32,14 +32,20 @@ for m in $modules $broker_modules $daemon_modules $gateway_modules check; do
 done
 # The tools: scdoc builds the man pages, groff renders them in
 # tests/cli/manpages.sh, systemd-socket-activate starts crosspostd in
-# tests/check_service.c and tests/cli/systemd.sh.
-for tool in scdoc groff systemd-socket-activate; do
+# tests/check_service.c and tests/cli/systemd.sh, rsvg-convert renders the
+# diagrams of tests/cli/diagram.sh and /usr/bin/python3 checks them (named
+# by path: a python3 earlier in PATH may be no package's).
+for tool in scdoc groff systemd-socket-activate rsvg-convert /usr/bin/python3; do
 	path=$(command -v "$tool" || true)
 	if [ -z "$path" ]; then fail "$tool is not installed"; continue; fi
+	# The package of the file or of the link to it (python3 -> python3.11:
+	# python3-minimal owns the link, which the listed python3 installs).
 	owner=$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -n 1 | cut -d: -f1)
-	[ -n "$owner" ] || owner=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+	link_owner=$(dpkg -S "$path" 2>/dev/null | head -n 1 | cut -d: -f1)
+	[ -n "$owner" ] || owner=$link_owner
 	case " $listed " in
-	*" $owner "*) pass "$tool comes from $owner, which install-deps.sh installs" ;;
+	*" $owner "* | *" $link_owner "*) pass "$tool comes from $owner, which install-deps.sh installs" ;;
+	*" ${link_owner%-minimal} "*) pass "$tool comes from $link_owner, which ${link_owner%-minimal} (listed) installs" ;;
 	*) fail "$tool comes from package '$owner', which install-deps.sh does not list" ;;
 	esac
 done
