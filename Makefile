@@ -14,6 +14,12 @@ V        ?= 0
 JOBS     ?= $(shell nproc 2>/dev/null || echo 2)
 PREFIX   ?= /usr/local
 DESTDIR  ?=
+# The Python package (python/crosspost) is installed where the system
+# python3 finds it: /usr/lib/python3/dist-packages for PREFIX=/usr (Debian's
+# own), else PREFIX/lib/python3.X/dist-packages (for /usr/local, on Debian's
+# sys.path; another PREFIX needs PYTHONPATH).  Set PYTHON_SITE to override.
+PYTHON      ?= /usr/bin/python3
+PYTHON_SITE ?= $(if $(filter /usr,$(PREFIX)),$(PREFIX)/lib/python3/dist-packages,$(PREFIX)/lib/python$(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)/dist-packages)
 CC       ?= cc
 
 PKGS := libevent libprotobuf-c jansson libidn2
@@ -303,7 +309,8 @@ fuzz: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) -f fuzz/fuzz.mk run
 
 # Installs what a user runs and links, the man pages, the systemd user
-# units and bash completion: nothing else needs to build for it.  Every
+# units, bash completion and the Python package: nothing else needs to
+# build for it.  Every
 # file installed is in INSTALLED (relative to PREFIX), which `make
 # uninstall` removes again.  In a live PREFIX the folders stay, as
 # automake's uninstall leaves them (they may hold other packages' files);
@@ -319,6 +326,9 @@ INSTALLED := bin/crosspostd bin/crosspost bin/crosspost-gateway lib/libcrosspost
 	     $(COMPDIR)/crosspost $(COMPDIR)/crosspostd \
 	     $(foreach m,$(MAN_PAGES),$(call man_dir,$(m))/$(notdir $(m)))
 DEST := $(DESTDIR)$(PREFIX)
+# The Python package goes to PYTHON_SITE, which need not be under PREFIX.
+PY_SOURCES   := $(filter-out python/crosspost/_install.py,$(wildcard python/crosspost/*.py))
+PY_INSTALLED := $(addprefix $(DESTDIR)$(PYTHON_SITE)/crosspost/,$(notdir $(PY_SOURCES)) _install.py)
 
 install: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-products man
@@ -335,11 +345,17 @@ install: deps
 	$(Q)install -m 0644 completion/crosspost.bash $(DEST)/$(COMPDIR)/crosspost
 	$(Q)install -m 0644 completion/crosspost.bash $(DEST)/$(COMPDIR)/crosspostd
 	$(Q)$(foreach m,$(MAN_PAGES),install -m 0644 $(m) $(DEST)/$(call man_dir,$(m))/ &&) true
+	$(Q)install -d $(DESTDIR)$(PYTHON_SITE)/crosspost
+	$(Q)install -m 0644 $(PY_SOURCES) $(DESTDIR)$(PYTHON_SITE)/crosspost/
+	$(Q)printf '# SPDX-License-Identifier: MIT\n# Written by make install: the library installed with this package.\nLIBRARY = "%s"\n' \
+		'$(PREFIX)/lib/libcrosspost.so.0' > $(DESTDIR)$(PYTHON_SITE)/crosspost/_install.py
 
 uninstall:
-	$(Q)rm -f $(addprefix $(DEST)/,$(INSTALLED))
+	$(Q)rm -f $(addprefix $(DEST)/,$(INSTALLED)) $(PY_INSTALLED)
+	$(Q)rm -rf $(DESTDIR)$(PYTHON_SITE)/crosspost/__pycache__
+	$(Q)rmdir $(DESTDIR)$(PYTHON_SITE)/crosspost 2>/dev/null || true
 ifneq ($(DESTDIR),)
-	$(Q)for d in $(sort $(dir $(addprefix $(DEST)/,$(INSTALLED)))); do \
+	$(Q)for d in $(sort $(dir $(addprefix $(DEST)/,$(INSTALLED)) $(DESTDIR)$(PYTHON_SITE)/crosspost)); do \
 		d=$${d%/}; \
 		while [ "$$d" != "$(patsubst %/,%,$(DESTDIR))" ] && [ -n "$$d" ] && rmdir "$$d" 2>/dev/null; do \
 			d=$${d%/*}; \

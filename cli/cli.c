@@ -9,6 +9,7 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "origin.h"
 
 int64_t cli_parse_duration(const char *text)
 {
@@ -124,4 +125,113 @@ int cli_print_event(FILE *out, const cp_event *ev)
 	free(data_json);
 	fflush(out);
 	return 0;
+}
+
+int cli_check_format(const char *command, const char *fmt)
+{
+	for (const char *p = fmt; *p; p++) {
+		if (*p == '\\') {
+			/* mosquitto_sub's escapes, so that a format can span lines
+			 * without the shell's help. */
+			p++;
+			if (*p && strchr("nt\\", *p))
+				continue;
+			if (!*p)
+				fprintf(stderr, "crosspost %s: --format ends with a lone '\\' (write \\\\ for a "
+					"backslash)\n", command);
+			else
+				fprintf(stderr, "crosspost %s: --format has an unknown escape '\\%c' (known: \\n "
+					"\\t \\\\)\n", command, *p);
+			return 2;
+		}
+		if (*p != '%')
+			continue;
+		p++;
+		if (*p && strchr("tosindD%", *p))
+			continue;
+		if (!*p)
+			fprintf(stderr, "crosspost %s: --format ends with a lone '%%' (write %%%% for a percent sign)\n",
+				command);
+		else
+			fprintf(stderr, "crosspost %s: --format has an unknown directive '%%%c' (known: %%t %%o %%s %%i "
+				"%%n %%d %%D %%%%)\n", command, *p);
+		return 2;
+	}
+	return 0;
+}
+
+int cli_print_event_format(FILE *out, const cp_event *ev, const char *fmt)
+{
+	const cp_value *data = cp_event_data(ev);
+	uint64_t source = cp_event_source_id(ev);
+	const char *name = cp_event_source_name(ev);
+
+	for (const char *p = fmt; *p; p++) {
+		char *json;
+
+		if (*p == '\\') {
+			p++;
+			fputc(*p == 'n' ? '\n' : *p == 't' ? '\t' : *p, out);
+			continue;
+		}
+		if (*p != '%') {
+			fputc(*p, out);
+			continue;
+		}
+		switch (*++p) {
+		case 't': fputs(cp_event_type_name(ev), out); break;
+		case 'o': fputs(cp_event_origin(ev), out); break;
+		case 'n': fputs(source && name ? name : "null", out); break;
+		case 's':
+			if (source && name) {
+				fputs(name, out);
+				break;
+			}
+			/* No name: the id, or null. */
+			/* fall through */
+		case 'i':
+			if (source)
+				fprintf(out, "%llu", (unsigned long long)source);
+			else
+				fputs("null", out);
+			break;
+		case 'D':
+			if (data && (cp_value_get_type(data) == CP_VALUE_STRING)) {
+				size_t len = 0;
+				const char *text = cp_value_get_string(data, &len);
+
+				fwrite(text, 1, len, out);
+				break;
+			}
+			/* Not a string: as JSON. */
+			/* fall through */
+		case 'd':
+			if (!data)
+				break;
+			json = cp_value_to_json(data);
+			if (!json)
+				return -ENOMEM;
+			fputs(json, out);
+			free(json);
+			break;
+		default: fputc('%', out); break;   /* %% (others were refused) */
+		}
+	}
+	fputc('\n', out);
+	fflush(out);
+	return 0;
+}
+
+char *cli_origin_arg(const char *text)
+{
+	Origin *origin = NULL;
+	char *serialized;
+
+	if (strcmp(text, "null") == 0)
+		return strdup(text);
+	if (origin_from_url(text, strlen(text), NULL, 0, &origin, NULL) < 0)
+		return NULL;
+	serialized = strdup(origin_serialization(origin));
+	origin_free(origin);
+	return serialized;
 }

@@ -36,4 +36,27 @@ void cli_print_error(const char *command, int code);
 /* Writes one event as a JSON line: {"type","data","origin","source"}. */
 int cli_print_event(FILE *out, const cp_event *ev);
 
+/* --format FMT: one line per event, FMT with these directives and
+ * escapes (those of mosquitto_sub --format) replaced and a newline added.  CLI_FORMAT_HELP lists them as part of a printf
+ * format (the --help texts). */
+#define CLI_FORMAT_HELP \
+	"                       %%t type (message, messageerror)   %%o origin\n" \
+	"                       %%s source: its name, else its id, else null\n" \
+	"                       %%i source id, or null   %%n source name, or null\n" \
+	"                       %%d data as JSON (empty for messageerror)\n" \
+	"                       %%D data as text: a string as it is, else as %%d\n" \
+	"                       %%%% a percent sign; \\n newline, \\t tab, \\\\ backslash;\n" \
+	"                       any other character as it is\n"
+/* 0 when fmt is a good --format; else prints why (for command) and
+ * returns 2, the exit status of a usage error. */
+int cli_check_format(const char *command, const char *fmt);
+/* Writes one event as fmt says (checked by cli_check_format()), then a
+ * newline, and flushes.  Returns 0 or -ENOMEM. */
+int cli_print_event_format(FILE *out, const cp_event *ev, const char *fmt);
+
+/* An --origin argument: "null" (an opaque origin) as it is, else the
+ * serialized origin of a URL ("https://A.example:443/x" is
+ * "https://a.example").  malloc'd; NULL when text is neither. */
+char *cli_origin_arg(const char *text);
+
 #endif

@@ -22,8 +22,10 @@ cp_broadcast *broadcast_free(cp_broadcast *b)
 
 cp_broadcast *client_find_broadcast(const cp_client *c, uint64_t id)
 {
+	/* One lost with an earlier broker keeps its id, which the new broker
+	 * may give another channel. */
 	for (cp_broadcast *b = c->broadcasts; b; b = b->next)
-		if (b->id == id)
+		if (b->id == id && !b->lost)
 			return b;
 	return NULL;
 }
@@ -99,13 +101,17 @@ int cp_broadcast_post(cp_broadcast *b, const cp_value *data)
 		return error_set(CP_ERR_TYPE, "cp_broadcast_post: channel and data are required");
 	/* HTML: "If this's closed flag is true, then throw an
 	 * InvalidStateError"; a channel whose Window is gone is closed too. */
+	if (b->lost)
+		return error_set(CP_ERR_INVALID_STATE, "the BroadcastChannel '%s' closed with the broker's restart",
+				 b->name);
 	w = client_find_window(b->client, b->window_id);
 	if (b->closed || !w || w->closed || w->document != b->document)
 		return error_set(CP_ERR_INVALID_STATE, "the BroadcastChannel '%s' is closed", b->name);
 	if (b->client->pid != getpid())
 		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
-	if (b->client->broken)
-		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	/* While the broker is away: fails at once (reconnect.c). */
+	if (client_connected(b->client) < 0)
+		return CP_ERR_NETWORK;
 	/* StructuredSerialize, not with transfer: a MessagePort in data is a
 	 * DataCloneError, buffers are copied. */
 	r = value_encode(data, &bytes, &length);

@@ -48,7 +48,7 @@ int client_fail(cp_client *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
-	c->broken = true;
+	client_mark_lost(c, message);
 	return error_set(CP_ERR_NETWORK, "%s", message);
 }
 
@@ -283,7 +283,7 @@ int client_read_available(cp_client *c)
 	int r;
 
 	if (c->broken)
-		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+		return client_lost_error(c);
 	/* Bounded, so that a flood cannot keep a dispatch from returning.
 	 * Parsed after each read, so that a large frame's payload is read in
 	 * place as soon as its header is in. */
@@ -326,7 +326,7 @@ static int client_poll(cp_client *c, short events, int64_t deadline, short *ret)
 static int client_flush_until(cp_client *c, bool block, int64_t deadline)
 {
 	if (c->broken)
-		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+		return client_lost_error(c);
 	for (;;) {
 		short revents = 0;
 		int r = stream_flush(c->stream);
@@ -382,6 +382,8 @@ int cp_client_flush(cp_client *c)
 		return error_set(CP_ERR_TYPE, "cp_client_flush: client is NULL");
 	if (!client_in_its_process(c))
 		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
+	if (client_connected(c) < 0)
+		return CP_ERR_NETWORK;
 	return client_flush(c, true);
 }
 
@@ -417,7 +419,7 @@ void client_flush_others(cp_client *self)
 		    evbuffer_get_length(stream_output(c->stream)) == 0)
 			continue;
 		if (stream_flush(c->stream) < 0)
-			c->broken = true;    /* its next call says why */
+			client_mark_lost(c, "writing to the broker failed");    /* its next call says so */
 	}
 	pthread_mutex_unlock(&clients_lock);
 }
@@ -454,8 +456,10 @@ int client_request(cp_client *c, Crosspost__Header *request, int timeout_ms, Fra
 	Frame *reply = NULL;
 	int r;
 
-	if (c->broken)
-		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	/* A reconnection attempt, if one is due, comes first. */
+	r = client_connected(c);
+	if (r < 0)
+		return r;
 	/* About to wait: what other clients of this process queued goes out
 	 * first, so that one waiting on another is never waiting on itself. */
 	client_flush_others(c);
@@ -685,6 +689,7 @@ cp_client *cp_client_free(cp_client *c)
 	}
 	event_queue_clear(&c->events);
 	frame_free(c->partial);
+	reconnect_free(c);
 	untrack(c);
 	free(c->target_origin_spec);
 	free(c->target_origin_sent);

@@ -9,6 +9,8 @@
  *   context.c browsing contexts: references, window.open, iframes, claims,
  *             relations (opener, parent, top, frames), close by script
  *   broadcast.c BroadcastChannel
+ *   reconnect.c surviving a broker restart: back-off, re-registration,
+ *             the reconnect callback's notices
  * Never installed; the public API is crosspost.h alone.
  */
 #ifndef CP_CLIENT_INTERNAL_H
@@ -60,6 +62,19 @@ struct cp_window {
 	void *userdata;
 	EventQueue backlog;        /* received before a callback was set */
 	struct cp_window *next;
+	/* Reconnection (reconnect.c): the id and Window object before the
+	 * attempt under way, and whether the attempt registered the window
+	 * already. */
+	uint64_t reconnect_prev_id, reconnect_prev_document;
+	bool reconnect_done;
+	/* Not registered at the broker of this connection (closed before a
+	 * reconnection, or lost in it): its id, if any, is another broker's,
+	 * so that no event is routed to it by id. */
+	bool unregistered;
+	/* Not registered again after a reconnection: id 0, closed; why. */
+	bool lost;
+	int lost_error;
+	char *lost_message;
 };
 
 struct cp_port {
@@ -75,6 +90,7 @@ struct cp_port {
 	uint64_t window_id, document;
 	EventQueue backlog;          /* arrived before the port was started */
 	struct cp_port *next;
+	bool lost;                   /* died with a connection to a broker that went away */
 };
 
 struct cp_broadcast {
@@ -83,6 +99,7 @@ struct cp_broadcast {
 	char *name;
 	uint64_t window_id, document;  /* the Window object it belongs to */
 	bool closed;
+	bool lost;                   /* closed with a broker that went away */
 	cp_broadcast_callback callback;
 	void *userdata;
 	EventQueue backlog;          /* arrived while it had no callback */
@@ -116,6 +133,8 @@ struct cp_client {
 	uint32_t max_fds_per_message;
 	struct event_base *base;   /* attached libevent loop, or NULL */
 	struct event *read_event, *write_event;
+	struct Reconnect *reconnect;      /* cp_client_set_reconnect() state, or NULL */
+	struct event *reconnect_event;    /* the libevent timer of the next attempt */
 };
 
 /* client.c */
@@ -158,7 +177,8 @@ int client_queued(cp_client *client);
  * queued: called before any wait, so that a program with several clients
  * never waits on one for messages another one still holds. */
 void client_flush_others(cp_client *self);
-/* Marks the connection lost and records why; returns CP_ERR_NETWORK. */
+/* Marks the connection lost and records why (as the last error message,
+ * and for reconnection); returns CP_ERR_NETWORK. */
 int client_fail(cp_client *client, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Maps a wire error code to CP_ERR_*. */
 int client_error_from_wire(Crosspost__ErrorCode code);
@@ -220,6 +240,9 @@ cp_port *port_free(cp_port *port);
 /* window.c */
 cp_window *client_find_window(const cp_client *client, uint64_t id);
 cp_window *window_free(cp_window *window);
+/* CP_ERR_INVALID_STATE (naming why) for a window that was not registered
+ * again after a reconnection; 0 otherwise. */
+int window_check_registered(const cp_window *window);
 /* A new window handle of client, listed, for a window the broker has
  * given it: id, url, name (NULL or ""), serialized origin, document and
  * generation.  Returns 0 or CP_ERR_NO_MEMORY. */
@@ -265,6 +288,9 @@ bool monitor_deliver(cp_client *client, Frame *frame);
 /* loop.c */
 /* Tells an attached libevent loop that work is waiting. */
 void loop_kick(cp_client *client);
+/* The client has a new connection (reconnect.c): an attached libevent
+ * loop watches its descriptor from now on. */
+void loop_connection_changed(cp_client *client);
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t loop_now_ms(void);
 /* Blocks until deadline (loop_now_ms() time), reading (not dispatching)
@@ -272,5 +298,38 @@ int64_t loop_now_ms(void);
  * requests do: events are queued, PortMoved is answered.  Returns 0 once
  * the deadline passed, or CP_ERR_NETWORK. */
 int loop_idle_until(cp_client *client, int64_t deadline);
+
+/* reconnect.c */
+/* The connection is gone (why: for messages).  Without reconnection the
+ * client stays broken, as it always did; with it, attempts begin and a
+ * CP_RECONNECT_LOST notice is queued behind the events received so far.
+ * Records no error message: client_fail() does. */
+void client_mark_lost(cp_client *client, const char *why);
+/* For a broken client: records and returns the error of a call that needs
+ * the broker (CP_ERR_NETWORK: "the broker is away; reconnecting ...", or
+ * lost for good). */
+int client_lost_error(cp_client *client);
+/* 0 when the client is connected, after a reconnection attempt if one is
+ * due; else client_lost_error().  What every call that needs the broker
+ * checks first. */
+int client_connected(cp_client *client);
+/* True while the connection is down and reconnection is under way. */
+bool reconnect_away(const cp_client *client);
+/* Makes a reconnection attempt when one is due (dispatching calls). */
+void reconnect_attempt_if_due(cp_client *client);
+/* When the next attempt is due (loop_now_ms() time), or -1: none. */
+int64_t reconnect_next_attempt(const cp_client *client);
+/* Runs the reconnect callback for queued notices whose place among the
+ * events has come: called by client_dispatch_events() before each event
+ * it takes from the client's queue (reconnect_event_taken() after), and
+ * with queue_empty once the queue is empty. */
+void reconnect_deliver(cp_client *client, bool queue_empty);
+void reconnect_event_taken(cp_client *client);
+/* True when notices wait for delivery. */
+bool reconnect_has_notices(const cp_client *client);
+/* The window is being closed by the program: notices about it go. */
+void reconnect_window_closed(cp_client *client, const cp_window *window);
+/* Frees the reconnection state (cp_client_free()). */
+void reconnect_free(cp_client *client);
 
 #endif

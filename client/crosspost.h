@@ -471,7 +471,9 @@ int cp_window_close(cp_window *window);
  * window is closed), CP_ERR_NETWORK. */
 int cp_window_navigate(cp_window *window, const char *url);
 
-/* The broker-assigned id (never 0, never reused while the broker runs). */
+/* The broker-assigned id (never 0, never reused while the broker runs).
+ * With reconnection, the new broker's id once the window is registered
+ * again, and 0 for a window that could not be (cp_client_set_reconnect()). */
 uint64_t cp_window_id(const cp_window *window);
 /* The window's name, or NULL (borrowed). */
 const char *cp_window_name(const cp_window *window);
@@ -1050,7 +1052,8 @@ cp_broadcast *cp_event_broadcast(const cp_event *ev);
 /* ---------------------------------------------------------------------- */
 
 /* The connection's file descriptor, to watch for readability in poll/epoll.
- * Do not read from or write to it. */
+ * Do not read from or write to it.  With reconnection on, -1 while the
+ * broker is away, and another descriptor after each reconnection. */
 int cp_client_fd(const cp_client *client);
 
 /* Reads whatever the broker sent without blocking, flushes pending output,
@@ -1059,7 +1062,8 @@ int cp_client_fd(const cp_client *client);
  * (callbacks run; events kept for a window or port without a callback are
  * not counted here).  Events that arrived before the connection broke are
  * dispatched first; the call after reports the error.
- * Errors: CP_ERR_NETWORK (the broker closed the connection). */
+ * Errors: CP_ERR_NETWORK (the broker closed the connection; with
+ * reconnection on, only once it gave up: while reconnecting, 0). */
 int cp_client_dispatch(cp_client *client);
 
 /* True when cp_client_dispatch() has work without the fd being readable:
@@ -1079,7 +1083,9 @@ bool cp_client_has_pending(const cp_client *client);
  *     0  timeout_ms passed and nothing was received (never when
  *        timeout_ms < 0).  Not an error: no error message is recorded.
  *   < 0  an error: CP_ERR_NETWORK (the connection is lost; events that
- *        arrived before were dispatched first), CP_ERR_TYPE (client NULL).
+ *        arrived before were dispatched first.  With reconnection on,
+ *        the wait goes on through the outage instead, making the attempts,
+ *        and this comes only once it gave up), CP_ERR_TYPE (client NULL).
  * Events the library drops do not count and do not end the wait: for a
  * window closed meanwhile, for a window's older document (it navigated
  * since the message was posted), for a closed port or BroadcastChannel.  A signal does not end the
@@ -1095,6 +1101,136 @@ struct event_base;
  * Errors: CP_ERR_INVALID_STATE (already attached), CP_ERR_NO_MEMORY. */
 int cp_client_attach_event_base(cp_client *client, struct event_base *base);
 void cp_client_detach_event_base(cp_client *client);
+
+/* How long a loop of its own may wait for cp_client_fd() before it calls
+ * cp_client_dispatch() anyway: milliseconds until the next reconnection
+ * attempt is due (see "Surviving a broker restart" below), 0 when
+ * cp_client_has_pending(), -1 when only the descriptor matters. */
+int cp_client_get_timeout(const cp_client *client);
+
+/* ---------------------------------------------------------------------- */
+/* Surviving a broker restart                                              */
+/* ---------------------------------------------------------------------- */
+
+/* By default a client whose connection is lost (the broker exited,
+ * crashed or was restarted) stays disconnected: every later call that
+ * needs the broker fails with CP_ERR_NETWORK, and the program starts
+ * again with a new cp_client if it wants to.
+ *
+ * cp_client_set_reconnect(client, true) makes the client reconnect by
+ * itself.  Once it notices the loss (end of stream or a write error, in
+ * any call), it connects again to the same socket path and registers each
+ * of its open windows again, with the URL navigation left it at, the same
+ * name and the same flags.
+ *
+ * When.  An attempt is made at once, then after 10 ms, 20 ms, 40 ms, ...,
+ * doubling up to 2 s between attempts (CP_RECONNECT_FIRST_DELAY_MS,
+ * CP_RECONNECT_MAX_DELAY_MS), for ever unless
+ * cp_client_set_reconnect_limit() says otherwise.  Attempts are made by
+ * the calls that drive the client: cp_client_wait() (which, while the
+ * broker is away, sleeps until the next attempt and returns no error),
+ * cp_client_dispatch() (returns 0, not an error, while the broker is
+ * away), an attached libevent loop (on a timer), and any call that needs
+ * the broker once an attempt is due (posting, opening a window, a
+ * request).  An attempt blocks for one connect, the handshake and one
+ * Register per window (at most 10 s when a broker accepts but does not
+ * answer).
+ *
+ * What survives: the cp_client, its open windows (the same handles, URLs,
+ * names, flags and callbacks; cp_window_proxy() follows the new id), and
+ * events received before the loss, which are dispatched to the same
+ * windows.
+ *
+ * What does not:
+ *  - window ids.  The new broker assigns new ones: cp_window_id() returns
+ *    the new id once the window is registered again (the callback's
+ *    CP_RECONNECT_WINDOW says when).  Peers that kept an id look the name
+ *    up again.  The source ids of events received before the loss, and
+ *    cp_window_ref handles the program made from ids, name windows of the
+ *    old broker; at the new one such an id may be unknown or another
+ *    window's (targetOrigin still guards a reply).
+ *  - browsing-context relations.  Every window comes back as a top-level
+ *    window of its own (Register, as cp_window_open() does): an iframe or
+ *    a popup has no parent or opener at the new broker, and its frames
+ *    are not re-created.  A window closed before the loss (by a script,
+ *    or discarded) is not registered again.
+ *  - MessagePorts, which live in the broker.  Every open port of the
+ *    client is closed (cp_port_get_state() says CP_PORT_CLOSED), posting on
+ *    one fails with CP_ERR_INVALID_STATE, and events for it not yet
+ *    dispatched are dropped.
+ *  - BroadcastChannels, likewise: each is closed, cp_broadcast_post() on
+ *    one fails with CP_ERR_INVALID_STATE ("closed with the broker's
+ *    restart"); open it again with cp_broadcast_new() once the window is
+ *    back.
+ *  - connection state at the broker: a cp_client_monitor() subscription
+ *    and cp_window_report_drops() (subscribe again after
+ *    CP_RECONNECT_RESTORED).
+ *  - messages in flight: posts written to the old broker that it had not
+ *    delivered, events it had queued for this client but not sent, and
+ *    posts queued in batching mode but not written (the LOST notice's
+ *    message says how many bytes), as when a browser's tab crashes.
+ *  - a post failure not yet reported by cp_client_sync().
+ *
+ * While the broker is away nothing is held: cp_post_message(),
+ * cp_port_post_message() and every request fail at once with
+ * CP_ERR_NETWORK, "the broker is away; reconnecting (...)", so a post is
+ * never accepted and then silently lost; post again after
+ * CP_RECONNECT_RESTORED.  cp_window_close() succeeds (the window is just
+ * not registered again).
+ *
+ * A window that cannot be registered again (its name was taken at the new
+ * broker first, or the new broker's policy refuses it) is closed: its
+ * handle stays valid until cp_window_close(), cp_window_id() returns 0,
+ * and posting from it fails with CP_ERR_INVALID_STATE naming the reason.
+ *
+ * A program with a loop of its own: while the broker is away
+ * cp_client_fd() returns -1 (poll() ignores it) and cp_client_get_timeout()
+ * says when to call cp_client_dispatch(); after a reconnection the
+ * descriptor is another one (an epoll set must add it again, on
+ * CP_RECONNECT_RESTORED).
+ *
+ * Turning it off while the broker is away ends the attempts: the client
+ * stays disconnected.  Errors: CP_ERR_TYPE (client NULL), CP_ERR_NO_MEMORY. */
+int cp_client_set_reconnect(cp_client *client, bool on);
+
+#define CP_RECONNECT_FIRST_DELAY_MS 10     /* after the immediate first attempt */
+#define CP_RECONNECT_MAX_DELAY_MS 2000     /* the doubling stops here */
+
+/* Bounds reconnection: once give_up_ms have passed since the loss without
+ * a successful attempt, the client gives up (CP_RECONNECT_GAVE_UP) and
+ * stays disconnected, as without reconnection.  give_up_ms < 0: never give
+ * up (the default); 0: one attempt only.  Errors: CP_ERR_TYPE,
+ * CP_ERR_NO_MEMORY. */
+int cp_client_set_reconnect_limit(cp_client *client, int give_up_ms);
+
+typedef enum cp_reconnect_event {
+	/* The connection is lost; attempts begin.  window NULL, error
+	 * CP_ERR_NETWORK; cp_last_error_message() says why. */
+	CP_RECONNECT_LOST = 1,
+	/* One per window after a successful attempt: registered again
+	 * (error 0, cp_window_id() is the new id), or not (error < 0, e.g.
+	 * CP_ERR_CONSTRAINT for a name taken meanwhile; cp_last_error_message()
+	 * says why; the window is closed, see above). */
+	CP_RECONNECT_WINDOW = 2,
+	/* Connected again, every window tried.  window NULL, error 0. */
+	CP_RECONNECT_RESTORED = 3,
+	/* cp_client_set_reconnect_limit() ran out: disconnected for good.
+	 * window NULL, error CP_ERR_NETWORK (the last attempt's failure). */
+	CP_RECONNECT_GAVE_UP = 4,
+} cp_reconnect_event;
+
+/* Called for each of the events above.  Like event callbacks, it runs
+ * only in dispatching calls (cp_client_dispatch(), cp_client_wait(), an
+ * attached libevent loop), never inside a post or a request, and in order
+ * with events: LOST after every event received before the loss, WINDOW
+ * and RESTORED before any event received on the new connection.  It may
+ * post, open and close windows. */
+typedef void (*cp_reconnect_callback)(cp_client *client, cp_reconnect_event event, cp_window *window,
+				      int error, void *userdata);
+/* Sets the callback (NULL: none; reconnection works without one).  After
+ * a successful cp_client_set_reconnect() it cannot fail; before, out of
+ * memory, it does nothing (that call then says CP_ERR_NO_MEMORY). */
+void cp_client_set_reconnect_callback(cp_client *client, cp_reconnect_callback cb, void *userdata);
 
 #ifdef __cplusplus
 }

@@ -265,13 +265,20 @@ int client_dispatch_events(cp_client *c, int *ret_kept)
 	 * meanwhile), it is not counted twice. */
 	for (EventQueue *backlog; (backlog = next_backlog(c));)
 		dispatched += route_event(c, event_queue_pop(backlog)) == ROUTE_DISPATCHED;
-	while ((frame = event_queue_pop(&c->events))) {
+	/* Reconnection notices go between the events received before a loss
+	 * and those received after (reconnect.c). */
+	for (;;) {
+		reconnect_deliver(c, false);
+		if (!(frame = event_queue_pop(&c->events)))
+			break;
+		reconnect_event_taken(c);
 		switch (route_event(c, frame)) {
 		case ROUTE_DISPATCHED: dispatched++; break;
 		case ROUTE_KEPT: kept++; break;
 		default: break;
 		}
 	}
+	reconnect_deliver(c, true);
 	if (ret_kept)
 		*ret_kept = kept;
 	return dispatched;
@@ -279,7 +286,8 @@ int client_dispatch_events(cp_client *c, int *ret_kept)
 
 bool client_has_dispatchable(const cp_client *c)
 {
-	return !event_queue_empty(&c->events) || next_backlog((cp_client *)c) != NULL;
+	return !event_queue_empty(&c->events) || next_backlog((cp_client *)c) != NULL ||
+	       reconnect_has_notices(c);
 }
 
 void cp_window_set_callback(cp_window *w, cp_event_callback cb, void *userdata)

@@ -15,13 +15,36 @@
 
 int cp_client_fd(const cp_client *c)
 {
+	/* The dead socket would poll readable for ever: -1, which poll()
+	 * skips, until cp_client_get_timeout()'s attempt reconnects. */
+	if (reconnect_away(c))
+		return -1;
 	return stream_fd(c->stream);
+}
+
+int cp_client_get_timeout(const cp_client *c)
+{
+	int64_t next;
+
+	if (!c)
+		return -1;
+	if (cp_client_has_pending(c))
+		return 0;
+	next = reconnect_next_attempt(c);
+	if (next < 0)
+		return -1;
+	next -= loop_now_ms();
+	return next <= 0 ? 0 : next > INT32_MAX ? INT32_MAX : (int)next;
 }
 
 bool cp_client_has_pending(const cp_client *c)
 {
-	return client_has_dispatchable(c) ||
-	       evbuffer_get_length(stream_input(c->stream)) > 0 ||
+	if (client_has_dispatchable(c))
+		return true;
+	/* What the dead connection holds will never move. */
+	if (c->broken)
+		return false;
+	return evbuffer_get_length(stream_input(c->stream)) > 0 ||
 	       evbuffer_get_length(stream_output(c->stream)) > 0;
 }
 
@@ -34,6 +57,7 @@ static int dispatch_once(cp_client *c, int *ret_kept)
 {
 	int r, dispatched;
 
+	reconnect_attempt_if_due(c);
 	client_flush_others(c);
 	r = client_flush(c, false);
 	if (r == 0)
@@ -45,6 +69,10 @@ static int dispatch_once(cp_client *c, int *ret_kept)
 		client_flush(c, false);
 	if (dispatched > 0 || *ret_kept > 0)
 		return dispatched;
+	/* While reconnecting, a lost connection is not the caller's error:
+	 * the reconnect callback tells it what happens. */
+	if (r < 0 && reconnect_away(c))
+		return 0;
 	return r < 0 ? r : 0;
 }
 
@@ -105,8 +133,19 @@ int cp_client_wait(cp_client *c, int timeout_ms)
 			return r + kept;
 		if (deadline >= 0 && loop_now_ms() >= deadline)
 			return 0;
+		if (reconnect_away(c)) {
+			/* No socket to watch: sleep until the next attempt. */
+			int64_t until = reconnect_next_attempt(c), left;
+
+			if (deadline >= 0 && deadline < until)
+				until = deadline;
+			left = until - loop_now_ms();
+			if (left > 0)
+				poll(NULL, 0, (int)left);
+			continue;
+		}
 		r = poll_socket(c, deadline);
-		if (r < 0)
+		if (r < 0 && !reconnect_away(c))
 			return r;
 	}
 }
@@ -128,6 +167,8 @@ int loop_idle_until(cp_client *c, int64_t deadline)
 	return 0;
 }
 
+static void schedule_attempt(cp_client *c);
+
 static void on_libevent_ready(evutil_socket_t fd, short what, void *userdata)
 {
 	cp_client *c = userdata;
@@ -138,15 +179,76 @@ static void on_libevent_ready(evutil_socket_t fd, short what, void *userdata)
 	if (!c->base)
 		return;    /* detached from inside a callback */
 	if (c->broken) {
-		/* Nothing more will come: stop watching a dead socket. */
+		/* Nothing more will come: stop watching a dead socket.  While
+		 * reconnecting, a timer makes the next attempt; a successful
+		 * one watches the new socket (loop_connection_changed()). */
 		event_del(c->read_event);
 		event_del(c->write_event);
+		schedule_attempt(c);
 		return;
 	}
 	if (evbuffer_get_length(stream_output(c->stream)) > 0)
 		event_add(c->write_event, NULL);
 	else
 		event_del(c->write_event);
+}
+
+/* The libevent timer of reconnection: an attempt (in the dispatch), and
+ * the next timer while the broker is still away. */
+static void on_reconnect_timer(evutil_socket_t fd, short what, void *userdata)
+{
+	cp_client *c = userdata;
+
+	(void)fd;
+	(void)what;
+	cp_client_dispatch(c);
+	if (c->base && c->broken)
+		schedule_attempt(c);
+}
+
+static void schedule_attempt(cp_client *c)
+{
+	int64_t next = reconnect_next_attempt(c), left;
+	struct timeval tv;
+
+	if (next < 0)
+		return;
+	if (!c->reconnect_event) {
+		c->reconnect_event = evtimer_new(c->base, on_reconnect_timer, c);
+		if (!c->reconnect_event)
+			return;
+	}
+	left = next - loop_now_ms();
+	if (left < 0)
+		left = 0;
+	tv.tv_sec = (time_t)(left / 1000);
+	tv.tv_usec = (suseconds_t)(left % 1000) * 1000;
+	evtimer_add(c->reconnect_event, &tv);
+}
+
+void loop_connection_changed(cp_client *c)
+{
+	struct event *read_event, *write_event;
+
+	if (!c->base)
+		return;
+	/* New events on the new descriptor; the old ones may be running this
+	 * very callback, which is allowed to free them (libevent). */
+	read_event = event_new(c->base, stream_fd(c->stream), EV_READ | EV_PERSIST, on_libevent_ready, c);
+	write_event = event_new(c->base, stream_fd(c->stream), EV_WRITE | EV_PERSIST, on_libevent_ready, c);
+	if (!read_event || !write_event) {
+		if (read_event)
+			event_free(read_event);
+		if (write_event)
+			event_free(write_event);
+		return;
+	}
+	event_free(c->read_event);
+	event_free(c->write_event);
+	c->read_event = read_event;
+	c->write_event = write_event;
+	event_add(c->read_event, NULL);
+	loop_kick(c);
 }
 
 void loop_kick(cp_client *c)
@@ -186,6 +288,8 @@ void cp_client_detach_event_base(cp_client *c)
 		return;
 	event_free(c->read_event);
 	event_free(c->write_event);
-	c->read_event = c->write_event = NULL;
+	if (c->reconnect_event)
+		event_free(c->reconnect_event);
+	c->read_event = c->write_event = c->reconnect_event = NULL;
 	c->base = NULL;
 }

@@ -23,8 +23,10 @@ cp_port *port_free(cp_port *port)
 
 cp_port *client_find_port(const cp_client *c, uint64_t id)
 {
+	/* A port lost with an earlier broker keeps its id for the program,
+	 * but the new broker counts ports afresh: that id is another port's. */
 	for (cp_port *p = c->ports; p; p = p->next)
-		if (p->id == id)
+		if (p->id == id && !p->lost)
 			return p;
 	return NULL;
 }
@@ -124,6 +126,9 @@ int cp_channel_new(cp_window *w, cp_port **ret1, cp_port **ret2)
 
 	if (!w || !ret1 || !ret2)
 		return error_set(CP_ERR_TYPE, "cp_channel_new: window, ret_port1 and ret_port2 are required");
+	r = window_check_registered(w);
+	if (r < 0)
+		return r;
 	if (w->closed)
 		return error_set(CP_ERR_INVALID_STATE, "window %llu is closed", (unsigned long long)w->id);
 	req.window_id = w->id;
@@ -320,8 +325,14 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	if (!port || !data || (n_transfer && !transfer))
 		return error_set(CP_ERR_TYPE, "cp_port_post_message: port and data are required");
 	c = port->client;
-	if (c->broken)
-		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	/* Unlike a port closed by a peer (posting on it does nothing, as in
+	 * HTML), a port lost with the broker says so: a post is never
+	 * silently lost to an outage (reconnect.c). */
+	if (port->lost)
+		return error_set(CP_ERR_INVALID_STATE, "port %llu died with the broker's restart",
+				 (unsigned long long)port->id);
+	if (client_connected(c) < 0)
+		return CP_ERR_NETWORK;
 	/* HTML: "If transfer contains this MessagePort, throw DataCloneError". */
 	for (size_t i = 0; i < n_transfer; i++)
 		if (cp_value_port(transfer[i]) == port)

@@ -14,6 +14,8 @@
 /* The sender must be usable: a window of a live connection, in this process. */
 static int sender_check(cp_window *from, const char *target_origin)
 {
+	int r;
+
 	if (!from || !target_origin)
 		return error_set(CP_ERR_TYPE, "cp_post_message: from, data and target_origin are required");
 	/* Checked before anything parses it or a frame carries it. */
@@ -21,8 +23,13 @@ static int sender_check(cp_window *from, const char *target_origin)
 		return CP_ERR_RANGE;
 	if (!client_in_its_process(from->client))
 		return error_set(CP_ERR_INVALID_STATE, "the client was created in another process (fork)");
-	if (from->client->broken)
-		return error_set(CP_ERR_NETWORK, "the connection to the broker is lost");
+	/* While the broker is away a post fails at once, never held and lost
+	 * later (reconnect.c); an attempt is made first when one is due. */
+	if (client_connected(from->client) < 0)
+		return CP_ERR_NETWORK;
+	r = window_check_registered(from);
+	if (r < 0)
+		return r;
 	/* Closed by a script or discarded (context.c): its document is gone. */
 	if (from->closed)
 		return error_set(CP_ERR_INVALID_STATE, "window %llu is closed", (unsigned long long)from->id);

@@ -26,9 +26,19 @@ cp_window *window_free(cp_window *w)
 	free(w->name);
 	free(w->url);
 	free(w->origin_serialized);
+	free(w->lost_message);
 	origin_free(w->origin);
 	free(w);
 	return NULL;
+}
+
+int window_check_registered(const cp_window *w)
+{
+	if (!w->lost)
+		return 0;
+	return error_set(CP_ERR_INVALID_STATE, "window %s%s%swas not registered again after the broker "
+			 "restarted: %s", w->name ? "'" : "", w->name ? w->name : "", w->name ? "' " : "",
+			 w->lost_message ? w->lost_message : "");
 }
 
 /* An Origin for the serialization the broker sent: a tuple parses back;
@@ -116,7 +126,7 @@ bool cp_window_is_closed(const cp_window *w) { return w->closed; }
 cp_window *client_find_window(const cp_client *c, uint64_t id)
 {
 	for (cp_window *w = c->windows; w; w = w->next)
-		if (w->id == id)
+		if (w->id == id && !w->unregistered)
 			return w;
 	return NULL;
 }
@@ -222,6 +232,7 @@ int cp_window_close(cp_window *w)
 	Crosspost__Unregister unreg = CROSSPOST__UNREGISTER__INIT;
 	Frame *reply = NULL;
 	cp_client *c;
+	bool gone;
 	int r;
 
 	if (!w)
@@ -233,11 +244,15 @@ int cp_window_close(cp_window *w)
 			break;
 		}
 	}
+	reconnect_window_closed(c, w);
+	/* Gone at the broker already (closed there, lost in a reconnection,
+	 * or the broker is away and it will not be registered again):
+	 * nothing to tell it. */
+	gone = w->closed || w->lost || reconnect_away(c);
 	/* Its ports and channels go with it (the broker closes them too). */
 	if (!w->closed)
 		window_set_closed(w);
-	else {
-		/* Gone at the broker already: nothing to tell it. */
+	if (gone) {
 		window_free(w);
 		return 0;
 	}
@@ -263,6 +278,9 @@ int cp_window_navigate(cp_window *w, const char *url)
 
 	if (!w || !url)
 		return error_set(CP_ERR_TYPE, "cp_window_navigate: window and url are required");
+	r = window_check_registered(w);
+	if (r < 0)
+		return r;
 	if (w->closed)
 		return error_set(CP_ERR_INVALID_STATE, "window %llu is closed", (unsigned long long)w->id);
 	/* Checked here for a synchronous SyntaxError or RangeError; the

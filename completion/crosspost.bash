@@ -15,7 +15,7 @@ _crosspost_files()
 	fi
 	compopt -o filenames 2>/dev/null
 	local IFS=$'\n'
-	if [[ -n $1 ]]; then
+	if [[ -n ${1-} ]]; then
 		COMPREPLY=($(compgen -d -- "$cur") $(compgen -f -X "!*.$1" -- "$cur"))
 	else
 		COMPREPLY=($(compgen -f -- "$cur"))
@@ -81,7 +81,7 @@ _crosspost()
 		_crosspost_files
 		return
 		;;
-	listen:--timeout | listen:-t | run:--timeout)
+	listen:--timeout | listen:-t | post:--timeout | run:--timeout)
 		COMPREPLY=($(compgen -W "250ms 1s 2s 10s 1m" -- "$cur"))
 		return
 		;;
@@ -110,6 +110,10 @@ _crosspost()
 		_crosspost_files xml
 		return
 		;;
+	post:--file | post:-f)
+		_crosspost_files
+		return
+		;;
 	run:--diagram)
 		_crosspost_files svg
 		return
@@ -134,6 +138,7 @@ _crosspost()
 		;;
 	listen:--name | listen:-n | listen:--count | listen:-c | listen:--ready-fd | listen:-r | \
 	post:--to-id | post:-i | post:--name | post:-n | origin:--base | origin:-b | \
+	listen:--origin | listen:--format | post:--reply-count | post:--format | \
 	monitor:--origin | monitor:--count | run:--filter | \
 	gateway:--allow-origin | gateway:--token | gateway:--max-pages | gateway:--max-windows | \
 	gateway:--max-ports | gateway:--ready-fd)
@@ -143,8 +148,8 @@ _crosspost()
 
 	local options
 	case $command in
-	listen) options="--name --count --timeout --ready-fd --privileged --socket --help" ;;
-	post) options="--to --to-id --target-origin --name --socket --help" ;;
+	listen) options="--name --count --timeout --origin --format --reconnect --ready-fd --privileged --socket --help" ;;
+	post) options="--to --to-id --target-origin --name --file --lines --string --reply-count --timeout --format --socket --help" ;;
 	list) options="--tree --json --socket --help" ;;
 	run) options="--socket --broker --browser --compare --known --filter --timeout --junit --diagram --verbose --help" ;;
 	monitor) options="--origin --window --data --json --count --socket --help" ;;

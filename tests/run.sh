@@ -5,6 +5,8 @@
 #   1. unit and integration suites (check):   BUILD/tests/check_*
 #   2. CLI tests (shell, real processes):      tests/cli/*.sh
 #   3. scenario files through `crosspost run`: tests/scenarios/*.scenario
+#   4. the Python package (python/) with the system python3, unittest:
+#      tests/python/test_*.py, one test each
 # Expected-failure scenarios (tests/scenarios/fail/*.scenario) must exit 1.
 set -u
 BUILD=${1:-build}
@@ -38,7 +40,7 @@ for t in "$BUILD"/tests/check_*; do
 	name=$(basename "$t")
 	(cd "$top" && "$t") > "$tmp/$name.log" 2>&1
 	st=$?
-	grep -E '^[0-9]+%: Checks|passed, .* failed' "$tmp/$name.log" | sed "s/^/  $name: /"
+	grep -E '^[0-9]+%: Checks|passed, .* failed' "$tmp/$name.log" | sed "s|^|  $name: |"
 	[ $st -ne 0 ] && sed 's/^/    /' "$tmp/$name.log" | tail -n 40
 	record "$name" $st
 done
@@ -69,6 +71,37 @@ for t in "$top"/tests/scenarios/fail/*.scenario; do
 	(cd "$top" && "$CROSSPOST" run "$t") > "$tmp/scn.log" 2>&1
 	st=$?
 	if [ "$st" -eq "${want:-1}" ]; then record "$name" 0; else sed 's/^/    /' "$tmp/scn.log" | tail -n 40; record "$name" 1; fi
+done
+
+# The Python tier loads BUILD/libcrosspost.so into /usr/bin/python3 (Debian's:
+# the package uses the standard library only).  An ASan build of the library
+# needs the ASan runtime loaded first, so python3 runs with it preloaded;
+# leak detection is off for python3 itself (the interpreter keeps memory
+# until exit), not for the C programs the tests start.
+echo "== $BUILD: Python package"
+PYTHON=/usr/bin/python3
+py_preload=""
+if nm -D "$BUILD/libcrosspost.so" 2>/dev/null | grep -q ' U __asan_'; then
+	py_preload=$(${CC:-cc} -print-file-name=libasan.so)
+	case "$py_preload" in /*) ;; *) py_preload="" ;; esac
+	[ -n "$py_preload" ] || echo "  (no libasan.so to preload: the Python tier cannot load an ASan build)"
+fi
+for t in "$top"/tests/python/test_*.py; do
+	[ -f "$t" ] || continue
+	name=python/$(basename "$t")
+	if [ ! -x "$PYTHON" ]; then record "$name" 1; echo "    $PYTHON is missing (scripts/install-deps.sh installs python3)"; continue; fi
+	if [ -n "$py_preload" ]; then
+		(cd "$top" && LD_PRELOAD="$py_preload" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
+			CROSSPOST_LIBRARY="$BUILD/libcrosspost.so" PYTHONPATH="$top/python" PYTHONDONTWRITEBYTECODE=1 \
+			"$PYTHON" "$t") > "$tmp/py.log" 2>&1
+	else
+		(cd "$top" && CROSSPOST_LIBRARY="$BUILD/libcrosspost.so" PYTHONPATH="$top/python" PYTHONDONTWRITEBYTECODE=1 \
+			"$PYTHON" "$t") > "$tmp/py.log" 2>&1
+	fi
+	st=$?
+	grep -E '^Ran [0-9]+ tests? in' "$tmp/py.log" | sed "s|^|  $name: |"
+	[ $st -ne 0 ] && sed 's/^/    /' "$tmp/py.log" | tail -n 60
+	record "$name" $st
 done
 
 [ -n "$failures" ] && echo "failed:$failures"

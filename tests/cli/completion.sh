@@ -85,6 +85,9 @@ mkdir -p "$T/files/dir"
 got=$(cd "$T/files" && complete crosspost run '')
 expect_offers "crosspost run TAB offers scenario files and folders" "$got" a.scenario dir
 case "$got" in *notes.txt*) fail "crosspost run offers a file that is not a scenario" ;; *) pass "and no other files" ;; esac
+expect_offers "crosspost post -f TAB offers any file" "$(cd "$T/files" && complete crosspost post u -f '')" \
+	a.scenario notes.txt dir
+expect_offers "crosspost post --timeout TAB offers durations" "$(complete crosspost post u --timeout '')" 1s 10s
 expect_offers "crosspost post --target-origin TAB" "$(complete crosspost post u --target-origin '')" '\*' /
 
 # --to: the names of the broker's live windows.

@@ -1,9 +1,10 @@
 # SPDX-License-Identifier: MIT
 # `make install` into a DESTDIR gives binaries, both libraries, the header and
 # a crosspost.pc that a program builds against, statically and shared; the
-# man pages, the systemd user units (which systemd-analyze accepts) and bash
-# completion.  `make uninstall` with the same variables removes every file
-# install put there, and under a DESTDIR the folders too.
+# man pages, the systemd user units (which systemd-analyze accepts), bash
+# completion, and the Python package where the system python3 finds it.
+# `make uninstall` with the same variables removes every file install put
+# there, and under a DESTDIR the folders too.
 set -eu
 . "$(dirname "$0")/../helpers/cli-lib.sh"
 
@@ -68,6 +69,26 @@ expect_eq "a program runs against libcrosspost.so" \
 cc $san "$T/app.c" -o "$T/app-static" $(pkg-config --cflags crosspost) "$root/usr/local/lib/libcrosspost.a" \
 	$(pkg-config --libs libevent libprotobuf-c jansson libidn2) -lm || fail "build against the static library"
 expect_eq "a program runs against libcrosspost.a" "$("$T/app-static")" '{"a":[1,true]} SyntaxError'
+# The Python package, where the system python3 looks for /usr/local's
+# packages, with the path of the library it was installed with.
+pyver=$(/usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+site=/usr/local/lib/python$pyver/dist-packages
+for f in __init__.py _lib.py client.py errors.py values.py _install.py; do
+	[ -e "$root$site/crosspost/$f" ] && pass "installs $site/crosspost/$f" || fail "missing $site/crosspost/$f"
+done
+expect_eq "the package's folder is on the system python3's path" \
+	"$(/usr/bin/python3 -c "import sys; print('$site' in sys.path)")" "True"
+expect_contains "_install.py names the installed library" "$(cat "$root$site/crosspost/_install.py")" \
+	'LIBRARY = "/usr/local/lib/libcrosspost.so.0"'
+py_env="PYTHONPATH=$root$site PYTHONDONTWRITEBYTECODE=1 CROSSPOST_LIBRARY=$root/usr/local/lib/libcrosspost.so.0"
+[ -n "$san" ] && py_env="$py_env LD_PRELOAD=$(cc -print-file-name=libasan.so) ASAN_OPTIONS=detect_leaks=0"
+# shellcheck disable=SC2086
+capture env $py_env /usr/bin/python3 -c 'import crosspost; print(crosspost.__file__, crosspost.library_path); print(crosspost.to_tagged_json({"a": [1, True]}), crosspost.DataCloneError.name)'
+expect_eq "the installed package runs" "$RC" "0"
+[ "$RC" -eq 0 ] || echo "$ERR"
+expect_eq "the installed package loads the installed library" "$OUT" \
+	"$root$site/crosspost/__init__.py $root/usr/local/lib/libcrosspost.so.0
+{\"a\":[1,true]} DataCloneError"
 exported=$(nm -D --defined-only "$root/usr/local/lib/libcrosspost.so.0" | awk '$2 == "T" {print $3}' | grep -v '^cp_' || true)
 expect_eq "the shared library exports only cp_ symbols" "$exported" ""
 

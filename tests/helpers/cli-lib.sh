@@ -58,6 +58,17 @@ listen_bg() {
 	read -r _ <"$T/ready" || true
 }
 
+# Polls (readiness, not a fixed delay) until FILE has a line containing
+# TEXT; 10 s cap.  wait_for_line FILE TEXT
+wait_for_line() {
+	i=0
+	until grep -qF -- "$2" "$1" 2>/dev/null; do
+		i=$((i + 1))
+		[ $i -lt 1000 ] || { fail "no line [$2] in $1 within 10 s"; return 1; }
+		sleep 0.01
+	done
+}
+
 finish() {
 	if [ "$FAILURES" -ne 0 ]; then echo "$FAILURES failure(s)"; exit 1; fi
 	echo "all passed"

@@ -39,19 +39,15 @@ static int try_connect(const char *path)
 	return -1;
 }
 
-void test_broker_start(TestBroker *b)
+/* Starts crosspostd on b's socket and waits until it accepts. */
+static void launch(TestBroker *b, int log_flags)
 {
-	const char *tmp = getenv("TMPDIR");
 	int fd;
 
-	snprintf(b->dir, sizeof(b->dir), "%s/cpbroker.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	ck_assert_ptr_nonnull(mkdtemp(b->dir));
-	snprintf(b->socket_path, sizeof(b->socket_path), "%s/broker.sock", b->dir);
-	snprintf(b->log_path, sizeof(b->log_path), "%s/broker.log", b->dir);
 	b->pid = fork();
 	ck_assert_int_ge(b->pid, 0);
 	if (b->pid == 0) {
-		int log = open(b->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		int log = open(b->log_path, O_WRONLY | O_CREAT | log_flags, 0600);
 
 		if (log >= 0)
 			dup2(log, STDERR_FILENO);
@@ -73,6 +69,33 @@ void test_broker_start(TestBroker *b)
 		usleep(10000);
 	}
 	ck_abort_msg("crosspostd did not start listening on %s", b->socket_path);
+}
+
+void test_broker_start(TestBroker *b)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(b->dir, sizeof(b->dir), "%s/cpbroker.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(mkdtemp(b->dir));
+	snprintf(b->socket_path, sizeof(b->socket_path), "%s/broker.sock", b->dir);
+	snprintf(b->log_path, sizeof(b->log_path), "%s/broker.log", b->dir);
+	launch(b, O_TRUNC);
+}
+
+void test_broker_kill(TestBroker *b)
+{
+	if (b->pid <= 0)
+		return;
+	kill(b->pid, SIGKILL);
+	waitpid(b->pid, NULL, 0);
+	b->pid = 0;
+}
+
+void test_broker_restart(TestBroker *b)
+{
+	test_broker_kill(b);
+	/* The killed broker's socket file stays; the new one replaces it. */
+	launch(b, O_APPEND);
 }
 
 int test_broker_stop(TestBroker *b)

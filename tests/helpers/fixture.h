@@ -24,6 +24,12 @@ typedef struct TestBroker {
  * in a fresh temporary folder, logging at debug level to dir/broker.log, and
  * returns once it accepts connections.  Aborts the test on failure. */
 void test_broker_start(TestBroker *broker);
+/* SIGKILL and reap (a crash): the folder, the socket file and the log
+ * stay.  Does nothing when the broker is not running. */
+void test_broker_kill(TestBroker *broker);
+/* test_broker_kill() if it runs, then a new broker on the same socket
+ * (its log appended to the same file), once it accepts connections. */
+void test_broker_restart(TestBroker *broker);
 /* SIGTERM, wait, remove the folder.  Returns the broker's exit status. */
 int test_broker_stop(TestBroker *broker);
 /* How many lines of the broker's log contain needle. */
