@@ -83,7 +83,11 @@ COMMON_OBJ := $(call obj,$(COMMON_SRC)) $(GEN_OBJ)
 DAEMON_OBJ := $(call obj,$(DAEMON_SRC))
 BROKER_OBJ := $(call obj,$(BROKER_SRC))
 LIB_OBJ    := $(call obj,$(LIB_SRC))
-CLI_OBJ    := $(call obj,$(CLI_SRC))
+# The scenario runner's scripts for Chromium (runner/browser/*.js) and
+# crosspost.js, whose tagged JSON they use, embedded as byte arrays.
+RUNNER_JS_OBJ := $(BUILD)/gen/runner/browser_agent_js.o $(BUILD)/gen/runner/browser_controller_js.o \
+		 $(BUILD)/gen/gateway/crosspost_js.o
+CLI_OBJ    := $(call obj,$(CLI_SRC)) $(RUNNER_JS_OBJ)
 # crosspost.js, embedded into the gateway as a byte array.
 GATEWAY_JS_OBJ := $(BUILD)/gen/gateway/crosspost_js.o
 GATEWAY_OBJ := $(call obj,$(GATEWAY_SRC)) $(GATEWAY_JS_OBJ)
@@ -165,7 +169,17 @@ $(BUILD)/gen/gateway/crosspost_js.c: gateway/crosspost.js
 	  echo '};'; \
 	  echo 'const size_t gw_crosspost_js_len = sizeof(gw_crosspost_js);'; } >$@.tmp && mv $@.tmp $@
 
-$(GATEWAY_JS_OBJ): %.o: %.c
+$(BUILD)/gen/runner/browser_%_js.c: runner/browser/%.js
+	@mkdir -p $(dir $@)
+	$(call say,GEN,$@)
+	$(Q){ echo '/* Generated from $< by the Makefile. */'; \
+	  echo '#include <stddef.h>'; \
+	  echo 'const unsigned char browser_$*_js[] = {'; \
+	  od -An -v -tx1 <$< | sed -e 's/\([0-9a-f][0-9a-f]\)/0x\1,/g'; \
+	  echo '};'; \
+	  echo 'const size_t browser_$*_js_len = sizeof(browser_$*_js);'; } >$@.tmp && mv $@.tmp $@
+
+$(sort $(GATEWAY_JS_OBJ) $(RUNNER_JS_OBJ)): %.o: %.c
 	$(call say,CC,$<)
 	$(Q)$(CC) $(CFLAGS_ALL) $(WARN) -c $< -o $@
 

@@ -36,6 +36,7 @@ static const struct {
 	{ "gateway", cmd_gateway, "let browser pages join the broker as windows (WebSocket)" },
 	{ "version", cmd_version, "print the version (also: crosspost --version)" },
 	{ "agent", cmd_agent, NULL },   /* internal: one window of `run` */
+	{ "browser-host", cmd_browser_host, NULL },   /* internal: the Chromium of `run --browser` */
 };
 
 static void usage(FILE *out)

@@ -73,6 +73,14 @@ _crosspost()
 		[[ $cur == */* ]] && _crosspost_files
 		return
 		;;
+	run:--browser | run:--compare)
+		COMPREPLY=($(compgen -W "chromium" -- "$cur"))
+		return
+		;;
+	run:--known)
+		_crosspost_files
+		return
+		;;
 	listen:--timeout | listen:-t | post:--timeout | run:--timeout)
 		COMPREPLY=($(compgen -W "250ms 1s 2s 10s 1m" -- "$cur"))
 		return
@@ -143,7 +151,7 @@ _crosspost()
 	listen) options="--name --count --timeout --origin --format --reconnect --ready-fd --privileged --socket --help" ;;
 	post) options="--to --to-id --target-origin --name --file --lines --string --reply-count --timeout --format --socket --help" ;;
 	list) options="--tree --json --socket --help" ;;
-	run) options="--socket --broker --filter --timeout --junit --diagram --verbose --help" ;;
+	run) options="--socket --broker --browser --compare --known --filter --timeout --junit --diagram --verbose --help" ;;
 	monitor) options="--origin --window --data --json --count --socket --help" ;;
 	stats) options="--json --socket --help" ;;
 	origin) options="--base --unicode --socket --help" ;;

@@ -223,7 +223,10 @@
 				return null;
 			if (seen.has(v))
 				return entry(v);
-			if (v instanceof CrosspostPort) {
+			/* options.nativePorts: real MessagePorts are ports too (the
+			 * scenario runner's in-page agent, runner/browser/agent.js). */
+			if (v instanceof CrosspostPort || (options && options.nativePorts && typeof MessagePort !== 'undefined' &&
+				v instanceof MessagePort)) {
 				const h = portHandle ? portHandle(v) : undefined;
 				if (h === undefined)
 					throw dataCloneError('A MessagePort in the data must be in the transfer list.');
@@ -951,7 +954,7 @@
 		MessageEvent: CrosspostMessageEvent,
 		/* The tagged JSON of docs/values.md: encode(value) -> text,
 		 * decode(text) -> value (ports need a connection: not here). */
-		encode: value => encode(value, null),
-		decode: text => decode(JSON.parse(text), null),
+		encode: (value, options) => encode(value, options || null),
+		decode: (text, options) => decode(JSON.parse(text), options || null),
 	});
 })(typeof globalThis !== 'undefined' ? globalThis : this);

@@ -9,12 +9,15 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "runner.h"
 #include "crosspost.h"
 #include "scenario.h"
 #include "scenario_broker.h"
+#include "scenario_browser.h"
+#include "scenario_compare.h"
 #include "scenario_junit.h"
 #include "scenario_proc.h"
 #include "scenario_run.h"
@@ -44,6 +47,10 @@ struct run_args {
 	struct scenario_junit *junit;
 	const char *diagram;        /* --diagram FILE, or NULL */
 	size_t file_count;          /* FILEs given (several: one diagram each) */
+	/* --browser / --compare: the one Chromium of the run. */
+	struct scenario_browser *browser;
+	bool compare;
+	struct scenario_compare *cmp;   /* --compare: the observations of both runs */
 };
 
 static void usage(FILE *out)
@@ -63,6 +70,13 @@ static void usage(FILE *out)
 		"                      (FILE:LINE ALIAS VERB) contains PATTERN, reporting it alone\n"
 		"  --timeout DURATION  stop a file that runs longer (e.g. 30s): a failed point\n"
 		"  --junit FILE        also write the test points as JUnit XML to FILE\n"
+		"  --browser chromium  run the files in headless Chromium instead: each window a\n"
+		"                      page there, each post a real postMessage (what a browser\n"
+		"                      cannot express is skipped, with the reason)\n"
+		"  --compare chromium  run each file natively and in Chromium, and print where\n"
+		"                      crosspost's observations differ from Chromium's\n"
+		"  --known FILE        with --compare: the expected differences (FILE:LINE and a\n"
+		"                      docs/differences.md section per line), reported, not failed\n"
 		"  --diagram FILE.svg  also draw the run as a sequence diagram (SVG): a lifeline\n"
 		"                      per window and port, an arrow per message, dropped ones\n"
 		"                      stopping with the reason, failed expectations in red;\n"
@@ -208,14 +222,16 @@ static enum scenario_outcome write_diagram(const struct scenario *s, const struc
 	return outcome;
 }
 
-/* Runs one file (the index-th, from 1) against the broker at socket_path,
- * or a private one. */
-static enum scenario_outcome run_file(const struct scenario *s, const struct run_args *args, size_t index)
+/* Runs one file (the index-th, from 1) in the browser (in_browser) or
+ * against the broker at socket_path, or a private one; tap gets its
+ * points. */
+static enum scenario_outcome run_file_in(const struct scenario *s, const struct run_args *args, size_t index,
+					 bool in_browser, struct scenario_tap *tap)
 {
 	struct scenario_broker *broker = NULL;
 	struct scenario_run_options opt = {
 		.self_exe = args->self_exe, .socket_path = args->socket_path, .verbose = args->verbose,
-		.tap = args->tap, .interrupted = &interrupted, .timeout_ms = args->timeout_ms,
+		.tap = tap, .interrupted = &interrupted, .timeout_ms = args->timeout_ms,
 	};
 	enum scenario_outcome outcome;
 	struct scenario_trace *trace = NULL;
@@ -226,8 +242,8 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 		tap_comment(args->tap, "%s: nothing matches --filter %s", s->file, args->filter);
 		return SCENARIO_PASSED;
 	}
-	tap_comment(args->tap, "%s", s->file);
-	if (args->junit)
+	tap_comment(tap, "%s%s", s->file, in_browser ? " (in Chromium)" : "");
+	if (args->junit && tap == args->tap)
 		junit_begin_file(args->junit, s->file);
 	if (args->diagram && scenario_trace_new(s->file, &trace) < 0) {
 		fprintf(stderr, "crosspost run: out of memory\n");
@@ -237,6 +253,22 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 	opt.trace = trace;
 	if (args->timeout_ms)
 		arm_timeout(args->timeout_ms);
+	if (args->cmp)
+		scenario_compare_options(args->cmp, in_browser, &opt);
+	if (in_browser) {
+		opt.browser = args->browser;
+		if (scenario_browser_begin(args->browser, err, sizeof(err)) < 0) {
+			fprintf(stderr, "crosspost run: %s: Chromium: %s\n", s->file, err);
+			outcome = SCENARIO_SCRIPT_ERROR;
+			goto out;
+		}
+		outcome = scenario_run(s, &opt);
+		if (scenario_browser_end(args->browser) < 0 && outcome < SCENARIO_SCRIPT_ERROR) {
+			fprintf(stderr, "crosspost run: %s: Chromium did not close the file's pages\n", s->file);
+			outcome = SCENARIO_SCRIPT_ERROR;
+		}
+		goto out;
+	}
 	if (!args->socket_path) {
 		if (scenario_broker_start(args->broker_program, args->verbose, &broker, err, sizeof(err)) < 0) {
 			fprintf(stderr, "crosspost run: %s: cannot start a broker: %s\n", s->file, err);
@@ -255,7 +287,7 @@ static enum scenario_outcome run_file(const struct scenario *s, const struct run
 		/* The broker is part of what is tested: a crash or a sanitizer
 		 * report at exit fails the run. */
 		fprintf(stderr, "crosspost run: %s: %s\n", s->file, err);
-		tap_point(args->tap, false, "crosspostd exits cleanly", NULL);
+		tap_point(tap, false, "crosspostd exits cleanly", NULL);
 		if (outcome < SCENARIO_FAILED)
 			outcome = SCENARIO_FAILED;
 	}
@@ -266,9 +298,60 @@ out:
 	/* A timeout ends this file only. */
 	if (interrupted == SCENARIO_TIMED_OUT)
 		interrupted = 0;
-	if (args->junit)
+	if (args->junit && tap == args->tap)
 		junit_end_file(args->junit, proc_now_ms() - started, outcome == SCENARIO_SCRIPT_ERROR);
 	return outcome;
+}
+
+/* One file as asked: natively, in the browser, or both, compared. */
+static enum scenario_outcome run_file(const struct scenario *s, const struct run_args *args, size_t index)
+{
+	enum scenario_outcome native, browser;
+	struct scenario_tap quiet;
+	FILE *null_out, *native_obs;
+	pid_t child;
+	int status = 0;
+
+	if (!args->compare)
+		return run_file_in(s, args, index, args->browser != NULL, args->tap);
+	/* --compare: both runs' own points are not printed; their
+	 * observations are, side by side.  The native run goes on in a child
+	 * process while this one drives Chromium: they share nothing. */
+	null_out = fopen("/dev/null", "w");
+	native_obs = tmpfile();
+	if (!null_out || !native_obs) {
+		if (null_out)
+			fclose(null_out);
+		if (native_obs)
+			fclose(native_obs);
+		return SCENARIO_SCRIPT_ERROR;
+	}
+	tap_init(&quiet, null_out);
+	scenario_compare_begin(args->cmp, s->file);
+	fflush(NULL);
+	child = fork();
+	if (child == 0) {
+		struct run_args mine = *args;
+
+		mine.browser = NULL;
+		mine.junit = NULL;
+		native = run_file_in(s, &mine, index, false, &quiet);
+		scenario_compare_write_native(args->cmp, native_obs);
+		_exit((int)native);
+	}
+	browser = child < 0 || interrupted ? SCENARIO_SCRIPT_ERROR : run_file_in(s, args, index, true, &quiet);
+	native = SCENARIO_SCRIPT_ERROR;
+	while (child > 0 && waitpid(child, &status, 0) < 0 && errno == EINTR)
+		;
+	if (child > 0 && WIFEXITED(status))
+		native = (enum scenario_outcome)WEXITSTATUS(status);
+	rewind(native_obs);
+	scenario_compare_read_native(args->cmp, native_obs);
+	fclose(native_obs);
+	fclose(null_out);
+	if (native == SCENARIO_SCRIPT_ERROR || browser == SCENARIO_SCRIPT_ERROR)
+		return SCENARIO_SCRIPT_ERROR;
+	return scenario_compare_report(args->cmp, args->tap) ? SCENARIO_FAILED : SCENARIO_PASSED;
 }
 
 /* The running broker at --socket must answer before anything starts. */
@@ -296,10 +379,15 @@ int cmd_run(int argc, char **argv)
 		{ "timeout", required_argument, NULL, 't' },
 		{ "junit", required_argument, NULL, 'j' },
 		{ "diagram", required_argument, NULL, 'd' },
+		{ "browser", required_argument, NULL, 'B' },
+		{ "compare", required_argument, NULL, 'C' },
+		{ "known", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	const char *socket_path = NULL, *broker_arg = NULL, *junit_path = NULL;
+	const char *socket_path = NULL, *broker_arg = NULL, *junit_path = NULL, *known_path = NULL;
+	const char *browser_name = NULL, *chromium = NULL;
+	char err[512];
 	struct scenario **scripts = NULL;
 	enum scenario_outcome outcome = SCENARIO_PASSED;
 	char self_exe[PATH_MAX], *broker_program = NULL;
@@ -339,6 +427,21 @@ int cmd_run(int argc, char **argv)
 			}
 			args.diagram = optarg;
 			break;
+		case 'B':
+		case 'C':
+			if (strcmp(optarg, "chromium") != 0) {
+				fprintf(stderr, "crosspost run: %s: the only browser is 'chromium', not '%s'\n%s",
+					opt == 'B' ? "--browser" : "--compare", optarg, TRY_HELP);
+				return 2;
+			}
+			if (browser_name) {
+				fprintf(stderr, "crosspost run: --browser and --compare go alone\n%s", TRY_HELP);
+				return 2;
+			}
+			browser_name = optarg;
+			args.compare = opt == 'C';
+			break;
+		case 'k': known_path = optarg; break;
 		case 'h': usage(stdout); return 0;
 		case ':':
 			fprintf(stderr, "crosspost run: %s needs a value\n%s", argv[optind - 1], TRY_HELP);
@@ -351,6 +454,15 @@ int cmd_run(int argc, char **argv)
 	/* An empty path would be an abstract socket of NUL bytes. */
 	if (socket_path && !*socket_path) {
 		fprintf(stderr, "crosspost run: --socket needs a path, not an empty string\n%s", TRY_HELP);
+		return 2;
+	}
+	if (known_path && !args.compare) {
+		fprintf(stderr, "crosspost run: --known goes with --compare\n%s", TRY_HELP);
+		return 2;
+	}
+	if (browser_name && (socket_path || args.diagram)) {
+		fprintf(stderr, "crosspost run: --browser and --compare run without a shared broker: not with %s\n%s",
+			socket_path ? "--socket" : "--diagram", TRY_HELP);
 		return 2;
 	}
 	nfiles = (size_t)(argc - optind);
@@ -392,6 +504,23 @@ int cmd_run(int argc, char **argv)
 	}
 	if (socket_path && check_broker(socket_path) < 0)
 		goto out;
+	if (args.compare && scenario_compare_new(known_path, &args.cmp, err, sizeof(err)) < 0) {
+		fprintf(stderr, "crosspost run: --known %s: %s\n", known_path, err);
+		goto out;
+	}
+	if (browser_name) {
+		chromium = scenario_browser_find();
+		if (!chromium) {
+			fprintf(stderr, "crosspost run: --%s chromium: no Chromium (install the Debian package "
+				"'chromium', e.g. with scripts/install-browser-deps.sh, or set CROSSPOST_CHROMIUM)\n",
+				args.compare ? "compare" : "browser");
+			goto out;
+		}
+		if (scenario_browser_start(self_exe, chromium, &args.browser, err, sizeof(err)) < 0) {
+			fprintf(stderr, "crosspost run: cannot start Chromium (%s): %s\n", chromium, err);
+			goto out;
+		}
+	}
 	install_signal_handlers();
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	tap_init(&tap, stdout);
@@ -413,6 +542,8 @@ int cmd_run(int argc, char **argv)
 	}
 	if (interrupted && outcome < SCENARIO_SCRIPT_ERROR)
 		outcome = SCENARIO_SCRIPT_ERROR;
+	if (args.cmp)
+		scenario_compare_summary(args.cmp, &tap);
 	tap_plan(&tap);
 	status = (int)outcome;
 	if (junit && (r = junit_write(junit, junit_path)) < 0) {
@@ -421,6 +552,8 @@ int cmd_run(int argc, char **argv)
 			status = 2;
 	}
 out:
+	scenario_browser_free(args.browser);
+	scenario_compare_free(args.cmp);
 	junit_free(junit);
 	for (size_t i = 0; scripts && i < nfiles; i++)
 		scenario_free(scripts[i]);

@@ -13,5 +13,8 @@ int cmd_run(int argc, char **argv);
 /* Hidden `crosspost agent`: the per-window process the runner starts
  * (cmd_agent.c). */
 int cmd_agent(int argc, char **argv);
+/* Hidden `crosspost browser-host`: the headless Chromium of `run
+ * --browser` and `run --compare` (browser_host.c). */
+int cmd_browser_host(int argc, char **argv);
 
 #endif

@@ -42,6 +42,7 @@ void scenario_result_deinit(struct scenario_result *result)
 	free(result->message);
 	free(result->origin);
 	free(result->token);
+	free(result->unsupported);
 	*result = (struct scenario_result){ 0 };
 }
 
@@ -107,6 +108,21 @@ int scenario_agent_spawn(const char *self_exe, const char *socket_path, const ch
 		exec_agent(self_exe, socket_path, alias, sv[1], parent);
 	close(sv[1]);
 	scenario_link_init(&a->link, sv[0]);
+	*ret = a;
+	return 0;
+}
+
+int scenario_agent_adopt(int fd, const char *alias, struct scenario_agent **ret)
+{
+	struct scenario_agent *a = calloc(1, sizeof(*a));
+
+	if (!a || !(a->alias = strdup(alias))) {
+		free(a);
+		close(fd);
+		return -ENOMEM;
+	}
+	a->events_tail = &a->events;
+	scenario_link_init(&a->link, fd);
 	*ret = a;
 	return 0;
 }
@@ -230,6 +246,7 @@ static void store_result(struct scenario_agent *a, json_t *msg)
 	res->closed = json_is_true(json_object_get(msg, "closed"));
 	res->target = (uint64_t)json_integer_value(json_object_get(msg, "target"));
 	res->channel_id = (uint64_t)json_integer_value(json_object_get(msg, "channel"));
+	res->unsupported = dup_or_null(json_string_value(json_object_get(msg, "unsupported")));
 	if (!res->ok && !res->error)
 		res->error = strdup("UnknownError");
 	a->has_result = true;

@@ -52,6 +52,9 @@ struct scenario_result {
 	bool closed;                /* "closed": window.closed; "close-window": it closed */
 	uint64_t target;            /* "post", "close-window": the window it went to */
 	uint64_t channel_id;        /* "broadcast-open": the channel's id */
+	/* In a browser (--browser): the statement cannot be expressed there,
+	 * and why; the result is not ok. */
+	char *unsupported;
 };
 
 struct scenario_agent {
@@ -76,6 +79,10 @@ struct scenario_agent {
  * Errors: negative errno. */
 int scenario_agent_spawn(const char *self_exe, const char *socket_path, const char *alias,
 			 struct scenario_agent **ret);
+
+/* An agent whose link is fd (taken), hosted elsewhere (a page in the
+ * browser host: scenario_browser_attach()); pid stays 0.  Errors: -ENOMEM. */
+int scenario_agent_adopt(int fd, const char *alias, struct scenario_agent **ret);
 
 /* Kills the agent if it is still running, reaps it and frees everything.
  * Accepts NULL; returns NULL. */

@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "scenario_agent.h"
+#include "scenario_browser.h"
 #include "scenario_proc.h"
 #include "scenario_run.h"
 #include "scenario_value.h"
@@ -107,6 +108,7 @@ struct run {
 	bool selected_reported;                 /* --filter: the selected point was printed */
 	char **drops;                           /* --verbose: the broker's "dropped:" lines */
 	size_t drop_count;
+	json_t *observation;                    /* what the next point observed (observe) */
 };
 
 /* A step's verdict: go on with the next statement, or stop the script
@@ -310,6 +312,10 @@ static void point_why(struct run *run, const struct scenario_statement *st, bool
 		fclose(f);
 	}
 	tap_point(run->opt->tap, ok, desc ? desc : label, diag && !ok ? tap_diag_text(diag) : NULL);
+	if (run->opt->observe)
+		run->opt->observe(run->opt->observe_data, desc ? desc : label, ok, run->observation);
+	json_decref(run->observation);
+	run->observation = NULL;
 	free(desc);
 	if (!ok)
 		worsen(run, SCENARIO_FAILED);
@@ -327,6 +333,45 @@ static void point(struct run *run, const struct scenario_statement *st, bool ok,
 		  struct tap_diag *diag)
 {
 	point_why(run, st, ok, label, diag, NULL);
+}
+
+/* --browser: st cannot be expressed in a browser; the file ends here,
+ * as a skipped point that says why. */
+static int skip_rest(struct run *run, const struct scenario_statement *st, const char *reason)
+{
+	char *desc = NULL;
+
+	if (asprintf(&desc, "%s:%u %s%s%s # SKIP in a browser: %s", run->s->file, st->line,
+		     st->actor ? st->actor : "", st->actor ? " " : "", scenario_verb_name(st->verb), reason) > 0)
+		tap_point(run->opt->tap, true, desc, NULL);
+	free(desc);
+	if (run->opt->skipped)
+		run->opt->skipped(run->opt->observe_data, st->line, reason);
+	return STEP_STOP;
+}
+
+/* A statement no browser can express, or NULL. */
+static const char *browser_cannot(const struct scenario_statement *st)
+{
+	switch (st->verb) {
+	case SCENARIO_KILL:
+		return "a page cannot be killed like a process (kill)";
+	case SCENARIO_RESTART_BROKER:
+		return "a browser has no broker to restart";
+	case SCENARIO_HOLD:
+	case SCENARIO_RELEASE:
+		return "a browser cannot hold a window's events undispatched (hold, release)";
+	case SCENARIO_POST_CORRUPT:
+	case SCENARIO_SEND_CORRUPT:
+		return "a browser cannot post bytes that do not deserialize (post-corrupt, send-corrupt)";
+	case SCENARIO_WINDOW:
+		return st->privileged ? "privileged windows are crosspost's; a page has none" : NULL;
+	case SCENARIO_POST:
+		return st->target_kind == SCENARIO_TARGET_NAME ?
+			"name: targets are the broker's lookup; a page has no such call" : NULL;
+	default:
+		return NULL;
+	}
 }
 
 /* "b (window 3)", "window 7 (not in this script)", "null". */
@@ -443,6 +488,86 @@ static void diag_drops(struct run *run, struct tap_diag *diag, uint64_t id)
 	json_decref(list);
 }
 
+/* Longer data is observed as a digest (observed_event()). */
+#define OBSERVED_DATA_MAX 256
+
+/* What an event was, for --compare: the two runs number windows and ports
+ * differently, so they are named by alias; data is normalised tagged JSON
+ * in which each port is its alias. */
+static json_t *observed_event(struct run *run, const struct scenario_event *ev)
+{
+	static const char mark[] = "crosspost:port:#";
+	struct window *sw = ev ? find_window_by_id_at(run, ev->source_id, ev->generation) : NULL;
+	json_t *o, *ports;
+	char buf[32];
+
+	if (!run->opt->observe)
+		return NULL;            /* nobody compares: no work */
+	if (!ev)
+		return json_pack("{s:n}", "event");
+	o = json_pack("{s:s, s:s, s:s}", "event", ev->messageerror ? "messageerror" : "message", "origin", ev->origin,
+		      "port", port_label(run, ev->port_id, ev->generation, buf, sizeof(buf)));
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "source", ev->source_id == 0 ? json_null() :
+				 json_string(sw ? sw->decl->actor : "a window not of this script"));
+	ports = json_array();
+	for (size_t i = 0; ports && i < ev->port_count; i++)
+		json_array_append_new(ports, json_string(port_label(run, ev->ports[i], ev->generation, buf, sizeof(buf))));
+	json_object_set_new(o, "ports", ports);
+	if (ev->data_json) {
+		_cleanup_(freep) char *text = scenario_value_rewrite_ports(ev->data_json);
+		_cleanup_(freep) char *digest = NULL;
+		cp_value *v = NULL;
+		char *norm = NULL, *out = NULL;
+		size_t len = 0;
+		FILE *f;
+
+		if (text && cp_value_from_json(text, strlen(text), NULL, &v) == 0)
+			norm = cp_value_to_json(v);
+		cp_value_free(v);
+		f = norm ? open_memstream(&out, &len) : NULL;
+		if (f) {
+			for (const char *c = norm; *c;) {
+				const char *m = strstr(c, mark);
+
+				if (!m) {
+					fputs(c, f);
+					break;
+				}
+				fwrite(c, 1, (size_t)(m - c) + strlen(mark) - 1, f);
+				c = m + strlen(mark);
+				fputs(port_label(run, strtoull(c, NULL, 10), ev->generation, buf, sizeof(buf)), f);
+				while (*c >= '0' && *c <= '9')
+					c++;
+			}
+			fclose(f);
+		}
+		if (out && strlen(out) > OBSERVED_DATA_MAX) {
+			/* Long data is compared by a digest, so that a difference
+			 * report stays readable. */
+			uint64_t h = 14695981039346656037ULL;
+
+			for (const char *c = out; *c; c++)
+				h = (h ^ (unsigned char)*c) * 1099511628211ULL;
+			if (asprintf(&digest, "%.64s... (%zu bytes of JSON, FNV-1a %016" PRIx64 ")", out, strlen(out), h) < 0)
+				digest = NULL;
+		}
+		json_object_set_new(o, "data", json_string(digest ? digest : out ? out : ev->data_json));
+		free(out);
+		free(norm);
+	}
+	return o;
+}
+
+static void observe(struct run *run, json_t *observation)
+{
+	json_decref(run->observation);
+	run->observation = run->opt->observe ? observation : NULL;
+	if (!run->opt->observe)
+		json_decref(observation);
+}
+
 /* Waits up to timeout_ms for anything from the agents. */
 static int pump(struct run *run, const struct scenario_statement *st, int64_t timeout_ms)
 {
@@ -491,6 +616,7 @@ static void report_unconsumed_failure(struct run *run, struct window *w)
 	tap_diag_string(&diag, 0, "expected", "success (no 'expect error' follows)");
 	tap_diag_string(&diag, 0, "error", w->fail_error);
 	tap_diag_string(&diag, 0, "message", w->fail_message);
+	observe(run, json_pack("{s:s?}", "error", w->fail_error));
 	point(run, st, false, scenario_verb_name(st->verb), &diag);
 	tap_diag_deinit(&diag);
 }
@@ -544,6 +670,11 @@ static int call_agent(struct run *run, const struct scenario_statement *st, stru
 	if (r < 0)
 		return script_error(run, st, "talking to the window process of '%s': %s", w->decl->actor,
 				    strerror(-r));
+	if (res.unsupported) {
+		r = skip_rest(run, st, res.unsupported);
+		scenario_result_deinit(&res);
+		return r;
+	}
 	*ret = res;
 	return STEP_NEXT;
 }
@@ -597,7 +728,13 @@ static int start_window_process(struct run *run, const struct scenario_statement
 	struct scenario_result res = { 0 };
 	int r;
 
-	r = scenario_agent_spawn(run->opt->self_exe, run->opt->socket_path, w->decl->actor, &w->agent);
+	if (run->opt->browser) {
+		r = scenario_browser_attach(run->opt->browser, w->decl->actor);
+		if (r >= 0)
+			r = scenario_agent_adopt(r, w->decl->actor, &w->agent);
+	} else {
+		r = scenario_agent_spawn(run->opt->self_exe, run->opt->socket_path, w->decl->actor, &w->agent);
+	}
 	if (r < 0) {
 		json_decref(cmd);
 		return script_error(run, st, "cannot start a window process: %s", strerror(-r));
@@ -804,6 +941,7 @@ static int exec_expect_window_state(struct run *run, const struct scenario_state
 	tap_diag_string(&diag, 0, "statement", st->text);
 	tap_diag_string(&diag, 0, "expected", expected);
 	tap_diag_string(&diag, 0, "got", got);
+	observe(run, json_pack("{s:s}", "got", got));
 	point(run, st, ok, scenario_verb_name(st->verb), &diag);
 	tap_diag_deinit(&diag);
 	return STEP_NEXT;
@@ -1773,6 +1911,7 @@ static int exec_expect_event(struct run *run, const struct scenario_statement *s
 		read_broker_log(run);
 		diag_drops(run, &diag, w->id);
 	}
+	observe(run, observed_event(run, ev));
 	if (differs && *differs) {
 		char why[96];
 
@@ -1832,6 +1971,7 @@ static int exec_expect_nothing(struct run *run, const struct scenario_statement 
 	tap_diag_string(&diag, 0, "expected", within);
 	if (ev)
 		diag_event(run, &diag, ev);
+	observe(run, observed_event(run, ev));
 	point_why(run, st, ev == NULL, scenario_verb_name(st->verb), &diag, "a message arrived");
 	tap_diag_deinit(&diag);
 	scenario_event_free(ev);
@@ -1865,6 +2005,8 @@ static int exec_expect_detached(struct run *run, const struct scenario_statement
 		tap_diag_string(&diag, 0, "error", res.error);
 		tap_diag_string(&diag, 0, "message", res.message);
 	}
+	observe(run, res.ok ? json_pack("{s:b, s:I}", "detached", res.detached, "byteLength", (json_int_t)res.byte_length)
+			    : json_pack("{s:s?}", "error", res.error));
 	point(run, st, res.ok && res.detached && res.byte_length == 0, scenario_verb_name(st->verb), &diag);
 	tap_diag_deinit(&diag);
 	scenario_result_deinit(&res);
@@ -1873,6 +2015,7 @@ static int exec_expect_detached(struct run *run, const struct scenario_statement
 
 static int exec_expect_error(struct run *run, const struct scenario_statement *st, struct window *w)
 {
+	char got_error[128] = "success";
 	struct tap_diag diag;
 	char label[128];
 	bool ok;
@@ -1882,6 +2025,7 @@ static int exec_expect_error(struct run *run, const struct scenario_statement *s
 	tap_diag_string(&diag, 0, "refers_to", w->last ? w->last->text : NULL);
 	tap_diag_string(&diag, 0, "expected", st->error_name);
 	if (w->last_failed) {
+		snprintf(got_error, sizeof(got_error), "%s", w->fail_error);
 		ok = strcmp(w->fail_error, st->error_name) == 0;
 		tap_diag_string(&diag, 0, "got", w->fail_error);
 		tap_diag_string(&diag, 0, "message", w->fail_message);
@@ -1891,6 +2035,8 @@ static int exec_expect_error(struct run *run, const struct scenario_statement *s
 		tap_diag_string(&diag, 0, "got", "success");
 	}
 	snprintf(label, sizeof(label), "expect error %s", st->error_name);
+	observe(run, json_pack("{s:s?}", "error", w->last == NULL ? NULL : ok ? st->error_name :
+			       strcmp(got_error, "success") == 0 ? NULL : got_error));
 	point(run, st, ok, label, &diag);
 	tap_diag_deinit(&diag);
 	return STEP_NEXT;
@@ -2013,8 +2159,11 @@ static int exec_restart(struct run *run, const struct scenario_statement *st)
 
 static int exec_statement(struct run *run, const struct scenario_statement *st, struct window *w)
 {
+	const char *cannot = run->opt->browser ? browser_cannot(st) : NULL;
 	int r;
 
+	if (cannot)
+		return skip_rest(run, st, cannot);
 	switch (st->verb) {
 	case SCENARIO_WINDOW:
 		return exec_window(run, st);

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "scenario.h"
 #include "scenario_broker.h"
 #include "scenario_tap.h"
@@ -40,6 +42,19 @@ struct scenario_run_options {
 	 * points. */
 	int only_block;
 	unsigned select_line;
+	/* --browser: the windows are pages in this browser host's Chromium
+	 * (scenario_browser.h) instead of processes at a broker.  A statement
+	 * a browser cannot express (kill, restart broker, ...) ends the file
+	 * there, reported as a skipped point with the reason. */
+	struct scenario_browser *browser;
+	/* Called with every test point as it is printed (--compare): its
+	 * name, whether it held, and what was observed (a JSON object,
+	 * borrowed; NULL for points that observe nothing, such as a window
+	 * process that died).  NULL: not called. */
+	void (*observe)(void *userdata, const char *point, bool ok, json_t *observation);
+	/* Called when a browser run skips the rest of a file from line on. */
+	void (*skipped)(void *userdata, unsigned line, const char *reason);
+	void *observe_data;
 	/* --diagram: the run's trace (scenario_trace.h), which scenario_run()
 	 * attaches to the broker and detaches before it returns; NULL: none. */
 	struct scenario_trace *trace;
