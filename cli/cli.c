@@ -88,6 +88,18 @@ cp_client *cli_connect(const char *command, const char *socket_path)
 	return client;
 }
 
+int cli_put_json(json_t *value)
+{
+	char *text = value ? json_dumps(value, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+
+	json_decref(value);
+	if (!text)
+		return -1;
+	puts(text);
+	free(text);
+	return 0;
+}
+
 static void print_json_string(FILE *out, const char *s)
 {
 	json_t *j = json_string(s);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include <jansson.h>
+
 #include "crosspost.h"
 
 /* Parses "250ms", "2s", "1.5s", "3m" or "3min".  The unit is required, as
@@ -35,6 +37,11 @@ void cli_print_error(const char *command, int code);
 
 /* Writes one event as a JSON line: {"type","data","origin","source"}. */
 int cli_print_event(FILE *out, const cp_event *ev);
+
+/* Prints value as one line of compact JSON on stdout and releases it (it
+ * takes the reference; NULL, from a failed json_pack(), is an error).
+ * Returns 0, or -1 when out of memory. */
+int cli_put_json(json_t *value);
 
 /* --format FMT: one line per event, FMT with these directives and
  * escapes (those of mosquitto_sub --format) replaced and a newline added.  CLI_FORMAT_HELP lists them as part of a printf

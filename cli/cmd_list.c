@@ -38,7 +38,6 @@ static json_t *window_json(const cp_window_info *info)
 static int print_json(const cp_window_info *infos, size_t n)
 {
 	json_t *array = json_array();
-	char *text;
 
 	for (size_t i = 0; i < n && array; i++) {
 		json_t *o = window_json(&infos[i]);
@@ -48,13 +47,7 @@ static int print_json(const cp_window_info *infos, size_t n)
 			return -1;
 		}
 	}
-	text = array ? json_dumps(array, JSON_COMPACT) : NULL;
-	json_decref(array);
-	if (!text)
-		return -1;
-	puts(text);
-	free(text);
-	return 0;
+	return cli_put_json(array);
 }
 
 static int max_int(int a, int b)
@@ -159,7 +152,6 @@ static json_t *subtree_json(const cp_window_info *infos, size_t n, size_t i, uns
 static int print_tree_json(const cp_window_info *infos, size_t n)
 {
 	json_t *array = json_array();
-	char *text;
 
 	for (size_t i = 0; i < n && array; i++) {
 		if (!is_root(infos, n, i))
@@ -169,13 +161,7 @@ static int print_tree_json(const cp_window_info *infos, size_t n)
 			return -1;
 		}
 	}
-	text = array ? json_dumps(array, JSON_COMPACT) : NULL;
-	json_decref(array);
-	if (!text)
-		return -1;
-	puts(text);
-	free(text);
-	return 0;
+	return cli_put_json(array);
 }
 
 int cmd_list(int argc, char **argv)

@@ -67,11 +67,11 @@ static void print_window(FILE *out, uint64_t id, const char *name, const char *o
 static int print_json(const cp_monitor_event *ev)
 {
 	json_t *o = json_pack("{s:s,s:I}", "kind", kind_name(ev->kind), "time_us", (json_int_t)ev->time_us);
-	char *data = ev->data ? cp_value_to_json(ev->data) : NULL;
-	char *text;
+	char *data;
 
 	if (!o)
 		return -1;
+	data = ev->data ? cp_value_to_json(ev->data) : NULL;
 	if (ev->from_id)
 		json_object_set_new(o, "from", json_pack("{s:I,s:s,s:s}", "id", (json_int_t)ev->from_id, "name",
 							  ev->from_name, "origin", ev->from_origin));
@@ -92,14 +92,8 @@ static int print_json(const cp_monitor_event *ev)
 		json_object_set_new(o, "lost", json_integer((json_int_t)ev->lost));
 	if (data)
 		json_object_set_new(o, "data", json_loads(data, JSON_DECODE_ANY, NULL));
-	text = json_dumps(o, JSON_COMPACT);
-	json_decref(o);
 	free(data);
-	if (!text)
-		return -1;
-	puts(text);
-	free(text);
-	return 0;
+	return cli_put_json(o);
 }
 
 static void print_line(const cp_monitor_event *ev)

@@ -39,7 +39,6 @@ static json_t *totals_json(const cp_broker_stats *s)
 static int print_json(const cp_broker_stats *s, const cp_window_stats *w, size_t n)
 {
 	json_t *root = json_object(), *windows = json_array();
-	char *text;
 
 	if (!root || !windows)
 		return -1;
@@ -54,13 +53,7 @@ static int print_json(const cp_broker_stats *s, const cp_window_stats *w, size_t
 						(json_int_t)w[i].bytes_received, "queued_bytes",
 						(json_int_t)w[i].queued_bytes, "paused", w[i].paused));
 	json_object_set_new(root, "windows", windows);
-	text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
-	if (!text)
-		return -1;
-	puts(text);
-	free(text);
-	return 0;
+	return cli_put_json(root);
 }
 
 static void print_table(const cp_broker_stats *s, const cp_window_stats *w, size_t n)
