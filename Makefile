@@ -263,11 +263,21 @@ $(BUILD)/man/%: man/%.scd client/crosspost.h
 # --- the front door ---
 # The suite runs twice: as built, then under AddressSanitizer + UBSan; both
 # passes always run, and the last line sums them up.
+# The sanitizer build runs while the plain tier tests (which mostly wait on
+# sockets and timers), and its output is shown once it is done.  The ASan
+# tier stalls check_flow's receiver for 10 s instead of 30: memory errors
+# show as well; the 30 s bound of the hostile-clients issue is the plain
+# tier's.
 check: deps
 	@$(MAKE) --no-print-directory -j$(JOBS) build-all
-	@sh tests/run.sh $(BUILD) || true
-	@$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-asan SANITIZE=1 build-all
-	@sh tests/run.sh build-asan || true
+	@mkdir -p build-asan && rm -f build-asan/test-results; \
+	$(MAKE) --no-print-directory -j$(JOBS) BUILD=build-asan SANITIZE=1 build-all >build-asan/build.log 2>&1 & asan=$$!; \
+	sh tests/run.sh $(BUILD) || true; \
+	if wait $$asan; then \
+		cat build-asan/build.log; CROSSPOST_STALL_SECONDS=10 sh tests/run.sh build-asan || true; \
+	else \
+		cat build-asan/build.log; echo "check: the ASan + UBSan build failed" >&2; \
+	fi
 	@sh tests/summary.sh plain=$(BUILD) asan+ubsan=build-asan
 
 # Runs the suite against one build without the sanitizer pass.

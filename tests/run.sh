@@ -26,7 +26,14 @@ passed=0
 failed=0
 failures=""
 
+# Seconds since the previous record (or the start): each test's own time,
+# kept in BUILD/test-times so that a slow test is easy to find.
+last=$(date +%s.%N)
+: >"$BUILD/test-times"
 record() { # name status
+	now=$(date +%s.%N)
+	awk -v name="$1" -v now="$now" -v last="$last" 'BEGIN { printf "%s %.2f\n", name, now - last }' >>"$BUILD/test-times"
+	last=$now
 	if [ "$2" -eq 0 ]; then
 		passed=$((passed + 1)); echo "PASS $1"
 	else
@@ -104,6 +111,7 @@ for t in "$top"/tests/python/test_*.py; do
 	record "$name" $st
 done
 
+echo "slowest: $(sort -k2 -rn "$BUILD/test-times" | head -n 5 | awk '{printf "%s%s %.0fs", sep, $1, $2; sep = ", "}')"
 [ -n "$failures" ] && echo "failed:$failures"
 echo "$passed passed, $failed failed"
 # For the summary line of `make check` (tests/summary.sh).
