@@ -16,18 +16,4 @@ set -eu
 # library only); libwebsockets-dev: crosspost-gateway.  Chromium, for the
 # browser tests, is scripts/install-browser-deps.sh's (large, and optional).
 PKGS="build-essential pkg-config libevent-dev libprotobuf-c-dev protobuf-c-compiler check libjansson-dev libidn2-dev libunistring-dev clang libclang-rt-14-dev libsystemd-dev systemd scdoc groff-base libpsl-dev publicsuffix librsvg2-bin python3 libwebsockets-dev"
-missing=""
-for p in $PKGS; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
-done
-[ -z "$missing" ] && exit 0
-echo "crosspost: installing Debian packages:$missing" >&2
-if [ "$(id -u)" -ne 0 ]; then
-	SUDO=sudo
-else
-	SUDO=
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-# shellcheck disable=SC2086
-$SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null
+exec sh "$(dirname "$0")/apt-install.sh" crosspost $PKGS

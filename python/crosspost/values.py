@@ -650,7 +650,7 @@ class _Encoder:
 
     def __init__(self):
         self.memo = {}      # id(obj) -> (obj, node): objects keep their identity
-        self.todo = []      # (obj, node) of containers created but not filled
+        self.unfilled = []      # (obj, node) of containers created but not filled
         self.extra = []     # standalone nodes (transfer-list objects not in the data)
 
     def free(self, root):
@@ -662,8 +662,8 @@ class _Encoder:
     def encode(self, obj):
         root, _ = self._child(obj)
         try:
-            while self.todo:
-                self._fill(*self.todo.pop())
+            while self.unfilled:
+                self._fill(*self.unfilled.pop())
         except BaseException:
             lib.cp_value_free(root)
             raise
@@ -781,7 +781,7 @@ class _Encoder:
 
     def _container(self, obj, new):
         node = _new(new)
-        self.todo.append((obj, node))
+        self.unfilled.append((obj, node))
         return node
 
     @staticmethod
@@ -905,7 +905,7 @@ class _Encoder:
         # A new object node is in the memo (and maybe queued to be filled):
         # it is dropped from both, since the whole encode is failing.
         self.memo.pop(id(obj), None)
-        self.todo = [(o, n) for o, n in self.todo if n != node]
+        self.unfilled = [(o, n) for o, n in self.unfilled if n != node]
         lib.cp_value_free(node)
 
 
@@ -956,12 +956,12 @@ class _Decoder:
         self.graph_used = False
         self.port_for = port_for     # handle address -> MessagePort
         self.memo = {}
-        self.todo = []
+        self.unfilled = []
 
     def decode(self, root):
         obj = self._value(root)
-        while self.todo:
-            self._fill(*self.todo.pop())
+        while self.unfilled:
+            self._fill(*self.unfilled.pop())
         return obj
 
     def _value(self, node):
@@ -1004,7 +1004,7 @@ class _Decoder:
                     obj = []
             else:
                 obj = {T_OBJECT: dict, T_MAP: Map, T_SET: Set}[t]()
-            self.todo.append((node, obj))
+            self.unfilled.append((node, obj))
             return obj
         if t == T_ARRAY_BUFFER:
             return self._array_buffer(node)
