@@ -15,7 +15,7 @@
 
 /* Reading 64 KiB per recvmsg lets one syscall carry many small frames. */
 #define STREAM_READ_CHUNK (64 * 1024)
-#define STREAM_IOV_MAX 16
+#define STREAM_IOV_MAX 64
 
 /* Descriptors waiting to be sent with the output byte at `offset` (counted
  * from the first byte ever appended). */
@@ -135,22 +135,56 @@ static int keep_received_fds(Stream *s, const int *fds, size_t n, uint64_t read_
 	return 0;
 }
 
-/* One recvmsg of up to max bytes into dst (the input buffer, or a large
- * frame's payload read in place). */
-/* One recvmsg of up to max bytes into dst (the input buffer, or a large
- * frame's payload read in place), or into the scratch buffer when dst is
- * an empty input and the stream has one. */
-static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
+/* One recvmsg into iov, keeping any descriptors that came with it.
+ * Returns the bytes read (0 at end of stream) or a negative errno; *ret_error
+ * is -ENOMEM when descriptors could not be kept (they are closed) or -EPROTO
+ * when they were cut short (MSG_CTRUNC), else 0. */
+static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, int *ret_error)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * STREAM_FDS_MAX)];
 		struct cmsghdr align;
 	} control;
-	struct evbuffer_iovec vec[2];
-	struct iovec iov[2];
-	struct msghdr msg = { 0 };
+	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = n_iov, .msg_control = control.buf,
+			      .msg_controllen = sizeof(control.buf) };
 	struct cmsghdr *cmsg;
 	InFds **last = s->in_fds_tail;
+	ssize_t n;
+
+	*ret_error = 0;
+	n = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	/* Descriptors are kept even when the bytes are bad: the stream owns and
+	 * closes them, so none leaks whatever the peer sent. */
+	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
+		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
+			size_t nfd = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			int fds[STREAM_FDS_MAX];
+
+			memcpy(fds, CMSG_DATA(cmsg), nfd * sizeof(int));
+			if (nfd > 0 && keep_received_fds(s, fds, nfd, s->input_read) < 0) {
+				for (size_t i = 0; i < nfd; i++)
+					close(fds[i]);
+				*ret_error = -ENOMEM;
+			}
+		}
+	}
+	if (msg.msg_flags & MSG_CTRUNC)
+		*ret_error = -EPROTO;    /* more descriptors than any frame may carry */
+	s->input_read += (uint64_t)n;
+	for (InFds *in = *last; in; in = in->next)
+		in->read_end = s->input_read;
+	return n;
+}
+
+/* One recvmsg of up to max bytes into dst (the input buffer, or a large
+ * frame's payload read in place), or into the scratch buffer when dst is
+ * an empty input and the stream has one. */
+static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
+{
+	struct evbuffer_iovec vec[2];
+	struct iovec iov[2];
 	bool scratch = s->scratch && dst == s->input && evbuffer_get_length(dst) == 0;
 	int n_vec, r = 0;
 	ssize_t n, got;
@@ -164,48 +198,19 @@ static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
 		if (n_vec <= 0)
 			return -ENOMEM;
 	}
-	for (int i = 0; i < n_vec; i++) {
-		iov[i].iov_base = vec[i].iov_base;
-		iov[i].iov_len = vec[i].iov_len;
-	}
-	msg.msg_iov = iov;
-	msg.msg_iovlen = (size_t)n_vec;
-	msg.msg_control = control.buf;
-	msg.msg_controllen = sizeof(control.buf);
-
 	/* The reservation may be larger than max: read no more than asked. */
 	for (int i = 0, left = (int)(max > INT32_MAX ? INT32_MAX : max); i < n_vec; i++) {
-		if (iov[i].iov_len > (size_t)left)
-			iov[i].iov_len = (size_t)left;
+		iov[i].iov_base = vec[i].iov_base;
+		iov[i].iov_len = vec[i].iov_len < (size_t)left ? vec[i].iov_len : (size_t)left;
 		left -= (int)iov[i].iov_len;
 	}
-	n = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC);
+	n = receive(s, iov, (size_t)n_vec, &r);
 	if (n < 0) {
 		if (!scratch)
 			evbuffer_commit_space(dst, vec, 0);
-		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return n;
 	}
-	/* Descriptors are kept even when the bytes are bad: the stream owns and
-	 * closes them, so none leaks whatever the peer sent. */
-	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
-		if (cmsg->cmsg_level == SOL_SOCKET && cmsg->cmsg_type == SCM_RIGHTS) {
-			size_t nfd = (cmsg->cmsg_len - CMSG_LEN(0)) / sizeof(int);
-			int fds[STREAM_FDS_MAX];
-
-			memcpy(fds, CMSG_DATA(cmsg), nfd * sizeof(int));
-			if (nfd > 0 && keep_received_fds(s, fds, nfd, s->input_read) < 0) {
-				for (size_t i = 0; i < nfd; i++)
-					close(fds[i]);
-				r = -ENOMEM;
-			}
-		}
-	}
-	if (msg.msg_flags & MSG_CTRUNC)
-		r = -EPROTO;    /* more descriptors than any frame may carry */
 	got = n;
-	s->input_read += (uint64_t)n;
-	for (InFds *in = *last; in; in = in->next)
-		in->read_end = s->input_read;
 	if (scratch) {
 		/* Borrowed, not copied: the caller parses the frames in it and
 		 * stream_release_scratch() keeps what is left. */
@@ -271,6 +276,18 @@ ssize_t stream_read_into(Stream *s, struct evbuffer *dst, size_t max)
 	if (max == 0)
 		return -EINVAL;
 	return read_into(s, dst, max);
+}
+
+ssize_t stream_read_to(Stream *s, void *dst, size_t max)
+{
+	struct iovec iov = { .iov_base = dst, .iov_len = max };
+	ssize_t n;
+	int r;
+
+	if (max == 0)
+		return -EINVAL;
+	n = receive(s, &iov, 1, &r);
+	return n >= 0 && r < 0 ? r : n;
 }
 
 int stream_take_frame_fds(Stream *s, uint64_t frame_start, uint64_t frame_end, int *fds, size_t declared)
@@ -350,7 +367,10 @@ static ssize_t send_some(Stream *s)
 		limit = (size_t)(batch->offset - s->output_sent);
 		batch = NULL;
 	}
-	n_vec = evbuffer_peek(s->output, (ssize_t)limit, NULL, vec, STREAM_IOV_MAX);
+	/* A negative length: the first STREAM_IOV_MAX chains and no more.  Given
+	 * the output's length, evbuffer_peek() walks every chain to count
+	 * them, thousands of them when a receiver is behind, on every write. */
+	n_vec = evbuffer_peek(s->output, -1, NULL, vec, STREAM_IOV_MAX);
 	if (n_vec > STREAM_IOV_MAX)
 		n_vec = STREAM_IOV_MAX;
 	for (int i = 0; i < n_vec; i++) {

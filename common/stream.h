@@ -55,6 +55,8 @@ ssize_t stream_read(Stream *stream);
  * payload, read in place (the bytes count as input that was read and
  * consumed: stream_input_offset() moves past them). */
 ssize_t stream_read_into(Stream *stream, struct evbuffer *dst, size_t max);
+/* The same into plain memory (a frame's payload block, frame.h). */
+ssize_t stream_read_to(Stream *stream, void *dst, size_t max);
 
 /* Writes as much queued output as the socket takes.  Returns 1 when the
  * output is now empty, 0 when some remains (wait for writability), or a
