@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* queue.c - into a connection's output, or parked and charged to the sender. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +15,23 @@
 #include "log.h"
 #include "queue.h"
 #include "stream.h"
+
+/* Bytes of wire one parked entry gathers at most (joinable_tail()). */
+#define PARK_JOIN_MAX (16u * 1024u)
+
+/* After a charge to sender: pause it when what it parked is over the
+ * high-water mark. */
+static void pause_if_over(Connection *sender)
+{
+	if (!(sender->paused & PAUSE_PARKED) &&
+	    (sender->sent_bytes > sender->broker->limits.park_high ||
+	     sender->sent_fds > sender->broker->limits.queue_fds_high)) {
+		sender->broker->stats.senders_paused++;
+		log_debug("connection %llu paused: %llu bytes it sent wait at slow receivers",
+			  (unsigned long long)sender->id, (unsigned long long)sender->sent_bytes);
+		connection_pause(sender, PAUSE_PARKED);
+	}
+}
 
 Held *held_new(Connection *sender, Account *account, uint64_t bytes, uint32_t fds)
 {
@@ -34,16 +52,20 @@ Held *held_new(Connection *sender, Account *account, uint64_t bytes, uint32_t fd
 		sender->sent = h;
 		sender->sent_bytes += bytes;
 		sender->sent_fds += fds;
-		if (!(sender->paused & PAUSE_PARKED) &&
-		    (sender->sent_bytes > sender->broker->limits.park_high ||
-		     sender->sent_fds > sender->broker->limits.queue_fds_high)) {
-			sender->broker->stats.senders_paused++;
-			log_debug("connection %llu paused: %llu bytes it sent wait at slow receivers",
-				  (unsigned long long)sender->id, (unsigned long long)sender->sent_bytes);
-			connection_pause(sender, PAUSE_PARKED);
-		}
+		pause_if_over(sender);
 	}
 	return h;
+}
+
+/* Charges h (parked, its sender's still) for bytes more of wire. */
+static void held_grow(Held *h, uint64_t bytes)
+{
+	h->bytes += bytes;
+	account_charge(h->account, (int64_t)bytes, 0);
+	if (h->sender) {
+		h->sender->sent_bytes += bytes;
+		pause_if_over(h->sender);
+	}
 }
 
 /* Unlinks h from its sender and releases the charge. */
@@ -111,10 +133,39 @@ static int append_output(Connection *c, const Crosspost__Header *header, Frame *
 	return frame_append_from(stream_output(c->stream), header, payload);
 }
 
+/* The last frame parked at receiver, when a frame without descriptors
+ * from sender, paid by account, can join its wire: a run of small messages
+ * from one sender waits as one entry whose frames share chains, and is
+ * written in few iovecs, instead of an entry, an evbuffer and a chain each.
+ * Entries stay under PARK_JOIN_MAX so that refilling the output from them
+ * keeps to its marks. */
+static Held *joinable_tail(Connection *receiver, Connection *sender, Account *account, size_t n_fds)
+{
+	Held *tail;
+
+	if (!receiver->parked || n_fds > 0 || !sender)
+		return NULL;
+	tail = (Held *)((char *)receiver->parked_tail - offsetof(Held, next));
+	if (tail->sender != sender || tail->account != account || !tail->wire || tail->bytes >= PARK_JOIN_MAX)
+		return NULL;
+	return tail;
+}
+
 static int park(Connection *receiver, Connection *sender, Account *account,
 		const Crosspost__Header *header, Frame *payload, int *fds, size_t n_fds)
 {
-	struct evbuffer *wire = evbuffer_new();
+	Held *tail = joinable_tail(receiver, sender, account, n_fds);
+	struct evbuffer *wire;
+
+	if (tail) {
+		size_t before = evbuffer_get_length(tail->wire);
+		int r = frame_append_from(tail->wire, header, payload);
+
+		if (r == 0)
+			held_grow(tail, evbuffer_get_length(tail->wire) - before);
+		return r;
+	}
+	wire = evbuffer_new();
 	int *kept = NULL;
 	Held *h;
 	int r;
