@@ -227,14 +227,15 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
 		size_t missing = 0;
 		int r;
 
-		/* A large payload is read in place (frame_parse_start()). */
+		/* A large payload is read in place, into a pooled block
+		 * (frame_parse_start_block()). */
 		if (c->partial) {
 			if (c->partial_missing > 0)
 				return 0;
 			frame = c->partial;
 			c->partial = NULL;
 		} else {
-			r = frame_parse_start(stream_input(c->stream), &frame, &missing, &reason);
+			r = frame_parse_start_block(stream_input(c->stream), &frame, &missing, &reason);
 			if (r == 0)
 				return 0;
 			if (r < 0)
@@ -264,7 +265,9 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
  * ready, or CP_ERR_NETWORK. */
 static int client_read_once(cp_client *c)
 {
-	ssize_t n = c->partial ? stream_read_into(c->stream, c->partial->payload, c->partial_missing) :
+	Frame *f = c->partial;
+	ssize_t n = f ? stream_read_to(c->stream, f->block + (f->block_length - c->partial_missing),
+				       c->partial_missing) :
 		    stream_read(c->stream);
 
 	if (n > 0 && c->partial)

@@ -8,6 +8,7 @@
 
 #include <event2/buffer.h>
 
+#include "buffer_pool.h"
 #include "cleanup.h"
 #include "frame.h"
 
@@ -50,7 +51,15 @@ static void arena_free(void *userdata, void *pointer)
 	(void)pointer;    /* all of it goes with the frame */
 }
 
-static int parse(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason)
+/* How parse() treats a payload over FRAME_INLINE_MAX. */
+typedef enum LargePayload {
+	LARGE_WHOLE,      /* wait for all of it, move its chains (frame_parse) */
+	LARGE_CHAIN,      /* one evbuffer chain, the rest read into it (frame_parse_start) */
+	LARGE_BLOCK,      /* one pooled block, the rest read into it (frame_parse_start_block) */
+} LargePayload;
+
+static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *ret_missing,
+		 const char **ret_reason)
 {
 	unsigned char prefix[FRAME_PREFIX_SIZE];
 	uint32_t header_length, payload_length;
@@ -80,7 +89,7 @@ static int parse(struct evbuffer *in, Frame **ret, size_t *ret_missing, const ch
 	}
 	inline_payload = payload_length <= FRAME_INLINE_MAX;
 	if (evbuffer_get_length(in) < (size_t)FRAME_PREFIX_SIZE + header_length +
-	    (ret_missing && !inline_payload ? 0 : payload_length))
+	    (large != LARGE_WHOLE && !inline_payload ? 0 : payload_length))
 		return 0;
 	frame = calloc(1, sizeof(*frame) + (inline_payload ? payload_length : 0));
 	if (!frame)
@@ -110,12 +119,28 @@ static int parse(struct evbuffer *in, Frame **ret, size_t *ret_missing, const ch
 		return 1;
 	}
 	evbuffer_drain(in, FRAME_PREFIX_SIZE + (size_t)header_length);
+	if (large == LARGE_BLOCK) {
+		/* Pooled: a receiver of one large message after another reuses
+		 * the pages it faulted in for the last (buffer_pool.h). */
+		size_t have = evbuffer_get_length(in) < payload_length ? evbuffer_get_length(in) : payload_length;
+
+		frame->block = buffer_pool_get(payload_length);
+		if (!frame->block) {
+			frame_free(frame);
+			return -ENOMEM;
+		}
+		frame->block_length = payload_length;
+		evbuffer_remove(in, frame->block, have);
+		*ret_missing = payload_length - have;
+		*ret = frame;
+		return 1;
+	}
 	frame->payload = evbuffer_new();
 	if (!frame->payload) {
 		frame_free(frame);
 		return -ENOMEM;
 	}
-	if (ret_missing) {
+	if (large == LARGE_CHAIN) {
 		/* One chain of the payload's size: what already arrived is
 		 * copied in (at most a read's worth), the rest is read straight
 		 * into it, and it moves on, and pulls up, without a copy. */
@@ -144,22 +169,32 @@ static int parse(struct evbuffer *in, Frame **ret, size_t *ret_missing, const ch
 
 int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 {
-	return parse(in, ret, NULL, ret_reason);
+	return parse(in, LARGE_WHOLE, ret, NULL, ret_reason);
 }
 
 int frame_parse_start(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason)
 {
 	*ret_missing = 0;
-	return parse(in, ret, ret_missing, ret_reason);
+	return parse(in, LARGE_CHAIN, ret, ret_missing, ret_reason);
+}
+
+int frame_parse_start_block(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason)
+{
+	*ret_missing = 0;
+	return parse(in, LARGE_BLOCK, ret, ret_missing, ret_reason);
 }
 
 size_t frame_payload_length(const Frame *frame)
 {
+	if (frame->block)
+		return frame->block_length;
 	return frame->payload ? evbuffer_get_length(frame->payload) : frame->inline_length;
 }
 
 const uint8_t *frame_payload_bytes(Frame *frame)
 {
+	if (frame->block)
+		return frame->block;
 	if (!frame->payload)
 		return frame->inline_payload;
 	if (evbuffer_get_length(frame->payload) == 0)
@@ -235,6 +270,8 @@ int frame_append_from(struct evbuffer *out, const Crosspost__Header *header, Fra
 {
 	if (!src)
 		return append_all_bytes(out, header, NULL, 0);
+	if (src->block)
+		return frame_append_bytes(out, header, src->block, src->block_length);
 	if (!src->payload) {
 		size_t n = src->inline_length;
 
@@ -310,6 +347,7 @@ Frame *frame_free(Frame *frame)
 	}
 	if (frame->payload)
 		evbuffer_free(frame->payload);
+	buffer_pool_put(frame->block);
 	free(frame);
 	return NULL;
 }

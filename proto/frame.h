@@ -49,6 +49,10 @@ typedef struct Frame {
 	 * inline_length bytes at inline_payload. */
 	struct evbuffer *payload;
 	size_t inline_length;
+	/* Or, from frame_parse_start_block(), block_length bytes at block: a
+	 * buffer_pool.h block owned by the frame. */
+	uint8_t *block;
+	size_t block_length;
 	int fds[FRAME_FDS_MAX];      /* owned by the frame: closed by frame_free() */
 	size_t n_fds;                /* set n_fds to 0 after taking them */
 	size_t wire_length;          /* prefix + header + payload, as read */
@@ -76,6 +80,12 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason);
  * them into frame->payload (stream_read_into()) before using the frame.
  * Other frames as frame_parse(), with *ret_missing 0. */
 int frame_parse_start(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason);
+
+/* frame_parse_start() with the large payload in one pooled block instead
+ * of a chain (frame->block; the caller reads the rest into it,
+ * stream_read_to()): for a reader that decodes payloads where they lie
+ * rather than passing them on. */
+int frame_parse_start_block(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason);
 
 /* Appends a frame to out.  payload may be NULL (empty); its bytes are moved
  * into out (payload is left empty), not copied.  Returns 0, -EMSGSIZE (out

@@ -10,6 +10,7 @@
 #include <check.h>
 #include <event2/buffer.h>
 
+#include "buffer_pool.h"
 #include "fixture.h"
 #include "frame.h"
 #include "stream.h"
@@ -168,6 +169,152 @@ START_TEST(frame_payload_small_inline_large_chained)
 }
 END_TEST
 
+/* A receiver's large payload goes into one pooled block: what arrived
+ * with the header is copied in, the rest is read from the socket straight
+ * into the block, the descriptor that came with the frame's first byte is
+ * the frame's, and the frame after it parses as usual. */
+START_TEST(frame_large_payload_read_in_place_into_a_block)
+{
+	const size_t size = 200000;
+	unsigned char *bytes = malloc(size);
+	struct evbuffer *wire = evbuffer_new();
+	Crosspost__Header h;
+	Crosspost__Post p;
+	Stream *rx = NULL;
+	Frame *f = NULL, *g = NULL;
+	size_t missing = 99, sent = 0;
+	int sv[2], pipe_fds[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(pipe(pipe_fds), 0);
+	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
+	for (size_t k = 0; k < size; k++)
+		bytes[k] = (unsigned char)(k * 13 + 1);
+	post_header(&h, &p);
+	p.fd_count = 1;
+	ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
+	p.fd_count = 0;
+	ck_assert_int_eq(frame_append_bytes(wire, &h, "after", 5), 0);
+	{
+		/* The first 1000 bytes with the descriptor, as a sender's
+		 * first write would carry it. */
+		union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+		struct iovec iov = { evbuffer_pullup(wire, -1), 1000 };
+		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
+				      .msg_controllen = sizeof(control.buf) };
+		struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &pipe_fds[1], sizeof(int));
+		ck_assert_int_eq(sendmsg(sv[0], &msg, 0), 1000);
+		evbuffer_drain(wire, 1000);
+		close(pipe_fds[1]);
+	}
+	ck_assert_int_eq(stream_read(rx), 1000);
+	ck_assert_int_eq(frame_parse_start_block(stream_input(rx), &f, &missing, NULL), 1);
+	ck_assert_ptr_nonnull(f->block);
+	ck_assert_ptr_null(f->payload);
+	ck_assert_uint_eq(frame_payload_length(f), size);
+	ck_assert_uint_gt(missing, 0);
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), 0);
+	while (missing > 0) {
+		size_t chunk = evbuffer_get_length(wire) < 65536 ? evbuffer_get_length(wire) : 65536;
+		ssize_t n;
+
+		if (chunk > 0) {
+			ck_assert_int_eq(write(sv[0], evbuffer_pullup(wire, (ssize_t)chunk), chunk), (ssize_t)chunk);
+			evbuffer_drain(wire, chunk);
+			sent += chunk;
+		}
+		n = stream_read_to(rx, f->block + (size - missing), missing);
+		ck_assert_int_gt(n, 0);
+		ck_assert_uint_le((size_t)n, missing);
+		missing -= (size_t)n;
+	}
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), bytes, size), 0);
+	ck_assert_int_eq(frame_take_fds(f, rx), 0);
+	ck_assert_uint_eq(f->n_fds, 1);
+	{
+		char c = 0;
+
+		ck_assert_int_eq(write(f->fds[0], "x", 1), 1);
+		ck_assert_int_eq(read(pipe_fds[0], &c, 1), 1);
+		ck_assert_int_eq(c, 'x');
+	}
+	/* The next frame, whole: parsed from the input as usual. */
+	if (evbuffer_get_length(wire) > 0)
+		ck_assert_int_gt(write(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire)), 0);
+	ck_assert_int_gt(stream_read(rx), 0);
+	ck_assert_int_eq(frame_parse_start_block(stream_input(rx), &g, &missing, NULL), 1);
+	ck_assert_uint_eq(missing, 0);
+	ck_assert_uint_eq(frame_payload_length(g), 5);
+	ck_assert_int_eq(memcmp(frame_payload_bytes(g), "after", 5), 0);
+	ck_assert_int_eq(frame_take_fds(g, rx), 0);
+	frame_free(f);
+	frame_free(g);
+	stream_free(rx);
+	close(sv[0]);
+	close(pipe_fds[0]);
+	evbuffer_free(wire);
+	free(bytes);
+}
+END_TEST
+
+/* Freed large blocks are kept and handed out again (the point: pages
+ * already faulted in), within the pool's bounds; small ones are not. */
+START_TEST(buffer_pool_reuses_within_bounds)
+{
+	size_t blocks, bytes;
+	void *a, *b, *many[BUFFER_POOL_BLOCKS + 2];
+
+	buffer_pool_drain();
+	a = buffer_pool_get(65548);
+	ck_assert_ptr_nonnull(a);
+	memset(a, 1, 65548);
+	buffer_pool_put(a);
+	buffer_pool_usage(&blocks, &bytes);
+	ck_assert_uint_eq(blocks, 1);
+	ck_assert_uint_ge(bytes, 65548);
+	/* A payload a few bytes apart takes the same block. */
+	b = buffer_pool_get(65536);
+	ck_assert_ptr_eq(b, a);
+	buffer_pool_put(b);
+	/* A much smaller request does not pin it. */
+	b = buffer_pool_get(BUFFER_POOL_MIN);
+	ck_assert_ptr_ne(b, a);
+	buffer_pool_put(b);
+	/* Small blocks go back to malloc. */
+	buffer_pool_drain();
+	buffer_pool_put(buffer_pool_get(100));
+	buffer_pool_usage(&blocks, &bytes);
+	ck_assert_uint_eq(blocks, 0);
+	/* Never more than BUFFER_POOL_BLOCKS blocks... */
+	for (size_t i = 0; i < BUFFER_POOL_BLOCKS + 2; i++)
+		many[i] = buffer_pool_get(BUFFER_POOL_MIN + i * 8192);
+	for (size_t i = 0; i < BUFFER_POOL_BLOCKS + 2; i++)
+		buffer_pool_put(many[i]);
+	buffer_pool_usage(&blocks, &bytes);
+	ck_assert_uint_eq(blocks, BUFFER_POOL_BLOCKS);
+	/* ...nor more than BUFFER_POOL_BYTES, and the newest block stays. */
+	a = buffer_pool_get(BUFFER_POOL_BYTES / 2);
+	b = buffer_pool_get(BUFFER_POOL_BYTES / 2);
+	buffer_pool_put(a);
+	buffer_pool_put(b);
+	buffer_pool_usage(&blocks, &bytes);
+	ck_assert_uint_le(bytes, BUFFER_POOL_BYTES);
+	ck_assert_ptr_eq(buffer_pool_get(BUFFER_POOL_BYTES / 2), b);
+	buffer_pool_put(b);
+	/* Larger than the whole pool: freed, not kept. */
+	buffer_pool_drain();
+	buffer_pool_put(buffer_pool_get(BUFFER_POOL_BYTES + 1));
+	buffer_pool_usage(&blocks, &bytes);
+	ck_assert_uint_eq(blocks, 0);
+	ck_assert_ptr_null(buffer_pool_get(SIZE_MAX - 8));
+}
+END_TEST
+
 START_TEST(stream_passes_bytes_and_descriptors_in_order)
 {
 	int sv[2], pipe_fds[2], got[4];
@@ -275,6 +422,8 @@ int main(void)
 	tcase_add_test(tc, frame_garbage_header_is_bad_message);
 	tcase_add_test(tc, frame_append_moves_payload_buffer);
 	tcase_add_test(tc, frame_payload_small_inline_large_chained);
+	tcase_add_test(tc, frame_large_payload_read_in_place_into_a_block);
+	tcase_add_test(tc, buffer_pool_reuses_within_bounds);
 	tcase_add_test(tc, stream_passes_bytes_and_descriptors_in_order);
 	tcase_add_test(tc, stream_descriptors_must_match_their_frame);
 	tcase_add_test(tc, stream_free_closes_untaken_descriptors);

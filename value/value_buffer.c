@@ -10,16 +10,20 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "buffer_pool.h"
 #include "crosspost.h"
 #include "error.h"
 #include "value_internal.h"
 
 /*
- * Three storages (enum value_buffer_storage):
+ * Four storages (enum value_buffer_storage):
  *
  *  HEAP    malloc'd.  Small buffers, adopted blocks (_take), and large ones
  *          when no descriptor could be had.  A transfer copies the bytes
  *          into a fresh sealed memfd: cheap for small buffers.
+ *  POOLED  a block of buffer_pool.h: large received buffers, so that a
+ *          stream of them reuses memory already faulted in.  Otherwise
+ *          as HEAP.
  *  SHARED  a memfd of ours, mapped MAP_SHARED and writable.  A transfer
  *          turns the mapping into a private one of the same bytes at the
  *          same address and seals the memfd: no byte is copied.
@@ -194,9 +198,24 @@ cp_value *value_buffer_new(const void *data, size_t len)
 	return buffer_new(data, len, true);
 }
 
-cp_value *value_buffer_new_heap(const void *data, size_t len)
+cp_value *value_buffer_new_received(const void *data, size_t len)
 {
-	return buffer_new(data, len, false);
+	cp_value *v;
+
+	if (len < BUFFER_POOL_MIN)
+		return buffer_new(data, len, false);
+	v = value_alloc(CP_VALUE_ARRAY_BUFFER, 0);
+	if (!v)
+		return NULL;
+	v->sub = VALUE_BUFFER_POOLED;
+	v->u.buffer.data = buffer_pool_get(len);
+	if (!v->u.buffer.data) {
+		free(v);
+		return NULL;
+	}
+	memcpy(v->u.buffer.data, data, len);
+	v->u.buffer.len = len;
+	return v;
 }
 
 cp_value *value_buffer_adopt(void *data, size_t len)
@@ -215,6 +234,9 @@ void value_buffer_release(cp_value *v)
 	switch ((enum value_buffer_storage)v->sub) {
 	case VALUE_BUFFER_HEAP:
 		free(v->u.buffer.data);
+		break;
+	case VALUE_BUFFER_POOLED:
+		buffer_pool_put(v->u.buffer.data);
 		break;
 	case VALUE_BUFFER_SHARED:
 	case VALUE_BUFFER_SEALED:

@@ -302,7 +302,7 @@ static int node_create(Crosspost__Value__Node *pb, size_t n, size_t i, struct de
 	case CROSSPOST__VALUE__NODE__KIND_ARRAY_BUFFER:
 		/* The parsed node points into the payload: this is the one
 		 * copy of the bytes per decode. */
-		v = value_buffer_new_heap(pb->array_buffer.data, pb->array_buffer.len);
+		v = value_buffer_new_received(pb->array_buffer.data, pb->array_buffer.len);
 		break;
 	case CROSSPOST__VALUE__NODE__KIND_TRANSFERRED_ARRAY_BUFFER:
 		return moved_buffer_node(pb->transferred_array_buffer, m, i, ret);

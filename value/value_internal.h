@@ -49,6 +49,7 @@ enum value_buffer_storage {
 	VALUE_BUFFER_HEAP = 0,     /* malloc'd (or NULL when empty); fd unused */
 	VALUE_BUFFER_SHARED = 1,   /* an unsealed memfd of ours (fd), mapped MAP_SHARED: sealed in place at transfer */
 	VALUE_BUFFER_SEALED = 2,   /* a MAP_PRIVATE (copy-on-write) mapping of a sealed memfd; fd kept, or -1 */
+	VALUE_BUFFER_POOLED = 3,   /* a buffer_pool.h block (received, large); fd unused */
 };
 
 /* Bytes kept in the node's own allocation, NUL-terminated: WTF-8 text, or
@@ -185,10 +186,12 @@ static inline bool value_buffer_is_detached(const cp_value *v)
  * memfd from VALUE_BUFFER_SHARED_MIN on when one can be had, else
  * malloc'd.  NULL on allocation failure. */
 cp_value *value_buffer_new(const void *data, size_t len);
-/* The same, always on the heap: what a received (copied) buffer gets, since
+/* The same, never in a memfd: what a received (copied) buffer gets, since
  * most are read and dropped, and a memfd per message costs six syscalls.
- * Transferring it onward copies it once into a memfd then. */
-cp_value *value_buffer_new_heap(const void *data, size_t len);
+ * Large ones take a pooled block (POOLED), so that message after message
+ * lands in pages already faulted in.  Transferring it onward copies it
+ * once into a memfd then. */
+cp_value *value_buffer_new_received(const void *data, size_t len);
 /* A new ARRAY_BUFFER that adopts data (malloc'd, len bytes; NULL when
  * empty).  NULL on allocation failure (data is then still the caller's). */
 cp_value *value_buffer_adopt(void *data, size_t len);
