@@ -3,6 +3,7 @@
 #include <endian.h>
 #include <errno.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -91,9 +92,12 @@ static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *r
 	if (evbuffer_get_length(in) < (size_t)FRAME_PREFIX_SIZE + header_length +
 	    (large != LARGE_WHOLE && !inline_payload ? 0 : payload_length))
 		return 0;
-	frame = calloc(1, sizeof(*frame) + (inline_payload ? payload_length : 0));
+	/* The arena and the payload need no zeroing: a few hundred bytes less
+	 * to write per frame. */
+	frame = malloc(sizeof(*frame) + (inline_payload ? payload_length : 0));
 	if (!frame)
 		return -ENOMEM;
+	memset(frame, 0, offsetof(Frame, arena));
 	/* Contiguous in the common case already: the read buffer holds many
 	 * small frames whole, so this copies nothing. */
 	bytes = evbuffer_pullup(in, FRAME_PREFIX_SIZE + (ssize_t)header_length +
@@ -315,6 +319,11 @@ int frame_take_fds(Frame *frame, Stream *stream)
 
 	if (declared > FRAME_FDS_MAX)
 		return -E2BIG;
+	if (declared > 0) {
+		frame->fds = arena_alloc(frame, declared * sizeof(int));
+		if (!frame->fds)
+			return -ENOMEM;
+	}
 	/* Descriptors arrive with the first byte of their frame, and frames
 	 * are parsed in order: this frame's are the oldest ones waiting. */
 	r = stream_take_frame_fds(stream, end - frame->wire_length, end, frame->fds, declared);

@@ -53,7 +53,7 @@ typedef struct Frame {
 	 * buffer_pool.h block owned by the frame. */
 	uint8_t *block;
 	size_t block_length;
-	int fds[FRAME_FDS_MAX];      /* owned by the frame: closed by frame_free() */
+	int *fds;                    /* n_fds, in the arena; owned: closed by frame_free() */
 	size_t n_fds;                /* set n_fds to 0 after taking them */
 	size_t wire_length;          /* prefix + header + payload, as read */
 	struct Frame *next;          /* free for the owner's queues */

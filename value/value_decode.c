@@ -29,6 +29,10 @@ _Static_assert((int)CROSSPOST__VALUE__NODE__KIND_STRING_OBJECT == NODE_STRING_OB
 	       (int)CROSSPOST__VALUE__NODE__KIND_TRANSFERRED_ARRAY_BUFFER == NODE_TRANSFERRED_ARRAY_BUFFER,
 	       "value_wire.h's node kinds differ from value.proto");
 
+/* Values of up to this many nodes (and moved objects) are decoded with
+ * their tables on the stack. */
+#define DECODE_SMALL 16
+
 /* 2^53: `integer` holds only what a double holds exactly. */
 #define NUMBER_INTEGER_MAX 9007199254740992.0
 
@@ -530,6 +534,11 @@ int value_decode_transfer(const uint8_t *bytes, size_t len, const int *fds, size
 	struct node_reader reader = { 0 };
 	cp_value **table = NULL;
 	uint8_t *earlier = NULL;   /* bit k: node k is referred to by a node before it */
+	/* Most messages are a few nodes: their bookkeeping stays on the stack
+	 * (three mallocs a message fewer). */
+	cp_value *small_table[DECODE_SMALL];
+	uint8_t small_earlier[DECODE_SMALL / 8 + 1], small_taken[DECODE_SMALL + 1];
+	bool small;
 	size_t n = 0, i;
 	int r;
 
@@ -541,9 +550,19 @@ int value_decode_transfer(const uint8_t *bytes, size_t len, const int *fds, size
 		return r;
 	if (n == 0)
 		return error_set(CP_ERR_DATA, "malformed value: no nodes");
-	table = calloc(n, sizeof(*table));
-	earlier = calloc(n / 8 + 1, 1);
-	moved.taken = calloc(n_fds + n_ports + 1, 1);
+	small = n <= DECODE_SMALL && n_fds + n_ports <= DECODE_SMALL;
+	if (small) {
+		memset(small_table, 0, sizeof(small_table));
+		memset(small_earlier, 0, sizeof(small_earlier));
+		memset(small_taken, 0, sizeof(small_taken));
+		table = small_table;
+		earlier = small_earlier;
+		moved.taken = small_taken;
+	} else {
+		table = calloc(n, sizeof(*table));
+		earlier = calloc(n / 8 + 1, 1);
+		moved.taken = calloc(n_fds + n_ports + 1, 1);
+	}
 	if (!table || !earlier || !moved.taken) {
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory for a %zu-node value", n);
 		goto out;
@@ -564,9 +583,11 @@ int value_decode_transfer(const uint8_t *bytes, size_t len, const int *fds, size
 			value_free_shallow(table[i]);
 out:
 	node_reader_deinit(&reader);
-	free(moved.taken);
-	free(earlier);
-	free(table);
+	if (table != small_table) {
+		free(moved.taken);
+		free(earlier);
+		free(table);
+	}
 	return r;
 }
 
