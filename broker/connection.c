@@ -459,6 +459,8 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 		process_frames(c);
 		if (!keep_what_is_left(c))
 			return;
+		if (stream_read_was_short(c->stream))
+			break;
 	}
 	process_frames(c);
 	if (!keep_what_is_left(c))

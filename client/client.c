@@ -281,6 +281,40 @@ static int client_read_once(cp_client *c)
 	return 1;
 }
 
+bool client_may_wait_in_read(const cp_client *c)
+{
+	return !c->broken && !c->partial && stream_may_wait(c->stream) &&
+	       evbuffer_get_length(stream_output(c->stream)) == 0;
+}
+
+int client_read_waiting(cp_client *c)
+{
+	ssize_t n;
+	int r;
+
+	if (c->broken)
+		return client_lost_error(c);
+	n = stream_read_waiting(c->stream);
+	if (n == -EAGAIN || n == -EINTR)
+		return 0;
+	if (n == 0)
+		return client_fail(c, "the broker closed the connection");
+	if (n < 0)
+		return client_fail(c, "reading from the broker: %s", strerror((int)-n));
+	r = client_parse_input(c, 0, NULL);
+	return r < 0 ? r : 0;
+}
+
+int client_parse_available(cp_client *c)
+{
+	int r;
+
+	if (c->broken)
+		return client_lost_error(c);
+	r = client_parse_input(c, 0, NULL);
+	return r < 0 ? r : 0;
+}
+
 int client_read_available(cp_client *c)
 {
 	int r;
@@ -299,6 +333,8 @@ int client_read_available(cp_client *c)
 		r = client_parse_input(c, 0, NULL);
 		if (r < 0)
 			return r;
+		if (stream_read_was_short(c->stream))
+			return 0;
 	}
 	r = client_parse_input(c, 0, NULL);
 	return r < 0 ? r : 0;
@@ -656,6 +692,8 @@ int cp_client_new(const char *socket_path, cp_client **ret)
 		r = error_set(CP_ERR_NO_MEMORY, "out of memory");
 		goto fail;
 	}
+	/* When it cannot, cp_client_wait() polls before each read instead. */
+	(void)stream_allow_waiting(c->stream);
 	r = handshake(c);
 	if (r < 0)
 		goto fail;

@@ -160,6 +160,15 @@ int client_request(cp_client *client, Crosspost__Header *request, int timeout_ms
  * events to the queue, errors for posts to post_error.  Returns 0 or
  * CP_ERR_NETWORK. */
 int client_read_available(cp_client *client);
+/* The same for frames already read (a request's wait may leave some in the
+ * input), without reading. */
+int client_parse_available(cp_client *client);
+/* Whether client_read_waiting() may wait in recvmsg(): nothing to write,
+ * no large payload half read, and the socket blocking allowed. */
+bool client_may_wait_in_read(const cp_client *client);
+/* One read that waits for bytes, then sorts the frames as
+ * client_read_available().  Returns 0 or CP_ERR_NETWORK. */
+int client_read_waiting(cp_client *client);
 /* Writes queued output; when block is true, until all of it is written,
  * reading (not dispatching) input meanwhile so that a broker waiting for us
  * to read is never waited for in turn.  Returns 0 or CP_ERR_NETWORK. */

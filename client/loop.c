@@ -53,7 +53,10 @@ bool cp_client_has_pending(const cp_client *c)
  * or port without a callback; an error only when neither happened (events
  * that arrived before the connection broke are delivered first, and the
  * next call reports the error). */
-static int dispatch_once(cp_client *c, int *ret_kept)
+/* One round: write what is queued, take in what arrived (read it from
+ * the socket when `read`, else only what is in the input already), and
+ * dispatch. */
+static int dispatch_once(cp_client *c, int *ret_kept, bool read)
 {
 	int r, dispatched;
 
@@ -61,7 +64,7 @@ static int dispatch_once(cp_client *c, int *ret_kept)
 	client_flush_others(c);
 	r = client_flush(c, false);
 	if (r == 0)
-		r = client_read_available(c);
+		r = read ? client_read_available(c) : client_parse_available(c);
 	dispatched = client_dispatch_events(c, ret_kept);
 	/* Callbacks may have posted, and reading may have queued port
 	 * hand-backs: send what we can without blocking. */
@@ -82,7 +85,7 @@ int cp_client_dispatch(cp_client *c)
 
 	if (!c)
 		return error_set(CP_ERR_TYPE, "cp_client_dispatch: client is NULL");
-	return dispatch_once(c, &kept);
+	return dispatch_once(c, &kept, true);
 }
 
 int64_t loop_now_ms(void)
@@ -122,8 +125,12 @@ int cp_client_wait(cp_client *c, int timeout_ms)
 
 	if (!c)
 		return error_set(CP_ERR_TYPE, "cp_client_wait: client is NULL");
-	for (;;) {
-		int kept = 0, r = dispatch_once(c, &kept);
+	/* A round reads only when the last read may have left bytes behind:
+	 * otherwise the next read would fail with EAGAIN, a syscall for
+	 * nothing on each side of a round trip.  With no time limit the wait
+	 * is the read itself; with one, poll(). */
+	for (bool read = false;;) {
+		int kept = 0, r = dispatch_once(c, &kept, read);
 
 		if (r < 0)
 			return r;
@@ -144,9 +151,17 @@ int cp_client_wait(cp_client *c, int timeout_ms)
 				poll(NULL, 0, (int)left);
 			continue;
 		}
+		if (deadline < 0 && client_may_wait_in_read(c)) {
+			r = client_read_waiting(c);
+			if (r < 0 && !reconnect_away(c))
+				return r;
+			read = !stream_read_was_short(c->stream);
+			continue;
+		}
 		r = poll_socket(c, deadline);
 		if (r < 0 && !reconnect_away(c))
 			return r;
+		read = true;
 	}
 }
 

@@ -53,6 +53,8 @@ struct Stream {
 	uint8_t *scratch;
 	size_t scratch_size;
 	bool borrowing;
+	bool read_short;     /* the last read took less than it asked for */
+	bool may_wait;       /* O_NONBLOCK cleared: stream_allow_waiting() */
 };
 
 int stream_new(Stream **ret, int fd)
@@ -139,7 +141,7 @@ static int keep_received_fds(Stream *s, const int *fds, size_t n, uint64_t read_
  * Returns the bytes read (0 at end of stream) or a negative errno; *ret_error
  * is -ENOMEM when descriptors could not be kept (they are closed) or -EPROTO
  * when they were cut short (MSG_CTRUNC), else 0. */
-static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, int *ret_error)
+static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, bool wait, int *ret_error)
 {
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * STREAM_FDS_MAX)];
@@ -152,9 +154,19 @@ static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, int *ret_erro
 	ssize_t n;
 
 	*ret_error = 0;
-	n = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC);
-	if (n < 0)
+	/* Non-blocking whatever the descriptor's flags (stream_allow_waiting()). */
+	n = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
+	if (n < 0) {
+		s->read_short = true;
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	}
+	{
+		size_t asked = 0;
+
+		for (size_t i = 0; i < n_iov; i++)
+			asked += iov[i].iov_len;
+		s->read_short = (size_t)n < asked;
+	}
 	/* Descriptors are kept even when the bytes are bad: the stream owns and
 	 * closes them, so none leaks whatever the peer sent. */
 	for (cmsg = CMSG_FIRSTHDR(&msg); cmsg; cmsg = CMSG_NXTHDR(&msg, cmsg)) {
@@ -181,7 +193,7 @@ static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, int *ret_erro
 /* One recvmsg of up to max bytes into dst (the input buffer, or a large
  * frame's payload read in place), or into the scratch buffer when dst is
  * an empty input and the stream has one. */
-static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
+static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max, bool wait)
 {
 	struct evbuffer_iovec vec[2];
 	struct iovec iov[2];
@@ -204,7 +216,7 @@ static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max)
 		iov[i].iov_len = vec[i].iov_len < (size_t)left ? vec[i].iov_len : (size_t)left;
 		left -= (int)iov[i].iov_len;
 	}
-	n = receive(s, iov, (size_t)n_vec, &r);
+	n = receive(s, iov, (size_t)n_vec, wait, &r);
 	if (n < 0) {
 		if (!scratch)
 			evbuffer_commit_space(dst, vec, 0);
@@ -268,14 +280,39 @@ int stream_release_scratch(Stream *s)
 
 ssize_t stream_read(Stream *s)
 {
-	return read_into(s, s->input, STREAM_READ_CHUNK);
+	return read_into(s, s->input, STREAM_READ_CHUNK, false);
+}
+
+ssize_t stream_read_waiting(Stream *s)
+{
+	return read_into(s, s->input, STREAM_READ_CHUNK, s->may_wait);
+}
+
+int stream_allow_waiting(Stream *s)
+{
+	int flags = fcntl(s->fd, F_GETFL);
+
+	if (flags < 0 || fcntl(s->fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return -errno;
+	s->may_wait = true;
+	return 0;
+}
+
+bool stream_may_wait(const Stream *s)
+{
+	return s->may_wait;
 }
 
 ssize_t stream_read_into(Stream *s, struct evbuffer *dst, size_t max)
 {
 	if (max == 0)
 		return -EINVAL;
-	return read_into(s, dst, max);
+	return read_into(s, dst, max, false);
+}
+
+bool stream_read_was_short(const Stream *s)
+{
+	return s->read_short;
 }
 
 ssize_t stream_read_to(Stream *s, void *dst, size_t max)
@@ -286,7 +323,7 @@ ssize_t stream_read_to(Stream *s, void *dst, size_t max)
 
 	if (max == 0)
 		return -EINVAL;
-	n = receive(s, &iov, 1, &r);
+	n = receive(s, &iov, 1, false, &r);
 	return n >= 0 && r < 0 ? r : n;
 }
 
@@ -382,7 +419,7 @@ static ssize_t send_some(Stream *s)
 	}
 	msg.msg_iov = iov;
 	msg.msg_iovlen = (size_t)n_vec;
-	n = sendmsg(s->fd, &msg, MSG_NOSIGNAL);
+	n = sendmsg(s->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (n < 0)
 		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
 	if (batch) {

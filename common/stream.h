@@ -58,6 +58,24 @@ ssize_t stream_read_into(Stream *stream, struct evbuffer *dst, size_t max);
 /* The same into plain memory (a frame's payload block, frame.h). */
 ssize_t stream_read_to(Stream *stream, void *dst, size_t max);
 
+/* Clears O_NONBLOCK on the socket, so that stream_read_waiting() can wait
+ * in recvmsg() itself: a client waiting for its next event then makes one
+ * syscall where poll() and a read made two.  Every other read and write
+ * stays non-blocking (MSG_DONTWAIT).  Returns 0 or a negative errno. */
+int stream_allow_waiting(Stream *stream);
+bool stream_may_wait(const Stream *stream);
+/* stream_read() that waits for bytes (when stream_may_wait(), else it is
+ * stream_read()); -EINTR when a signal came first. */
+ssize_t stream_read_waiting(Stream *stream);
+
+/* Whether the last read took less than it asked for: the socket had no
+ * more then, so another read now would most likely fail with EAGAIN (a
+ * syscall for nothing, two per message on a round trip).  Readers stop
+ * and go back to their poll, which is level-triggered: bytes that arrive
+ * meanwhile, or that the kernel held back at a descriptor boundary, wake
+ * it again. */
+bool stream_read_was_short(const Stream *stream);
+
 /* Writes as much queued output as the socket takes.  Returns 1 when the
  * output is now empty, 0 when some remains (wait for writability), or a
  * negative errno (-EPIPE when the peer is gone). */
