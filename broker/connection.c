@@ -362,12 +362,14 @@ static int next_frame(Connection *c, Frame **ret)
 	}
 	if (!admit_next_frame(c))
 		return c->closing ? -1 : 0;
-	r = frame_parse_start(stream_input(c->stream), ret, &missing, &reason);
+	r = frame_parse_start_block(stream_input(c->stream), ret, &missing, &reason);
 	if (r < 0) {
 		c->broker->stats.connections_rejected++;
 		connection_close(c, LOG_WARNING, "malformed frame: %s", r == -ENOMEM ? "out of memory" : reason);
 		return -1;
 	}
+	if (r == 1)
+		c->read_header_first = missing > 0;
 	if (r == 1 && missing > 0) {
 		c->partial = *ret;
 		c->partial_missing = missing;
@@ -446,11 +448,14 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 			break;
 		}
 		if (c->partial) {
-			n = stream_read_into(c->stream, c->partial->payload, c->partial_missing);
+			Frame *f = c->partial;
+
+			n = stream_read_to(c->stream, f->block + (f->block_length - c->partial_missing),
+					   c->partial_missing);
 			if (n > 0)
 				c->partial_missing -= (size_t)n;
 		} else {
-			n = stream_read(c->stream);
+			n = c->read_header_first ? stream_read_header(c->stream) : stream_read(c->stream);
 		}
 		if (n > 0)
 			connection_recharge(c);

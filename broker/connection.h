@@ -44,6 +44,7 @@ typedef struct Connection {
 	bool greeted;        /* Hello received and accepted */
 	bool closing;        /* closed; waiting in the graveyard to be freed */
 	bool dirty;          /* in broker->dirty */
+	bool read_header_first;  /* the last frame was large: stream_read_header() next */
 	unsigned paused;     /* PAUSE_* */
 	uint64_t accepted_ms;                /* for the handshake timeout */
 	Window *windows;     /* registered by this connection (Window.owner_next) */

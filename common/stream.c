@@ -15,6 +15,9 @@
 
 /* Reading 64 KiB per recvmsg lets one syscall carry many small frames. */
 #define STREAM_READ_CHUNK (64 * 1024)
+/* A frame's prefix and a usual header: a Post or an Event with its
+ * origins and ids is a few hundred bytes (stream_read_header()). */
+#define STREAM_READ_HEADER 512
 #define STREAM_IOV_MAX 64
 
 /* Descriptors waiting to be sent with the output byte at `offset` (counted
@@ -281,6 +284,11 @@ int stream_release_scratch(Stream *s)
 ssize_t stream_read(Stream *s)
 {
 	return read_into(s, s->input, STREAM_READ_CHUNK, false);
+}
+
+ssize_t stream_read_header(Stream *s)
+{
+	return read_into(s, s->input, STREAM_READ_HEADER, false);
 }
 
 ssize_t stream_read_waiting(Stream *s)

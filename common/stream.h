@@ -50,6 +50,10 @@ int stream_release_scratch(Stream *stream);
  * stream, -EAGAIN when nothing is ready, -EPROTO when descriptors were cut
  * short (MSG_CTRUNC), or another negative errno. */
 ssize_t stream_read(Stream *stream);
+/* The same, reading no more than about a frame header: for after a large
+ * frame, whose successor is likely large too, so that its payload is read
+ * in place (stream_read_to()) rather than copied out of the input. */
+ssize_t stream_read_header(Stream *stream);
 
 /* The same into dst, at most max bytes: the rest of a large frame's
  * payload, read in place (the bytes count as input that was read and

@@ -270,12 +270,30 @@ static int append_all_bytes(struct evbuffer *out, const Crosspost__Header *heade
 	return 0;
 }
 
+static void release_block(const void *data, size_t length, void *userdata)
+{
+	(void)length;
+	(void)userdata;
+	buffer_pool_put((void *)data);
+}
+
 int frame_append_from(struct evbuffer *out, const Crosspost__Header *header, Frame *src)
 {
 	if (!src)
 		return append_all_bytes(out, header, NULL, 0);
-	if (src->block)
-		return frame_append_bytes(out, header, src->block, src->block_length);
+	if (src->block) {
+		/* By reference: the kernel copies it once, when written, and the
+		 * block goes back to the pool then. */
+		int r = append_prefix_and_header(out, header, src->block_length);
+
+		if (r < 0)
+			return r;
+		if (evbuffer_add_reference(out, src->block, src->block_length, release_block, NULL) < 0)
+			return -ENOMEM;
+		src->block = NULL;
+		src->block_length = 0;
+		return 0;
+	}
 	if (!src->payload) {
 		size_t n = src->inline_length;
 

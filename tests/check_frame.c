@@ -235,6 +235,19 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 	}
 	ck_assert_int_eq(memcmp(frame_payload_bytes(f), bytes, size), 0);
 	ck_assert_int_eq(frame_take_fds(f, rx), 0);
+	{
+		/* Passed on (the broker): the block goes by reference, whole. */
+		struct evbuffer *out = evbuffer_new();
+		Frame *copy = NULL;
+
+		ck_assert_int_eq(frame_append_from(out, f->header, f), 0);
+		ck_assert_ptr_null(f->block);
+		ck_assert_int_eq(frame_parse(out, &copy, NULL), 1);
+		ck_assert_uint_eq(frame_payload_length(copy), size);
+		ck_assert_int_eq(memcmp(frame_payload_bytes(copy), bytes, size), 0);
+		frame_free(copy);
+		evbuffer_free(out);
+	}
 	ck_assert_uint_eq(f->n_fds, 1);
 	{
 		char c = 0;
