@@ -22,13 +22,15 @@
 #define BUFFER_POOL_BLOCKS 8u
 #define BUFFER_POOL_BYTES (32u * 1024u * 1024u)
 
-/* A block of at least size bytes (aligned as malloc's), from the pool when
- * one fits, else malloc'd; NULL when out of memory.  Release it with
- * buffer_pool_put(), never free(). */
+/* A malloc'd block of at least size bytes, from the pool when one fits;
+ * NULL when out of memory.  Give it back with buffer_pool_put(); free()
+ * is allowed too (the block is then just not reused), so that memory
+ * handed to code that frees it may come from here. */
 void *buffer_pool_get(size_t size);
 
-/* Gives block back: kept while the pool has room, else freed.  NULL is
- * ignored. */
+/* Gives a malloc'd block back (any: its size is malloc_usable_size()):
+ * kept while the pool has room and it is large enough to be worth it,
+ * else freed.  NULL is ignored. */
 void buffer_pool_put(void *block);
 
 /* Frees every pooled block (tests; and an application's memory report
