@@ -1052,8 +1052,12 @@ cp_broadcast *cp_event_broadcast(const cp_event *ev);
 /* ---------------------------------------------------------------------- */
 
 /* The connection's file descriptor, to watch for readability in poll/epoll.
- * Do not read from or write to it.  With reconnection on, -1 while the
- * broker is away, and another descriptor after each reconnection. */
+ * Do not read from or write to it, nor change its flags: it is in blocking
+ * mode (O_NONBLOCK clear), so that cp_client_wait() can wait in recvmsg()
+ * itself, and the library makes every other read and write non-blocking
+ * per call (MSG_DONTWAIT); a loop of its own sees no difference.  With
+ * reconnection on, -1 while the broker is away, and another descriptor
+ * after each reconnection. */
 int cp_client_fd(const cp_client *client);
 
 /* Reads whatever the broker sent without blocking, flushes pending output,
