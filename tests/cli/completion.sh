@@ -6,6 +6,7 @@
 # names of live windows for `post --to`.
 set -eu
 . "$(dirname "$0")/../helpers/cli-lib.sh"
+plain_tier_only
 
 top=$(pwd)
 # complete WORD...: what bash offers for the command line WORD... (the last

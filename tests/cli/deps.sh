@@ -6,6 +6,7 @@
 # and so does every tool that building the man pages and the tests need.
 set -eu
 . "$(dirname "$0")/../helpers/cli-lib.sh"
+plain_tier_only
 
 listed=$(sed -n 's/^PKGS="\(.*\)"$/\1/p' scripts/install-deps.sh)
 [ -n "$listed" ] && pass "install-deps.sh lists its packages" || fail "cannot read PKGS from install-deps.sh"

@@ -7,6 +7,7 @@
 # there, and under a DESTDIR the folders too.
 set -eu
 . "$(dirname "$0")/../helpers/cli-lib.sh"
+plain_tier_only
 
 build=$(dirname "$CROSSPOST")
 root="$T/root"

@@ -12,6 +12,7 @@
 #                         tables, and its examples run and pass.
 set -eu
 . "$(dirname "$0")/../helpers/cli-lib.sh"
+plain_tier_only
 
 build=$(dirname "$CROSSPOST")
 man="$build/man"
