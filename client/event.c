@@ -132,8 +132,12 @@ static void deliver(cp_window *w, cp_port *port, cp_broadcast *bc, Frame *frame)
 	event.n_ports = bad ? 0 : ev->n_ports;
 	/* Data that does not deserialize becomes a messageerror event, as in
 	 * the HTML Standard; the receiver keeps running. */
-	if (bad || value_decode_transfer(bytes, length, frame->fds, frame->n_fds, ports, event.n_ports,
-					 &event.data) < 0) {
+	/* A large payload's block is offered to the decoder: an aligned large
+	 * ArrayBuffer keeps its bytes where they were read. */
+	if (bad || (frame->block ? value_decode_block(&frame->block, length, frame->fds, frame->n_fds, ports,
+						      event.n_ports, &event.data)
+				 : value_decode_transfer(bytes, length, frame->fds, frame->n_fds, ports,
+							 event.n_ports, &event.data)) < 0) {
 		event.type = CP_EVENT_MESSAGEERROR;
 		event.data = NULL;
 	}

@@ -23,6 +23,7 @@
 #include "value_transfer.h"
 #include "value_codec.h"
 #include "value_internal.h"
+#include "value_wire.h"
 
 
 /* ---- helpers ---- */
@@ -1611,6 +1612,77 @@ static void close_all(int *fds, size_t n)
 		close(fds[i]);
 }
 
+/* Large ArrayBuffer bytes are placed at a multiple of 16 in the encoding
+ * (Value.alignment), so that a receiver that read the payload into a block
+ * keeps them there: value_decode_block() adopts the block (no copy) for the
+ * first such buffer only, and copies when they are not aligned in memory,
+ * or small; the values are equal either way. */
+START_TEST(test_aligned_buffer_kept_in_the_payload_block)
+{
+	cp_value *root = arr(), *first = pattern_buffer(65536, 3), *second = pattern_buffer(20000, 4), *view = NULL;
+	cp_value *got = NULL;
+	const cp_value *b0, *b1;
+	uint8_t *bytes, *block, *taken;
+	size_t len;
+
+	ck_assert_int_eq(cp_value_new_view(CP_VIEW_FLOAT64, first, 16, 100, &view), 0);
+	push(root, first);
+	push(root, second);
+	push(root, view);
+	ck_assert_int_eq(value_encode(root, &bytes, &len), 0);
+	{
+		/* Where the first buffer's bytes are in the encoding. */
+		const uint8_t *data = cp_value_array_buffer_data(first, NULL);
+		const uint8_t *at = memmem(bytes, len, data, 64);
+
+		ck_assert_ptr_nonnull(at);
+		ck_assert_uint_eq((size_t)(at - bytes) % 16, 0);
+	}
+	/* Into a block (malloc'd: aligned), decoded where it lies. */
+	block = malloc(len);
+	memcpy(block, bytes, len);
+	taken = block;
+	ck_assert_int_eq(value_decode_block(&block, len, NULL, 0, NULL, 0, &got), 0);
+	ck_assert_ptr_null(block);
+	ck_assert(cp_value_equal(root, got));
+	b0 = cp_value_array_get(got, 0);
+	b1 = cp_value_array_get(got, 1);
+	ck_assert_ptr_eq(cp_value_view_buffer(cp_value_array_get(got, 2)), b0);
+	ck_assert(cp_value_array_buffer_data(b0, NULL) > taken &&
+		  cp_value_array_buffer_data(b0, NULL) < taken + len);
+	ck_assert(cp_value_array_buffer_data(b1, NULL) < taken || cp_value_array_buffer_data(b1, NULL) >= taken + len);
+	/* Writable, and freed with the value (ASan watches both). */
+	cp_value_array_buffer_data_mut((cp_value *)b0, NULL)[0] = 0xee;
+	ck_assert(!cp_value_equal(root, got));
+	cp_value_free(got);
+
+	/* Shifted by two bytes (an unknown varint field first): not aligned
+	 * in memory, so copied, and the block stays the caller's. */
+	block = malloc(len + 2);
+	block[0] = (uint8_t)WIRE_TAG(3, WIRE_VARINT);
+	block[1] = 0;
+	memcpy(block + 2, bytes, len);
+	taken = block;
+	ck_assert_int_eq(value_decode_block(&block, len + 2, NULL, 0, NULL, 0, &got), 0);
+	ck_assert_ptr_eq(block, taken);
+	ck_assert(cp_value_equal(root, got));
+	ck_assert(cp_value_array_buffer_data(cp_value_array_get(got, 0), NULL) < taken ||
+		  cp_value_array_buffer_data(cp_value_array_get(got, 0), NULL) >= taken + len + 2);
+	cp_value_free(got);
+	free(block);
+
+	/* A decode that fails after the block was taken frees it with the
+	 * partial graph (cut off the last node: the view's buffer reference
+	 * stays valid, the encoding does not). */
+	block = malloc(len);
+	memcpy(block, bytes, len);
+	ck_assert_int_lt(value_decode_block(&block, len - 1, NULL, 0, NULL, 0, &got), 0);
+	free(block);    /* NULL when taken: ASan reports a double free otherwise */
+	free(bytes);
+	cp_value_free(root);
+}
+END_TEST
+
 START_TEST(test_transfer_buffers)
 {
 	const size_t big_len = 1u << 20;
@@ -2122,6 +2194,7 @@ static Suite *value_suite(void)
 	tcase_add_test(tc, test_corrupt_payloads);
 	tcase_add_test(tc, test_scenario_corruptions);
 	tcase_add_test(tc, test_protobuf_encoding_rules);
+	tcase_add_test(tc, test_aligned_buffer_kept_in_the_payload_block);
 	tcase_add_test(tc, test_reachability_any_order);
 	suite_add_tcase(s, tc);
 

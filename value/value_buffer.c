@@ -22,8 +22,10 @@
  *          when no descriptor could be had.  A transfer copies the bytes
  *          into a fresh sealed memfd: cheap for small buffers.
  *  POOLED  a block of buffer_pool.h: large received buffers, so that a
- *          stream of them reuses memory already faulted in.  Otherwise
- *          as HEAP.
+ *          stream of them reuses memory already faulted in; or the frame
+ *          payload's own block, kept where the bytes lie (offset: where in
+ *          it they start), when the sender aligned them.  Otherwise as
+ *          HEAP.
  *  SHARED  a memfd of ours, mapped MAP_SHARED and writable.  A transfer
  *          turns the mapping into a private one of the same bytes at the
  *          same address and seals the memfd: no byte is copied.
@@ -218,6 +220,19 @@ cp_value *value_buffer_new_received(const void *data, size_t len)
 	return v;
 }
 
+cp_value *value_buffer_adopt_block(void *block, uint8_t *data, size_t len)
+{
+	cp_value *v = value_alloc(CP_VALUE_ARRAY_BUFFER, 0);
+
+	if (!v)
+		return NULL;
+	v->sub = VALUE_BUFFER_POOLED;
+	v->u.buffer.data = data;
+	v->u.buffer.len = len;
+	v->u.buffer.offset = (uint32_t)(data - (uint8_t *)block);
+	return v;
+}
+
 cp_value *value_buffer_adopt(void *data, size_t len)
 {
 	cp_value *v = value_alloc(CP_VALUE_ARRAY_BUFFER, 0);
@@ -236,7 +251,7 @@ void value_buffer_release(cp_value *v)
 		free(v->u.buffer.data);
 		break;
 	case VALUE_BUFFER_POOLED:
-		buffer_pool_put(v->u.buffer.data);
+		buffer_pool_put(v->u.buffer.data - v->u.buffer.offset);
 		break;
 	case VALUE_BUFFER_SHARED:
 	case VALUE_BUFFER_SEALED:

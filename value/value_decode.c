@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -52,6 +54,10 @@ _Static_assert((int)CROSSPOST__VALUE__NODE__KIND_STRING_OBJECT == NODE_STRING_OB
 
 /* What came with the frame, and which of it a node has taken. */
 struct decode_moved {
+	/* The payload's own block, when the caller offers it for an aligned
+	 * large ArrayBuffer to keep (value_decode_block()); NULL once taken. */
+	uint8_t **block;
+	size_t block_length;
 	const int *fds;           /* borrowed: the frame closes them */
 	size_t n_fds;
 	cp_port *const *ports;
@@ -304,9 +310,19 @@ static int node_create(Crosspost__Value__Node *pb, size_t n, size_t i, struct de
 		break;
 	}
 	case CROSSPOST__VALUE__NODE__KIND_ARRAY_BUFFER:
-		/* The parsed node points into the payload: this is the one
-		 * copy of the bytes per decode. */
-		v = value_buffer_new_received(pb->array_buffer.data, pb->array_buffer.len);
+		/* The parsed node points into the payload.  Large bytes that the
+		 * sender aligned (Value.alignment) stay there when the payload
+		 * is a block offered to us; else this is the one copy of the
+		 * bytes per decode. */
+		if (m && m->block && *m->block && pb->array_buffer.len >= WIRE_BUFFER_ALIGN_MIN &&
+		    (uintptr_t)pb->array_buffer.data % WIRE_BUFFER_ALIGN == 0 &&
+		    pb->array_buffer.data - *m->block <= (ptrdiff_t)UINT32_MAX) {
+			v = value_buffer_adopt_block(*m->block, pb->array_buffer.data, pb->array_buffer.len);
+			if (v)
+				*m->block = NULL;
+		} else {
+			v = value_buffer_new_received(pb->array_buffer.data, pb->array_buffer.len);
+		}
 		break;
 	case CROSSPOST__VALUE__NODE__KIND_TRANSFERRED_ARRAY_BUFFER:
 		return moved_buffer_node(pb->transferred_array_buffer, m, i, ret);
@@ -527,10 +543,11 @@ static int scan(const uint8_t *bytes, size_t len, struct node_reader *reader, cp
 	return 0;
 }
 
-int value_decode_transfer(const uint8_t *bytes, size_t len, const int *fds, size_t n_fds,
-			  cp_port *const *ports, size_t n_ports, cp_value **ret)
+static int decode(const uint8_t *bytes, size_t len, uint8_t **block, const int *fds, size_t n_fds,
+		  cp_port *const *ports, size_t n_ports, cp_value **ret)
 {
-	struct decode_moved moved = { .fds = fds, .n_fds = n_fds, .ports = ports, .n_ports = n_ports };
+	struct decode_moved moved = { .block = block, .fds = fds, .n_fds = n_fds, .ports = ports,
+				      .n_ports = n_ports };
 	struct node_reader reader = { 0 };
 	cp_value **table = NULL;
 	uint8_t *earlier = NULL;   /* bit k: node k is referred to by a node before it */
@@ -591,7 +608,19 @@ out:
 	return r;
 }
 
+int value_decode_transfer(const uint8_t *bytes, size_t len, const int *fds, size_t n_fds,
+			  cp_port *const *ports, size_t n_ports, cp_value **ret)
+{
+	return decode(bytes, len, NULL, fds, n_fds, ports, n_ports, ret);
+}
+
+int value_decode_block(uint8_t **block, size_t len, const int *fds, size_t n_fds, cp_port *const *ports,
+		       size_t n_ports, cp_value **ret)
+{
+	return decode(*block, len, block, fds, n_fds, ports, n_ports, ret);
+}
+
 int value_decode(const uint8_t *bytes, size_t len, cp_value **ret)
 {
-	return value_decode_transfer(bytes, len, NULL, 0, NULL, 0, ret);
+	return decode(bytes, len, NULL, NULL, 0, NULL, 0, ret);
 }

@@ -632,10 +632,22 @@ static int encoder_write(struct encoder *e, const cp_value *v)
 	if (size > NODE_SIZE_MAX)
 		return error_set(CP_ERR_DATA_CLONE, "a %s of %zu bytes is too large to serialize",
 				 cp_value_type_name(v), size);
-	r = output_reserve(e, 1 + WIRE_VARINT_MAX + size);
+	r = output_reserve(e, 2 + WIRE_BUFFER_ALIGN + 1 + WIRE_VARINT_MAX + size);
 	if (r < 0)
 		return r;
 	p = e->out + e->len;
+	if (w.kind.number == NODE_ARRAY_BUFFER && w.kind.form == FORM_BYTES && w.kind.len >= WIRE_BUFFER_ALIGN_MIN) {
+		/* Where the bytes would start, and an alignment field of 2 + pad
+		 * bytes before the node that moves them to a multiple of 16. */
+		size_t at = e->len + 1 + wire_varint_size(size) + wire_varint_size(field_tag(&w.kind)) +
+			    wire_varint_size(w.kind.len) + 2;
+		size_t pad = (WIRE_BUFFER_ALIGN - at % WIRE_BUFFER_ALIGN) % WIRE_BUFFER_ALIGN;
+
+		*p++ = WIRE_TAG_ALIGNMENT;
+		*p++ = (uint8_t)pad;
+		memset(p, 0, pad);
+		p += pad;
+	}
 	*p++ = WIRE_TAG_NODES;
 	p = put_varint(p, size);
 	p = field_write(p, &w.kind);

@@ -95,6 +95,7 @@ struct cp_value {
 			uint8_t *data;
 			size_t len;
 			int fd;                /* SHARED, SEALED: the memfd (see value_buffer_storage) */
+			uint32_t offset;       /* POOLED: data's offset in its block (an adopted payload) */
 		} buffer;                      /* ARRAY_BUFFER */
 		cp_port *port;                 /* PORT: borrowed from the client */
 		struct {
@@ -192,6 +193,11 @@ cp_value *value_buffer_new(const void *data, size_t len);
  * lands in pages already faulted in.  Transferring it onward copies it
  * once into a memfd then. */
 cp_value *value_buffer_new_received(const void *data, size_t len);
+/* A POOLED ArrayBuffer of the len bytes at data, which lie inside block
+ * (malloc'd; buffer_pool.h) and stay there: the node takes the block over
+ * (freeing the node gives it back).  NULL when out of memory (block is
+ * then still the caller's). */
+cp_value *value_buffer_adopt_block(void *block, uint8_t *data, size_t len);
 /* A new ARRAY_BUFFER that adopts data (malloc'd, len bytes; NULL when
  * empty).  NULL on allocation failure (data is then still the caller's). */
 cp_value *value_buffer_adopt(void *data, size_t len);

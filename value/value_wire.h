@@ -18,6 +18,14 @@ enum {
 #define WIRE_TAG(field, type) (((uint32_t)(field) << 3) | (type))
 /* Value.nodes: field 1, length-delimited. */
 #define WIRE_TAG_NODES WIRE_TAG(1, WIRE_LEN)
+/* Value.alignment: zero bytes that align the next node's ArrayBuffer bytes. */
+#define WIRE_TAG_ALIGNMENT WIRE_TAG(2, WIRE_LEN)
+/* ArrayBuffer bytes of at least this many start at a multiple of
+ * WIRE_BUFFER_ALIGN from the start of the Value (value_encode.c), and a
+ * decoder reading into memory aligned so may keep them where they lie
+ * (value_decode.c). */
+#define WIRE_BUFFER_ALIGN_MIN (16u * 1024u)
+#define WIRE_BUFFER_ALIGN 16u
 /* The longest varint (64 bits). */
 #define WIRE_VARINT_MAX 10
 
