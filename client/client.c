@@ -261,6 +261,19 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
 	}
 }
 
+/* What a read's result means: 1 when bytes came, 0 when none were ready
+ * (or a signal came first), or CP_ERR_NETWORK, the connection lost. */
+static int read_outcome(cp_client *c, ssize_t n)
+{
+	if (n == -EAGAIN || n == -EINTR)
+		return 0;
+	if (n == 0)
+		return client_fail(c, "the broker closed the connection");
+	if (n < 0)
+		return client_fail(c, "reading from the broker: %s", strerror((int)-n));
+	return 1;
+}
+
 /* One non-blocking read.  Returns 1 when bytes came, 0 when none were
  * ready, or CP_ERR_NETWORK. */
 static int client_read_once(cp_client *c)
@@ -272,37 +285,13 @@ static int client_read_once(cp_client *c)
 
 	if (n > 0 && c->partial)
 		c->partial_missing -= (size_t)n;
-	if (n == -EAGAIN || n == -EINTR)
-		return 0;
-	if (n == 0)
-		return client_fail(c, "the broker closed the connection");
-	if (n < 0)
-		return client_fail(c, "reading from the broker: %s", strerror((int)-n));
-	return 1;
+	return read_outcome(c, n);
 }
 
 bool client_may_wait_in_read(const cp_client *c)
 {
 	return !c->broken && !c->partial && stream_may_wait(c->stream) &&
 	       evbuffer_get_length(stream_output(c->stream)) == 0;
-}
-
-int client_read_waiting(cp_client *c)
-{
-	ssize_t n;
-	int r;
-
-	if (c->broken)
-		return client_lost_error(c);
-	n = stream_read_waiting(c->stream);
-	if (n == -EAGAIN || n == -EINTR)
-		return 0;
-	if (n == 0)
-		return client_fail(c, "the broker closed the connection");
-	if (n < 0)
-		return client_fail(c, "reading from the broker: %s", strerror((int)-n));
-	r = client_parse_input(c, 0, NULL);
-	return r < 0 ? r : 0;
 }
 
 int client_parse_available(cp_client *c)
@@ -313,6 +302,16 @@ int client_parse_available(cp_client *c)
 		return client_lost_error(c);
 	r = client_parse_input(c, 0, NULL);
 	return r < 0 ? r : 0;
+}
+
+int client_read_waiting(cp_client *c)
+{
+	int r;
+
+	if (c->broken)
+		return client_lost_error(c);
+	r = read_outcome(c, stream_read_waiting(c->stream));
+	return r <= 0 ? r : client_parse_available(c);
 }
 
 int client_read_available(cp_client *c)
