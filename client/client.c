@@ -228,14 +228,14 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
 		int r;
 
 		/* A large payload is read in place, into a pooled block
-		 * (frame_parse_start_block()). */
+		 * (frame_parse_start()). */
 		if (c->partial) {
 			if (c->partial_missing > 0)
 				return 0;
 			frame = c->partial;
 			c->partial = NULL;
 		} else {
-			r = frame_parse_start_block(stream_input(c->stream), &frame, &missing, &reason);
+			r = frame_parse_start(stream_input(c->stream), &frame, &missing, &reason);
 			if (r == 0)
 				return 0;
 			if (r < 0)

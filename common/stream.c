@@ -157,7 +157,8 @@ static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, bool wait, in
 	ssize_t n;
 
 	*ret_error = 0;
-	/* Non-blocking whatever the descriptor's flags (stream_allow_waiting()). */
+	/* MSG_DONTWAIT unless asked to wait: the descriptor itself may be
+	 * blocking (stream_allow_waiting()). */
 	n = recvmsg(s->fd, &msg, MSG_CMSG_CLOEXEC | (wait ? 0 : MSG_DONTWAIT));
 	if (n < 0) {
 		s->read_short = true;
@@ -193,14 +194,14 @@ static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, bool wait, in
 	return n;
 }
 
-/* One recvmsg of up to max bytes into dst (the input buffer, or a large
- * frame's payload read in place), or into the scratch buffer when dst is
- * an empty input and the stream has one. */
-static ssize_t read_into(Stream *s, struct evbuffer *dst, size_t max, bool wait)
+/* One recvmsg of up to max bytes into the input buffer, or into the
+ * scratch buffer when the input is empty and the stream has one. */
+static ssize_t read_input(Stream *s, size_t max, bool wait)
 {
+	struct evbuffer *dst = s->input;
 	struct evbuffer_iovec vec[2];
 	struct iovec iov[2];
-	bool scratch = s->scratch && dst == s->input && evbuffer_get_length(dst) == 0;
+	bool scratch = s->scratch && evbuffer_get_length(dst) == 0;
 	int n_vec, r = 0;
 	ssize_t n, got;
 
@@ -283,17 +284,17 @@ int stream_release_scratch(Stream *s)
 
 ssize_t stream_read(Stream *s)
 {
-	return read_into(s, s->input, STREAM_READ_CHUNK, false);
+	return read_input(s, STREAM_READ_CHUNK, false);
 }
 
 ssize_t stream_read_header(Stream *s)
 {
-	return read_into(s, s->input, STREAM_READ_HEADER, false);
+	return read_input(s, STREAM_READ_HEADER, false);
 }
 
 ssize_t stream_read_waiting(Stream *s)
 {
-	return read_into(s, s->input, STREAM_READ_CHUNK, s->may_wait);
+	return read_input(s, STREAM_READ_CHUNK, s->may_wait);
 }
 
 int stream_allow_waiting(Stream *s)
@@ -309,13 +310,6 @@ int stream_allow_waiting(Stream *s)
 bool stream_may_wait(const Stream *s)
 {
 	return s->may_wait;
-}
-
-ssize_t stream_read_into(Stream *s, struct evbuffer *dst, size_t max)
-{
-	if (max == 0)
-		return -EINVAL;
-	return read_into(s, dst, max, false);
 }
 
 bool stream_read_was_short(const Stream *s)

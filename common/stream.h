@@ -56,10 +56,9 @@ ssize_t stream_read(Stream *stream);
 ssize_t stream_read_header(Stream *stream);
 
 /* The same into dst, at most max bytes: the rest of a large frame's
- * payload, read in place (the bytes count as input that was read and
- * consumed: stream_input_offset() moves past them). */
-ssize_t stream_read_into(Stream *stream, struct evbuffer *dst, size_t max);
-/* The same into plain memory (a frame's payload block, frame.h). */
+ * payload, read in place into its block (frame.h); the bytes count as
+ * input that was read and consumed: stream_input_offset() moves past
+ * them. */
 ssize_t stream_read_to(Stream *stream, void *dst, size_t max);
 
 /* Clears O_NONBLOCK on the socket, so that stream_read_waiting() can wait

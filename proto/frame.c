@@ -55,8 +55,7 @@ static void arena_free(void *userdata, void *pointer)
 /* How parse() treats a payload over FRAME_INLINE_MAX. */
 typedef enum LargePayload {
 	LARGE_WHOLE,      /* wait for all of it, move its chains (frame_parse) */
-	LARGE_CHAIN,      /* one evbuffer chain, the rest read into it (frame_parse_start) */
-	LARGE_BLOCK,      /* one pooled block, the rest read into it (frame_parse_start_block) */
+	LARGE_BLOCK,      /* one pooled block, the rest read into it (frame_parse_start) */
 } LargePayload;
 
 static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *ret_missing,
@@ -144,24 +143,6 @@ static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *r
 		frame_free(frame);
 		return -ENOMEM;
 	}
-	if (large == LARGE_CHAIN) {
-		/* One chain of the payload's size: what already arrived is
-		 * copied in (at most a read's worth), the rest is read straight
-		 * into it, and it moves on, and pulls up, without a copy. */
-		size_t have = evbuffer_get_length(in) < payload_length ? evbuffer_get_length(in) : payload_length;
-		struct evbuffer_iovec vec;
-
-		if (evbuffer_reserve_space(frame->payload, (ssize_t)payload_length, &vec, 1) != 1) {
-			frame_free(frame);
-			return -ENOMEM;
-		}
-		evbuffer_remove(in, vec.iov_base, have);
-		vec.iov_len = have;
-		evbuffer_commit_space(frame->payload, &vec, 1);
-		*ret_missing = payload_length - have;
-		*ret = frame;
-		return 1;
-	}
 	/* Moves whole chains where it can: the payload is not copied. */
 	if (evbuffer_remove_buffer(in, frame->payload, payload_length) != (int)payload_length) {
 		frame_free(frame);
@@ -177,12 +158,6 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 }
 
 int frame_parse_start(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason)
-{
-	*ret_missing = 0;
-	return parse(in, LARGE_CHAIN, ret, ret_missing, ret_reason);
-}
-
-int frame_parse_start_block(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason)
 {
 	*ret_missing = 0;
 	return parse(in, LARGE_BLOCK, ret, ret_missing, ret_reason);

@@ -49,7 +49,7 @@ typedef struct Frame {
 	 * inline_length bytes at inline_payload. */
 	struct evbuffer *payload;
 	size_t inline_length;
-	/* Or, from frame_parse_start_block(), block_length bytes at block: a
+	/* Or, from frame_parse_start(), block_length bytes at block: a
 	 * buffer_pool.h block owned by the frame. */
 	uint8_t *block;
 	size_t block_length;
@@ -75,17 +75,13 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason);
 
 /* frame_parse() for readers that read large payloads in place: a frame
  * whose payload is over FRAME_INLINE_MAX is returned as soon as its header
- * has arrived, with its payload one chain of the payload's size, holding
- * what had arrived, and *ret_missing bytes still to come: the caller reads
- * them into frame->payload (stream_read_into()) before using the frame.
- * Other frames as frame_parse(), with *ret_missing 0. */
+ * has arrived, its payload in one block of the payload's size
+ * (frame->block, from buffer_pool.h, so that one large message after
+ * another lands in pages already faulted in) holding what had arrived,
+ * and *ret_missing bytes still to come: the caller reads them into the
+ * block (stream_read_to()) before using the frame.  Other frames as
+ * frame_parse(), with *ret_missing 0. */
 int frame_parse_start(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason);
-
-/* frame_parse_start() with the large payload in one pooled block instead
- * of a chain (frame->block; the caller reads the rest into it,
- * stream_read_to()): for a reader that decodes payloads where they lie
- * rather than passing them on. */
-int frame_parse_start_block(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason);
 
 /* Appends a frame to out.  payload may be NULL (empty); its bytes are moved
  * into out (payload is left empty), not copied.  Returns 0, -EMSGSIZE (out

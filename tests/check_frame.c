@@ -213,7 +213,7 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 		close(pipe_fds[1]);
 	}
 	ck_assert_int_eq(stream_read(rx), 1000);
-	ck_assert_int_eq(frame_parse_start_block(stream_input(rx), &f, &missing, NULL), 1);
+	ck_assert_int_eq(frame_parse_start(stream_input(rx), &f, &missing, NULL), 1);
 	ck_assert_ptr_nonnull(f->block);
 	ck_assert_ptr_null(f->payload);
 	ck_assert_uint_eq(frame_payload_length(f), size);
@@ -260,7 +260,7 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 	if (evbuffer_get_length(wire) > 0)
 		ck_assert_int_gt(write(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire)), 0);
 	ck_assert_int_gt(stream_read(rx), 0);
-	ck_assert_int_eq(frame_parse_start_block(stream_input(rx), &g, &missing, NULL), 1);
+	ck_assert_int_eq(frame_parse_start(stream_input(rx), &g, &missing, NULL), 1);
 	ck_assert_uint_eq(missing, 0);
 	ck_assert_uint_eq(frame_payload_length(g), 5);
 	ck_assert_int_eq(memcmp(frame_payload_bytes(g), "after", 5), 0);
