@@ -120,7 +120,7 @@ int cp_broadcast_post(cp_broadcast *b, const cp_value *data)
 	post.channel_id = b->id;
 	header.body_case = CROSSPOST__HEADER__BODY_BROADCAST_POST;
 	header.broadcast_post = &post;
-	return client_send_message(b->client, &header, bytes, length, NULL, 0, true);
+	return client_send_message(b->client, &header, bytes, length, NULL, NULL, 0, true);
 }
 
 void cp_broadcast_set_callback(cp_broadcast *b, cp_broadcast_callback cb, void *userdata)

@@ -75,19 +75,46 @@ static void free_payload(const void *data, size_t length, void *userdata)
 	free((void *)data);
 }
 
+/* The payload of bytes with the segments' bytes inserted where they
+ * belong, those by reference (the caller writes them before it returns);
+ * bytes is freed. */
+static struct evbuffer *payload_with_segments(uint8_t *bytes, size_t length, const ValueSegments *segments)
+{
+	struct evbuffer *payload = evbuffer_new();
+	size_t pos = 0;
+	int r = payload ? 0 : -1;
+
+	for (size_t i = 0; r == 0 && i < segments->n; i++) {
+		r = evbuffer_add(payload, bytes + pos, segments->seg[i].at - pos);
+		if (r == 0)
+			r = evbuffer_add_reference(payload, segments->seg[i].data, segments->seg[i].len, NULL, NULL);
+		pos = segments->seg[i].at;
+	}
+	if (r == 0)
+		r = evbuffer_add(payload, bytes + pos, length - pos);
+	free(bytes);
+	if (r < 0 && payload) {
+		evbuffer_free(payload);
+		payload = NULL;
+	}
+	return payload;
+}
+
 int client_send_message(cp_client *c, Crosspost__Header *header, uint8_t *bytes, size_t length,
-			int *fds, size_t n_fds, bool write_now)
+			const ValueSegments *segments, int *fds, size_t n_fds, bool write_now)
 {
 	struct evbuffer *payload = NULL;
+	bool by_reference = segments && segments->n > 0;
+	size_t total = length + (by_reference ? segments->bytes : 0);
 	int r;
 
 	/* Checked before anything is queued: descriptors attach to the next
 	 * frame appended, which must be this one. */
-	if (length > c->max_message_size) {
+	if (total > c->max_message_size) {
 		free(bytes);
 		close_fds(fds, n_fds);
 		return error_set(CP_ERR_DATA_CLONE, "the serialized data (%zu bytes) is over the broker's "
-				 "max-message-size (%llu bytes)", length, (unsigned long long)c->max_message_size);
+				 "max-message-size (%llu bytes)", total, (unsigned long long)c->max_message_size);
 	}
 	if (n_fds > c->max_fds_per_message) {
 		free(bytes);
@@ -103,6 +130,24 @@ int client_send_message(cp_client *c, Crosspost__Header *header, uint8_t *bytes,
 		return error_set(CP_ERR_NO_MEMORY, "cannot queue %zu descriptors", n_fds);
 	}
 	header->serial = client_next_serial(c);
+	if (by_reference) {
+		/* Large ArrayBuffers' bytes go to the socket from the values
+		 * themselves, so the post is written now, whether batching or
+		 * not: nothing may refer to them once we return. */
+		payload = payload_with_segments(bytes, length, segments);
+		r = payload ? frame_append(stream_output(c->stream), header, payload) : -ENOMEM;
+		if (r < 0) {
+			r = error_set(CP_ERR_NO_MEMORY, "out of memory");
+			goto out;
+		}
+		r = client_flush(c, true);
+		/* Not all written (the connection failed): what is left is
+		 * copied out of the values, or dropped with the connection. */
+		if (evbuffer_get_length(stream_output(c->stream)) > 0 &&
+		    !evbuffer_pullup(stream_output(c->stream), -1))
+			evbuffer_drain(stream_output(c->stream), evbuffer_get_length(stream_output(c->stream)));
+		goto out;
+	}
 	if (length <= FRAME_INLINE_MAX) {
 		/* Small: copied beside the header, one chunk, one iovec. */
 		r = frame_append_bytes(stream_output(c->stream), header, bytes, length);

@@ -23,6 +23,7 @@
 #include "crosspost.h"
 #include "frame.h"
 #include "origin.h"
+#include "value_codec.h"
 
 typedef struct Stream Stream;
 
@@ -193,10 +194,13 @@ int client_fail(cp_client *client, const char *fmt, ...) __attribute__((format(p
 int client_error_from_wire(Crosspost__ErrorCode code);
 /* Queues a message frame (Post, PortPost or PortReturn header) whose
  * payload is bytes, with fds attached, and, when write_now, writes it all
- * (client_flush(block)); otherwise client_queued().  Takes ownership of bytes (malloc'd) and fds on
- * every path.  Returns 0 or a CP_ERR_* code. */
+ * (client_flush(block)); otherwise client_queued().  With segments (large
+ * ArrayBuffers left out of bytes by value_encode_referencing(); may be
+ * NULL) their bytes are written from where they are, and always before
+ * this returns.  Takes ownership of bytes (malloc'd) and fds on every
+ * path.  Returns 0 or a CP_ERR_* code. */
 int client_send_message(cp_client *client, Crosspost__Header *header, uint8_t *bytes, size_t length,
-			int *fds, size_t n_fds, bool write_now);
+			const ValueSegments *segments, int *fds, size_t n_fds, bool write_now);
 
 /* event.c */
 void event_queue_init(EventQueue *queue);

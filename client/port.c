@@ -264,7 +264,7 @@ static int return_frame(cp_client *c, uint64_t id, Frame *frame)
 	ret.n_buffer_sizes = ev->n_buffer_sizes;
 	header.body_case = CROSSPOST__HEADER__BODY_PORT_RETURN;
 	header.port_return = &ret;
-	r = client_send_message(c, &header, bytes, length, frame->fds, frame->n_fds, false);
+	r = client_send_message(c, &header, bytes, length, NULL, frame->fds, frame->n_fds, false);
 	frame->n_fds = 0;
 	frame_free(frame);
 	return r;
@@ -374,7 +374,7 @@ int cp_port_post_message(cp_port *port, const cp_value *data, cp_value *const *t
 	post.n_transfer_ports = moved.n_ports;
 	header.body_case = CROSSPOST__HEADER__BODY_PORT_POST;
 	header.port_post = &post;
-	r = client_send_message(c, &header, bytes, length, fds, moved.n_buffers, false);
+	r = client_send_message(c, &header, bytes, length, NULL, fds, moved.n_buffers, false);
 	transfer_finish(&moved, r == 0);
 	return r;
 }
@@ -396,5 +396,5 @@ int port_post_encoded(cp_port *port, uint8_t *bytes, size_t length)
 	post.port_id = port->id;
 	header.body_case = CROSSPOST__HEADER__BODY_PORT_POST;
 	header.port_post = &post;
-	return client_send_message(c, &header, bytes, length, NULL, 0, true);
+	return client_send_message(c, &header, bytes, length, NULL, NULL, 0, true);
 }

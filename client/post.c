@@ -93,10 +93,11 @@ static int target_origin_check(cp_window *from, const char *target_origin, const
 	return 0;
 }
 
-/* Frames a Post around bytes (taken) with fds (taken) and ports, and writes it. */
+/* Frames a Post around bytes (taken), the segments' bytes (NULL: none;
+ * written before this returns) with fds (taken) and ports, and writes it. */
 static int post_send(cp_window *from, uint64_t target, uint8_t *bytes, size_t length,
-		     const char *target_origin, int *fds, uint64_t *sizes, size_t n_fds, uint64_t *ports,
-		     size_t n_ports)
+		     const ValueSegments *segments, const char *target_origin, int *fds, uint64_t *sizes,
+		     size_t n_fds, uint64_t *ports, size_t n_ports)
 {
 	Crosspost__Header header = CROSSPOST__HEADER__INIT;
 	Crosspost__Post post = CROSSPOST__POST__INIT;
@@ -111,7 +112,7 @@ static int post_send(cp_window *from, uint64_t target, uint8_t *bytes, size_t le
 	post.n_transfer_ports = n_ports;
 	header.body_case = CROSSPOST__HEADER__BODY_POST;
 	header.post = &post;
-	return client_send_message(from->client, &header, bytes, length, fds, n_fds, false);
+	return client_send_message(from->client, &header, bytes, length, segments, fds, n_fds, false);
 }
 
 int post_encoded(cp_window *from, uint64_t target, uint8_t *bytes, size_t length, const char *target_origin)
@@ -122,7 +123,7 @@ int post_encoded(cp_window *from, uint64_t target, uint8_t *bytes, size_t length
 		free(bytes);
 		return r;
 	}
-	return post_send(from, target, bytes, length, target_origin, NULL, NULL, 0, NULL, 0);
+	return post_send(from, target, bytes, length, NULL, target_origin, NULL, NULL, 0, NULL, 0);
 }
 
 int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_value *data,
@@ -131,6 +132,7 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 	uint64_t port_ids[FRAME_FDS_MAX], sizes[FRAME_FDS_MAX];
 	int fds[FRAME_FDS_MAX];
 	ValueTransfer moved;
+	ValueSegments segments;
 	const char *sent_origin = NULL;
 	uint8_t *bytes = NULL;
 	size_t length = 0;
@@ -144,8 +146,11 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 	r = target_origin_check(from, target_origin, &sent_origin);
 	if (r < 0)
 		return r;
-	/* Every DataCloneError comes out of here, before anything moves. */
-	r = value_encode_transfer(data, transfer, n_transfer, &bytes, &length, &moved);
+	/* Every DataCloneError comes out of here, before anything moves.
+	 * Large ArrayBuffers stay out of bytes: post_send() writes them from
+	 * the values before we return (the structured clone's snapshot is
+	 * taken then, as the caller may change them next). */
+	r = value_encode_transfer_referencing(data, transfer, n_transfer, &bytes, &length, &segments, &moved);
 	if (r < 0)
 		return r;
 	r = transfer_check_owner(&moved, from->client);
@@ -161,7 +166,7 @@ int cp_post_message_with_transfer(cp_window *from, uint64_t target, const cp_val
 	for (size_t i = 0; i < moved.n_ports; i++)
 		port_ids[i] = moved.ports[i]->id;
 	value_transfer_sizes(&moved, sizes);
-	r = post_send(from, target, bytes, length, sent_origin, fds, sizes, moved.n_buffers, port_ids,
+	r = post_send(from, target, bytes, length, &segments, sent_origin, fds, sizes, moved.n_buffers, port_ids,
 		      moved.n_ports);
 	transfer_finish(&moved, r == 0);
 	return r;

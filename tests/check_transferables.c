@@ -220,6 +220,52 @@ START_TEST(buffer_moves_window_to_window_and_the_senders_is_detached)
 }
 END_TEST
 
+/* A large ArrayBuffer that is copied, not transferred, goes to the socket
+ * from the sender's own memory (no serialization copy) - so the post must
+ * be written before cp_post_message() returns: what the receiver gets is
+ * the buffer as it was at the call, whatever the sender writes into it
+ * next, with batching on or off, and in order with posts queued before. */
+START_TEST(copied_large_buffers_are_the_bytes_at_post_time)
+{
+	cp_client *ca = test_client(&broker), *cb = test_client(&broker);
+	cp_window *a = open_window(ca, "https://a.example/"), *b = open_window(cb, "https://b.example/");
+	Received in = { 0 };
+
+	cp_window_set_callback(b, on_window, &in);
+	for (int batching = 0; batching <= 1; batching++) {
+		cp_value *big = pattern_buffer(1u << 20, 7), *mid = pattern_buffer(70000, 8);
+		cp_value *data = object_with("big", big), *first = test_value("1");
+		uint8_t *p;
+		size_t len;
+
+		must(cp_value_object_set(data, "mid", mid), "set");
+		must(cp_value_object_set(data, "again", big), "set");
+		must(cp_client_set_batching(ca, batching), "batching");
+		must(cp_post_message(a, cp_window_id(b), first, "*"), "post small");
+		must(cp_post_message(a, cp_window_id(b), data, "*"), "post large");
+		/* Changed at once: the post is a snapshot of the call. */
+		p = cp_value_array_buffer_data_mut(big, &len);
+		memset(p, 0xee, len);
+		p = cp_value_array_buffer_data_mut(mid, &len);
+		memset(p, 0xee, len);
+		cp_value_free(data);
+		cp_value_free(first);
+		must(cp_client_flush(ca), "flush");
+
+		pump(ca, cb, &in, in.count + 2);
+		ck_assert_double_eq(cp_value_get_number(in.data[in.count - 2]), 1);
+		ck_assert(has_pattern(cp_value_object_get(in.data[in.count - 1], "big"), 1u << 20, 7));
+		ck_assert(has_pattern(cp_value_object_get(in.data[in.count - 1], "mid"), 70000, 8));
+		/* One buffer referred to twice arrives as one. */
+		ck_assert_ptr_eq(cp_value_object_get(in.data[in.count - 1], "big"),
+				 cp_value_object_get(in.data[in.count - 1], "again"));
+	}
+	received_clear(&in);
+	cp_client_free(ca);
+	cp_client_free(cb);
+}
+END_TEST
+
 START_TEST(buffer_moves_port_to_port_and_back)
 {
 	int broker_start = test_broker_settled_fd_count(&broker), own_start = test_own_fd_count();
@@ -867,6 +913,7 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, buffer_moves_window_to_window_and_the_senders_is_detached);
+	tcase_add_test(tc, copied_large_buffers_are_the_bytes_at_post_time);
 	tcase_add_test(tc, buffer_moves_port_to_port_and_back);
 	tcase_add_test(tc, buffer_in_transfer_but_not_in_data_is_transferred_and_closed);
 	tcase_add_test(tc, data_clone_errors_move_nothing);

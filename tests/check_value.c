@@ -1638,6 +1638,30 @@ START_TEST(test_aligned_buffer_kept_in_the_payload_block)
 		ck_assert_ptr_nonnull(at);
 		ck_assert_uint_eq((size_t)(at - bytes) % 16, 0);
 	}
+	{
+		/* Left out by reference (a post's sender), the same wire once
+		 * the segments are put back where they belong. */
+		ValueSegments sg;
+		uint8_t *part, *whole;
+		size_t part_len, pos = 0, w = 0;
+
+		ck_assert_int_eq(value_encode_referencing(root, NULL, &part, &part_len, &sg), 0);
+		ck_assert_uint_eq(sg.n, 2);
+		ck_assert_uint_eq(sg.bytes, 65536 + 20000);
+		ck_assert_uint_eq(part_len + sg.bytes, len);
+		whole = malloc(len);
+		for (size_t i = 0; i < sg.n; i++) {
+			memcpy(whole + w, part + pos, sg.seg[i].at - pos);
+			w += sg.seg[i].at - pos;
+			memcpy(whole + w, sg.seg[i].data, sg.seg[i].len);
+			w += sg.seg[i].len;
+			pos = sg.seg[i].at;
+		}
+		memcpy(whole + w, part + pos, part_len - pos);
+		ck_assert_int_eq(memcmp(whole, bytes, len), 0);
+		free(whole);
+		free(part);
+	}
 	/* Into a block (malloc'd: aligned), decoded where it lies. */
 	block = malloc(len);
 	memcpy(block, bytes, len);

@@ -68,6 +68,7 @@ struct encoder {
 	uint8_t *out;                 /* the payload so far */
 	size_t len, cap;
 	const ValueTransfer *moved;   /* the transfer list, or NULL */
+	ValueSegments *segments;      /* large buffers left out by reference, or NULL: copied */
 	uint32_t moved_index;         /* of the node being written in moved, or NOT_MOVED */
 };
 
@@ -619,6 +620,7 @@ static int encoder_write(struct encoder *e, const cp_value *v)
 {
 	struct wire_node w;
 	size_t size, i;
+	bool large, by_reference;
 	uint8_t *p;
 	int r;
 
@@ -632,15 +634,20 @@ static int encoder_write(struct encoder *e, const cp_value *v)
 	if (size > NODE_SIZE_MAX)
 		return error_set(CP_ERR_DATA_CLONE, "a %s of %zu bytes is too large to serialize",
 				 cp_value_type_name(v), size);
-	r = output_reserve(e, 2 + WIRE_BUFFER_ALIGN + 1 + WIRE_VARINT_MAX + size);
+	large = w.kind.number == NODE_ARRAY_BUFFER && w.kind.form == FORM_BYTES &&
+		w.kind.len >= WIRE_BUFFER_ALIGN_MIN;
+	by_reference = large && e->segments && e->segments->n < VALUE_SEGMENTS_MAX;
+	r = output_reserve(e, 2 + WIRE_BUFFER_ALIGN + 1 + WIRE_VARINT_MAX + size -
+				      (by_reference ? w.kind.len : 0));
 	if (r < 0)
 		return r;
 	p = e->out + e->len;
-	if (w.kind.number == NODE_ARRAY_BUFFER && w.kind.form == FORM_BYTES && w.kind.len >= WIRE_BUFFER_ALIGN_MIN) {
-		/* Where the bytes would start, and an alignment field of 2 + pad
-		 * bytes before the node that moves them to a multiple of 16. */
-		size_t at = e->len + 1 + wire_varint_size(size) + wire_varint_size(field_tag(&w.kind)) +
-			    wire_varint_size(w.kind.len) + 2;
+	if (large) {
+		/* Where the bytes would start on the wire (segments left out
+		 * before count), and an alignment field of 2 + pad bytes before
+		 * the node that moves them to a multiple of 16. */
+		size_t at = e->len + (e->segments ? e->segments->bytes : 0) + 1 + wire_varint_size(size) +
+			    wire_varint_size(field_tag(&w.kind)) + wire_varint_size(w.kind.len) + 2;
 		size_t pad = (WIRE_BUFFER_ALIGN - at % WIRE_BUFFER_ALIGN) % WIRE_BUFFER_ALIGN;
 
 		*p++ = WIRE_TAG_ALIGNMENT;
@@ -650,20 +657,37 @@ static int encoder_write(struct encoder *e, const cp_value *v)
 	}
 	*p++ = WIRE_TAG_NODES;
 	p = put_varint(p, size);
-	p = field_write(p, &w.kind);
+	if (by_reference) {
+		/* The tag and length here, the bytes where they are. */
+		ValueSegments *sg = e->segments;
+
+		p = put_varint(p, field_tag(&w.kind));
+		p = put_varint(p, w.kind.len);
+		sg->seg[sg->n].at = (size_t)(p - e->out);
+		sg->seg[sg->n].data = w.kind.data;
+		sg->seg[sg->n].len = w.kind.len;
+		sg->n++;
+		sg->bytes += w.kind.len;
+	} else {
+		p = field_write(p, &w.kind);
+	}
 	for (i = 0; i < w.n_sub; i++)
 		p = field_write(p, &w.sub[i]);
 	e->len = (size_t)(p - e->out);
 	return 0;
 }
 
-int value_encode_moving(const cp_value *value, const ValueTransfer *moved, uint8_t **ret_bytes,
-		       size_t *ret_len)
+int value_encode_referencing(const cp_value *value, const ValueTransfer *moved, uint8_t **ret_bytes,
+			     size_t *ret_len, ValueSegments *ret_segments)
 {
-	struct encoder e = { .moved = moved };
+	struct encoder e = { .moved = moved, .segments = ret_segments };
 	uint32_t root;
 	int r;
 
+	if (ret_segments) {
+		ret_segments->n = 0;
+		ret_segments->bytes = 0;
+	}
 	if (!value)
 		return error_set(CP_ERR_TYPE, "value is NULL");
 	r = encoder_add(&e, value, &root);
@@ -682,6 +706,12 @@ int value_encode_moving(const cp_value *value, const ValueTransfer *moved, uint8
 	}
 	encoder_deinit(&e);
 	return r;
+}
+
+int value_encode_moving(const cp_value *value, const ValueTransfer *moved, uint8_t **ret_bytes,
+		       size_t *ret_len)
+{
+	return value_encode_referencing(value, moved, ret_bytes, ret_len, NULL);
 }
 
 int value_encode(const cp_value *value, uint8_t **ret_bytes, size_t *ret_len)

@@ -44,6 +44,13 @@ static int add_port(ValueTransfer *moved, cp_port *port, size_t i)
 int value_encode_transfer(const cp_value *data, cp_value *const *transfer, size_t n_transfer,
 			  uint8_t **ret_bytes, size_t *ret_length, ValueTransfer *ret)
 {
+	return value_encode_transfer_referencing(data, transfer, n_transfer, ret_bytes, ret_length, NULL, ret);
+}
+
+int value_encode_transfer_referencing(const cp_value *data, cp_value *const *transfer, size_t n_transfer,
+				      uint8_t **ret_bytes, size_t *ret_length, ValueSegments *ret_segments,
+				      ValueTransfer *ret)
+{
 	ValueTransfer moved = { .n_buffers = 0 };
 	int r = 0;
 
@@ -64,7 +71,7 @@ int value_encode_transfer(const cp_value *data, cp_value *const *transfer, size_
 	}
 	if (r < 0)
 		return r;
-	r = value_encode_moving(data, &moved, ret_bytes, ret_length);
+	r = value_encode_referencing(data, &moved, ret_bytes, ret_length, ret_segments);
 	if (r == 0)
 		*ret = moved;
 	return r;

@@ -10,6 +10,7 @@
 
 #include "crosspost.h"
 #include "frame.h"
+#include "value_codec.h"
 
 /* What a transfer list moves, in transfer-list order. */
 typedef struct ValueTransfer {
@@ -28,6 +29,11 @@ typedef struct ValueTransfer {
  * of value_encode().  (value_transfer.c, value_encode.c) */
 int value_encode_transfer(const cp_value *data, cp_value *const *transfer, size_t n_transfer,
 			  uint8_t **ret_bytes, size_t *ret_length, ValueTransfer *ret);
+/* The same, large ArrayBuffers' bytes left out by reference
+ * (value_encode_referencing(), value_codec.h). */
+int value_encode_transfer_referencing(const cp_value *data, cp_value *const *transfer, size_t n_transfer,
+				      uint8_t **ret_bytes, size_t *ret_length, ValueSegments *ret_segments,
+				      ValueTransfer *ret);
 
 /* One sealed memfd per transferred buffer into ret_fds (the caller owns
  * them): the buffer's own memfd, sealed in place, when it has one, so no
