@@ -842,6 +842,10 @@ int cp_post_message(cp_window *from, uint64_t target, const cp_value *data,
  * times the throughput.  A queued message is written:
  *  - as soon as 64 KiB are queued (that post then blocks while the broker
  *    applies flow control);
+ *  - at once, with everything queued before it, when cp_post_message()
+ *    copies an ArrayBuffer of 16 KiB or more: its bytes go to the socket
+ *    from the buffer itself, so they are written before the call returns
+ *    (the message stays the data as it was at the call);
  *  - by any call that waits or dispatches, on any client of the process:
  *    cp_client_wait(), cp_client_dispatch(), cp_client_sync(),
  *    cp_client_flush(), and every call that asks the broker something;
