@@ -1695,6 +1695,32 @@ START_TEST(test_aligned_buffer_kept_in_the_payload_block)
 	cp_value_free(got);
 	free(block);
 
+	{
+		/* A large buffer that is less than half the payload (a long
+		 * string beside it) is copied: it must not keep the rest alive. */
+		cp_value *pair = arr(), *text = NULL, *again = NULL;
+		char *long_text = malloc(100001);
+		uint8_t *pb, *pbytes;
+		size_t plen;
+
+		memset(long_text, 'x', 100000);
+		long_text[100000] = '\0';
+		ck_assert_int_eq(cp_value_new_string(long_text, &text), 0);
+		push(pair, pattern_buffer(20000, 9));
+		push(pair, text);
+		ck_assert_int_eq(value_encode(pair, &pbytes, &plen), 0);
+		pb = malloc(plen);
+		memcpy(pb, pbytes, plen);
+		taken = pb;
+		ck_assert_int_eq(value_decode_block(&pb, plen, NULL, 0, NULL, 0, &again), 0);
+		ck_assert_ptr_eq(pb, taken);
+		ck_assert(cp_value_equal(pair, again));
+		cp_value_free(again);
+		free(pb);
+		free(pbytes);
+		free(long_text);
+		cp_value_free(pair);
+	}
 	/* A decode that fails after the block was taken frees it with the
 	 * partial graph (cut off the last node: the view's buffer reference
 	 * stays valid, the encoding does not). */

@@ -314,7 +314,11 @@ static int node_create(Crosspost__Value__Node *pb, size_t n, size_t i, struct de
 		 * sender aligned (Value.alignment) stay there when the payload
 		 * is a block offered to us; else this is the one copy of the
 		 * bytes per decode. */
+		/* ... and only when they are most of the block: a small buffer
+		 * must not keep a large payload's memory alive after the rest of
+		 * the message is freed. */
 		if (m && m->block && *m->block && pb->array_buffer.len >= WIRE_BUFFER_ALIGN_MIN &&
+		    pb->array_buffer.len >= m->block_length / 2 &&
 		    (uintptr_t)pb->array_buffer.data % WIRE_BUFFER_ALIGN == 0 &&
 		    pb->array_buffer.data - *m->block <= (ptrdiff_t)UINT32_MAX) {
 			v = value_buffer_adopt_block(*m->block, pb->array_buffer.data, pb->array_buffer.len);
@@ -546,8 +550,8 @@ static int scan(const uint8_t *bytes, size_t len, struct node_reader *reader, cp
 static int decode(const uint8_t *bytes, size_t len, uint8_t **block, const int *fds, size_t n_fds,
 		  cp_port *const *ports, size_t n_ports, cp_value **ret)
 {
-	struct decode_moved moved = { .block = block, .fds = fds, .n_fds = n_fds, .ports = ports,
-				      .n_ports = n_ports };
+	struct decode_moved moved = { .block = block, .block_length = len, .fds = fds, .n_fds = n_fds,
+				      .ports = ports, .n_ports = n_ports };
 	struct node_reader reader = { 0 };
 	cp_value **table = NULL;
 	uint8_t *earlier = NULL;   /* bit k: node k is referred to by a node before it */

@@ -64,9 +64,9 @@ int value_decode_transfer(const uint8_t *bytes, size_t length, const int *fds, s
 			  cp_port *const *ports, size_t n_ports, cp_value **ret);
 /* value_decode_transfer() of the len bytes at *block, a malloc'd block
  * (a frame's payload block, buffer_pool.h) the caller offers: an
- * ArrayBuffer of WIRE_BUFFER_ALIGN_MIN bytes or more whose bytes start
- * aligned in memory (the sender pads for it: Value.alignment) keeps them
- * where they lie and takes the block over, and *block is then NULL (the
+ * ArrayBuffer of WIRE_BUFFER_ALIGN_MIN bytes or more, at least half the
+ * payload, whose bytes start aligned in memory (the sender pads for it:
+ * Value.alignment) keeps them where they lie and takes the block over, and *block is then NULL (the
  * value owns it, whether or not the decode succeeds: on failure it is
  * freed with the partial graph).  Otherwise *block stays the caller's. */
 int value_decode_block(uint8_t **block, size_t length, const int *fds, size_t n_fds,
