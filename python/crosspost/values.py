@@ -59,45 +59,40 @@ _EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
 # Types for what Python has no type of its own for
 # ---------------------------------------------------------------------------
 
-class Undefined:
-    """JavaScript's undefined; crosspost.undefined is the one instance."""
-    _instance = None
+class _Singleton:
+    """One instance per subclass, false, and pickled as itself."""
     __slots__ = ()
+    _instance = None
 
     def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
+        if cls.__dict__.get("_instance") is None:
+            cls._instance = object.__new__(cls)
         return cls._instance
 
     def __bool__(self):
         return False
+
+    def __reduce__(self):
+        return (type(self), ())
+
+
+class Undefined(_Singleton):
+    """JavaScript's undefined; crosspost.undefined is the one instance."""
+    __slots__ = ()
+    _instance = None
 
     def __repr__(self):
         return "undefined"
 
-    def __reduce__(self):
-        return (Undefined, ())
 
-
-class Hole:
+class Hole(_Singleton):
     """An array element that does not exist (JavaScript [1, , 3]);
     crosspost.hole is the one instance.  Differs from undefined."""
-    _instance = None
     __slots__ = ()
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __bool__(self):
-        return False
+    _instance = None
 
     def __repr__(self):
         return "hole"
-
-    def __reduce__(self):
-        return (Hole, ())
 
 
 undefined = Undefined()
