@@ -12,6 +12,7 @@
 #include "buffer_pool.h"
 #include "cleanup.h"
 #include "frame.h"
+#include "header_codec.h"
 
 static uint32_t read_le32(const unsigned char *p)
 {
@@ -106,7 +107,7 @@ static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *r
 		return -ENOMEM;
 	}
 	allocator = (ProtobufCAllocator){ .alloc = arena_alloc, .free = arena_free, .allocator_data = frame };
-	frame->header = crosspost__header__unpack(&allocator, header_length, bytes + FRAME_PREFIX_SIZE);
+	frame->header = header_unpack(&allocator, header_length, bytes + FRAME_PREFIX_SIZE);
 	if (!frame->header) {
 		frame_free(frame);
 		if (ret_reason)
@@ -184,7 +185,7 @@ const uint8_t *frame_payload_bytes(Frame *frame)
 static int append_prefix_and_header(struct evbuffer *out, const Crosspost__Header *header,
 				    size_t payload_length)
 {
-	size_t header_length = crosspost__header__get_packed_size(header);
+	size_t header_length = header_packed_size(header);
 	struct evbuffer_iovec vec;
 	uint32_t lengths[2];
 	unsigned char *p;
@@ -197,7 +198,7 @@ static int append_prefix_and_header(struct evbuffer *out, const Crosspost__Heade
 	lengths[0] = htole32((uint32_t)header_length);
 	lengths[1] = htole32((uint32_t)payload_length);
 	memcpy(p, lengths, sizeof(lengths));
-	crosspost__header__pack(header, p + FRAME_PREFIX_SIZE);
+	header_pack(header, p + FRAME_PREFIX_SIZE);
 	vec.iov_len = FRAME_PREFIX_SIZE + header_length;
 	if (evbuffer_commit_space(out, &vec, 1) < 0)
 		return -ENOMEM;
@@ -223,7 +224,7 @@ int frame_append(struct evbuffer *out, const Crosspost__Header *header, struct e
 static int append_all_bytes(struct evbuffer *out, const Crosspost__Header *header, const void *payload,
 			    size_t payload_length)
 {
-	size_t header_length = crosspost__header__get_packed_size(header);
+	size_t header_length = header_packed_size(header);
 	struct evbuffer_iovec vec;
 	uint32_t lengths[2];
 	unsigned char *p;
@@ -236,7 +237,7 @@ static int append_all_bytes(struct evbuffer *out, const Crosspost__Header *heade
 	lengths[0] = htole32((uint32_t)header_length);
 	lengths[1] = htole32((uint32_t)payload_length);
 	memcpy(p, lengths, sizeof(lengths));
-	crosspost__header__pack(header, p + FRAME_PREFIX_SIZE);
+	header_pack(header, p + FRAME_PREFIX_SIZE);
 	if (payload_length)
 		memcpy(p + FRAME_PREFIX_SIZE + header_length, payload, payload_length);
 	vec.iov_len = FRAME_PREFIX_SIZE + header_length + payload_length;

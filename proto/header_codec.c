@@ -1,0 +1,488 @@
+/* SPDX-License-Identifier: MIT */
+/* header_codec.c - Post and Event headers packed and unpacked by table; the rest by protobuf-c. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "header_codec.h"
+
+enum { WIRE_VARINT = 0, WIRE_LENGTH = 2 };
+
+/* The Header's fields the fast path knows: serial, and two bodies. */
+enum { HEADER_SERIAL = 1, HEADER_POST = 21, HEADER_EVENT = 24 };
+
+/* What one field of a body holds.  The tables below say it for Post and
+ * Event; check_frame compares them with protobuf-c's descriptors, so a
+ * change to crosspost.proto that they miss fails the tests. */
+typedef enum Kind {
+	KIND_NONE,            /* not a field: a number the fast path leaves to protobuf-c */
+	KIND_UINT64,
+	KIND_UINT32,
+	KIND_ENUM,            /* int32 on the wire; negative values go to protobuf-c */
+	KIND_STRING,
+	KIND_PACKED_UINT64,   /* repeated uint64, packed; count at count_offset */
+} Kind;
+
+typedef struct Field {
+	Kind kind;
+	unsigned short offset;
+	unsigned short count_offset;
+} Field;
+
+typedef struct Body {
+	const ProtobufCMessageDescriptor *descriptor;
+	const Field *fields;     /* indexed by field number; [0] unused */
+	unsigned n_fields;       /* the largest field number + 1 */
+} Body;
+
+#define FIELD(kind, type, member) { kind, offsetof(type, member), 0 }
+#define PACKED(type, member) { KIND_PACKED_UINT64, offsetof(type, member), offsetof(type, n_##member) }
+
+static const Field post_fields[] = {
+	[1] = FIELD(KIND_UINT64, Crosspost__Post, sender_window_id),
+	[2] = FIELD(KIND_UINT64, Crosspost__Post, target_window_id),
+	[3] = FIELD(KIND_STRING, Crosspost__Post, target_origin),
+	[4] = FIELD(KIND_UINT32, Crosspost__Post, fd_count),
+	[5] = PACKED(Crosspost__Post, transfer_ports),
+	[6] = PACKED(Crosspost__Post, buffer_sizes),
+};
+
+static const Field event_fields[] = {
+	[1] = FIELD(KIND_ENUM, Crosspost__Event, type),
+	[2] = FIELD(KIND_UINT64, Crosspost__Event, target_window_id),
+	[3] = FIELD(KIND_STRING, Crosspost__Event, origin),
+	[4] = FIELD(KIND_UINT64, Crosspost__Event, source_window_id),
+	[5] = FIELD(KIND_STRING, Crosspost__Event, source_name),
+	[6] = FIELD(KIND_UINT64, Crosspost__Event, checked_generation),
+	[7] = FIELD(KIND_STRING, Crosspost__Event, target_origin),
+	[8] = FIELD(KIND_UINT32, Crosspost__Event, fd_count),
+	[9] = FIELD(KIND_UINT64, Crosspost__Event, target_port_id),
+	[10] = PACKED(Crosspost__Event, ports),
+	[11] = PACKED(Crosspost__Event, buffer_sizes),
+	[12] = FIELD(KIND_UINT64, Crosspost__Event, target_document),
+	[13] = FIELD(KIND_UINT64, Crosspost__Event, target_broadcast_id),
+	[14] = FIELD(KIND_STRING, Crosspost__Event, drop_reason),
+	[15] = FIELD(KIND_UINT64, Crosspost__Event, dropped_target_id),
+};
+
+static const Body post_body = { &crosspost__post__descriptor, post_fields,
+				sizeof(post_fields) / sizeof(post_fields[0]) };
+static const Body event_body = { &crosspost__event__descriptor, event_fields,
+				 sizeof(event_fields) / sizeof(event_fields[0]) };
+
+/* The body the fast path takes for a header, with the body message, or
+ * NULL. */
+static const Body *body_of(const Crosspost__Header *header, const ProtobufCMessage **ret_message)
+{
+	if (header->base.n_unknown_fields > 0)
+		return NULL;
+	if (header->body_case == CROSSPOST__HEADER__BODY_POST && header->post &&
+	    header->post->base.n_unknown_fields == 0) {
+		*ret_message = &header->post->base;
+		return &post_body;
+	}
+	/* protobuf-c packs a negative enum as ten bytes; rare enough to leave. */
+	if (header->body_case == CROSSPOST__HEADER__BODY_EVENT && header->event &&
+	    header->event->base.n_unknown_fields == 0 && (int)header->event->type >= 0) {
+		*ret_message = &header->event->base;
+		return &event_body;
+	}
+	return NULL;
+}
+
+/* ---- packing --------------------------------------------------------- */
+
+/* Straight code per field, not the tables: a broker packs an Event for
+ * every message, and a loop over a table of fields cost three times as
+ * much.  As protobuf-c packs a proto3 field: nothing for 0, "" or no
+ * elements; field numbers below 16, so each tag is one byte. */
+
+static size_t varint_size(uint64_t v)
+{
+	return v < 128 ? 1 : (size_t)(64 - __builtin_clzll(v) + 6) / 7;
+}
+
+static uint8_t *put_varint(uint8_t *p, uint64_t v)
+{
+	while (v >= 128) {
+		*p++ = (uint8_t)(v | 128);
+		v >>= 7;
+	}
+	*p++ = (uint8_t)v;
+	return p;
+}
+
+static size_t size_uint(uint64_t v)
+{
+	return v ? 1 + varint_size(v) : 0;
+}
+
+static uint8_t *put_uint(uint8_t *p, unsigned number, uint64_t v)
+{
+	if (!v)
+		return p;
+	*p++ = (uint8_t)(number << 3 | WIRE_VARINT);
+	return put_varint(p, v);
+}
+
+static size_t size_string(const char *s)
+{
+	size_t n;
+
+	if (!s || !*s)
+		return 0;
+	n = strlen(s);
+	return 1 + varint_size(n) + n;
+}
+
+static uint8_t *put_string(uint8_t *p, unsigned number, const char *s)
+{
+	size_t n;
+
+	if (!s || !*s)
+		return p;
+	n = strlen(s);
+	*p++ = (uint8_t)(number << 3 | WIRE_LENGTH);
+	p = put_varint(p, n);
+	memcpy(p, s, n);
+	return p + n;
+}
+
+static size_t packed_length(const uint64_t *values, size_t count)
+{
+	size_t length = 0;
+
+	for (size_t i = 0; i < count; i++)
+		length += varint_size(values[i]);
+	return length;
+}
+
+static size_t size_packed(const uint64_t *values, size_t count)
+{
+	size_t length;
+
+	if (count == 0)
+		return 0;
+	length = packed_length(values, count);
+	return 1 + varint_size(length) + length;
+}
+
+static uint8_t *put_packed(uint8_t *p, unsigned number, const uint64_t *values, size_t count)
+{
+	if (count == 0)
+		return p;
+	*p++ = (uint8_t)(number << 3 | WIRE_LENGTH);
+	p = put_varint(p, packed_length(values, count));
+	for (size_t i = 0; i < count; i++)
+		p = put_varint(p, values[i]);
+	return p;
+}
+
+static size_t size_post(const Crosspost__Post *m)
+{
+	return size_uint(m->sender_window_id) + size_uint(m->target_window_id) +
+	       size_string(m->target_origin) + size_uint(m->fd_count) +
+	       size_packed(m->transfer_ports, m->n_transfer_ports) +
+	       size_packed(m->buffer_sizes, m->n_buffer_sizes);
+}
+
+static uint8_t *put_post(uint8_t *p, const Crosspost__Post *m)
+{
+	p = put_uint(p, 1, m->sender_window_id);
+	p = put_uint(p, 2, m->target_window_id);
+	p = put_string(p, 3, m->target_origin);
+	p = put_uint(p, 4, m->fd_count);
+	p = put_packed(p, 5, m->transfer_ports, m->n_transfer_ports);
+	return put_packed(p, 6, m->buffer_sizes, m->n_buffer_sizes);
+}
+
+static size_t size_event(const Crosspost__Event *m)
+{
+	return size_uint((uint32_t)m->type) + size_uint(m->target_window_id) + size_string(m->origin) +
+	       size_uint(m->source_window_id) + size_string(m->source_name) +
+	       size_uint(m->checked_generation) + size_string(m->target_origin) + size_uint(m->fd_count) +
+	       size_uint(m->target_port_id) + size_packed(m->ports, m->n_ports) +
+	       size_packed(m->buffer_sizes, m->n_buffer_sizes) + size_uint(m->target_document) +
+	       size_uint(m->target_broadcast_id) + size_string(m->drop_reason) +
+	       size_uint(m->dropped_target_id);
+}
+
+static uint8_t *put_event(uint8_t *p, const Crosspost__Event *m)
+{
+	p = put_uint(p, 1, (uint32_t)m->type);
+	p = put_uint(p, 2, m->target_window_id);
+	p = put_string(p, 3, m->origin);
+	p = put_uint(p, 4, m->source_window_id);
+	p = put_string(p, 5, m->source_name);
+	p = put_uint(p, 6, m->checked_generation);
+	p = put_string(p, 7, m->target_origin);
+	p = put_uint(p, 8, m->fd_count);
+	p = put_uint(p, 9, m->target_port_id);
+	p = put_packed(p, 10, m->ports, m->n_ports);
+	p = put_packed(p, 11, m->buffer_sizes, m->n_buffer_sizes);
+	p = put_uint(p, 12, m->target_document);
+	p = put_uint(p, 13, m->target_broadcast_id);
+	p = put_string(p, 14, m->drop_reason);
+	return put_uint(p, 15, m->dropped_target_id);
+}
+
+static size_t size_body(const Crosspost__Header *header)
+{
+	return header->body_case == CROSSPOST__HEADER__BODY_POST ? size_post(header->post) :
+								   size_event(header->event);
+}
+
+/* The body's tag: field 21 or 24, length-delimited, two bytes. */
+static size_t size_header(const Crosspost__Header *header, size_t body)
+{
+	return size_uint(header->serial) + 2 + varint_size(body) + body;
+}
+
+size_t header_fast_packed_size(const Crosspost__Header *header)
+{
+	const ProtobufCMessage *m;
+
+	if (!body_of(header, &m))
+		return 0;
+	return size_header(header, size_body(header));
+}
+
+size_t header_packed_size(const Crosspost__Header *header)
+{
+	size_t n = header_fast_packed_size(header);
+
+	return n ? n : crosspost__header__get_packed_size(header);
+}
+
+size_t header_pack(const Crosspost__Header *header, uint8_t *out)
+{
+	const ProtobufCMessage *m;
+	uint8_t *p = out;
+	size_t body;
+
+	if (!body_of(header, &m))
+		return crosspost__header__pack(header, out);
+	body = size_body(header);
+	p = put_uint(p, HEADER_SERIAL, header->serial);
+	p = put_varint(p, (uint64_t)header->body_case << 3 | WIRE_LENGTH);
+	p = put_varint(p, body);
+	p = header->body_case == CROSSPOST__HEADER__BODY_POST ? put_post(p, header->post) :
+								put_event(p, header->event);
+	return (size_t)(p - out);
+}
+
+/* ---- unpacking ------------------------------------------------------- */
+
+typedef struct In {
+	const uint8_t *p, *end;
+} In;
+
+/* A varint of at most max_bytes bytes: longer ones, and the end of the
+ * input, are left to protobuf-c (false). */
+static bool in_varint(In *in, unsigned max_bytes, uint64_t *ret)
+{
+	uint64_t v = 0;
+
+	for (unsigned i = 0; i < max_bytes && in->p < in->end; i++) {
+		uint8_t b = *in->p++;
+
+		v |= (uint64_t)(b & 127) << (7 * i);
+		if (!(b & 128)) {
+			*ret = v;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* Nine bytes hold every value below 2^63; ids are far smaller. */
+#define VARINT_UINT64_MAX_BYTES 9
+/* protobuf-c reads five, and keeps the low 32 bits of a longer one. */
+#define VARINT_UINT32_MAX_BYTES 5
+/* A length: headers are at most 64 KiB (frame.h). */
+#define VARINT_LENGTH_MAX_BYTES 4
+
+static bool in_length(In *in, In *ret)
+{
+	uint64_t n;
+
+	if (!in_varint(in, VARINT_LENGTH_MAX_BYTES, &n) || n > (uint64_t)(in->end - in->p))
+		return false;
+	ret->p = in->p;
+	ret->end = in->p + n;
+	in->p += n;
+	return true;
+}
+
+static void *alloc(ProtobufCAllocator *allocator, size_t size)
+{
+	return allocator->alloc(allocator->allocator_data, size);
+}
+
+/* Reads one field's value into m (or, with m NULL, only checks it).
+ * Returns 1, 0 when protobuf-c must decide, -ENOMEM. */
+static int in_field(In *in, unsigned wire, const Field *f, ProtobufCMessage *m, ProtobufCAllocator *allocator)
+{
+	char *at = m ? (char *)m + f->offset : NULL;
+	uint64_t v;
+	In part;
+
+	switch (f->kind) {
+	case KIND_UINT64:
+		if (wire != WIRE_VARINT || !in_varint(in, VARINT_UINT64_MAX_BYTES, &v))
+			return 0;
+		if (at)
+			memcpy(at, &v, sizeof(v));
+		return 1;
+	case KIND_UINT32:
+	case KIND_ENUM:
+		if (wire != WIRE_VARINT || !in_varint(in, VARINT_UINT32_MAX_BYTES, &v) ||
+		    v > (f->kind == KIND_ENUM ? (uint64_t)INT32_MAX : (uint64_t)UINT32_MAX))
+			return 0;
+		if (at) {
+			uint32_t u = (uint32_t)v;
+
+			memcpy(at, &u, sizeof(u));
+		}
+		return 1;
+	case KIND_STRING: {
+		char *s;
+
+		if (wire != WIRE_LENGTH || !in_length(in, &part))
+			return 0;
+		if (!at)
+			return 1;
+		/* As protobuf-c: the bytes, and a NUL after them. */
+		s = alloc(allocator, (size_t)(part.end - part.p) + 1);
+		if (!s)
+			return -ENOMEM;
+		memcpy(s, part.p, (size_t)(part.end - part.p));
+		s[part.end - part.p] = '\0';
+		memcpy(at, &s, sizeof(s));
+		return 1;
+	}
+	case KIND_PACKED_UINT64: {
+		uint64_t *values = NULL;
+		size_t count = 0;
+
+		/* Unpacked elements, and an empty packed field, are left. */
+		if (wire != WIRE_LENGTH || !in_length(in, &part) || part.p == part.end)
+			return 0;
+		for (In scan = part; scan.p < scan.end; count++) {
+			if (!in_varint(&scan, VARINT_UINT64_MAX_BYTES, &v))
+				return 0;
+		}
+		if (!at)
+			return 1;
+		values = alloc(allocator, count * sizeof(uint64_t));
+		if (!values)
+			return -ENOMEM;
+		for (size_t i = 0; i < count; i++)
+			in_varint(&part, VARINT_UINT64_MAX_BYTES, &values[i]);
+		memcpy(at, &values, sizeof(values));
+		memcpy((char *)m + f->count_offset, &count, sizeof(count));
+		return 1;
+	}
+	case KIND_NONE:
+		break;
+	}
+	return 0;
+}
+
+/* Reads a body: each known field at most once, in increasing order.
+ * With m NULL, only checks that it is such a body. */
+static int in_body(In in, const Body *body, ProtobufCMessage *m, ProtobufCAllocator *allocator)
+{
+	unsigned last = 0;
+
+	while (in.p < in.end) {
+		uint64_t tag;
+		unsigned number;
+		int r;
+
+		if (!in_varint(&in, 2, &tag))
+			return 0;
+		number = (unsigned)(tag >> 3);
+		if (number <= last || number >= body->n_fields)
+			return 0;
+		r = in_field(&in, (unsigned)(tag & 7), &body->fields[number], m, allocator);
+		if (r <= 0)
+			return r;
+		last = number;
+	}
+	return 1;
+}
+
+int header_fast_unpack(ProtobufCAllocator *allocator, size_t length, const uint8_t *bytes,
+		       Crosspost__Header **ret)
+{
+	In in = { bytes, bytes + length }, body_bytes;
+	uint32_t serial = 0;
+	const Body *body;
+	Crosspost__Header *header;
+	ProtobufCMessage *m;
+	uint64_t tag, v;
+	int r;
+
+	if (!in_varint(&in, 2, &tag))
+		return 0;
+	if (tag == ((unsigned)HEADER_SERIAL << 3 | WIRE_VARINT)) {
+		if (!in_varint(&in, VARINT_UINT32_MAX_BYTES, &v) || v > UINT32_MAX || !in_varint(&in, 2, &tag))
+			return 0;
+		serial = (uint32_t)v;
+	}
+	if (tag == ((unsigned)HEADER_POST << 3 | WIRE_LENGTH))
+		body = &post_body;
+	else if (tag == ((unsigned)HEADER_EVENT << 3 | WIRE_LENGTH))
+		body = &event_body;
+	else
+		return 0;
+	if (!in_length(&in, &body_bytes) || in.p != in.end)
+		return 0;
+	/* Checked whole before anything is allocated: what falls back to
+	 * protobuf-c leaves nothing behind. */
+	r = in_body(body_bytes, body, NULL, NULL);
+	if (r <= 0)
+		return r;
+
+	header = alloc(allocator, sizeof(*header));
+	if (!header)
+		return -ENOMEM;
+	crosspost__header__init(header);
+	m = alloc(allocator, body->descriptor->sizeof_message);
+	if (!m) {
+		allocator->free(allocator->allocator_data, header);
+		return -ENOMEM;
+	}
+	header->serial = serial;
+	if (body == &post_body) {
+		crosspost__post__init((Crosspost__Post *)m);
+		header->body_case = CROSSPOST__HEADER__BODY_POST;
+		header->post = (Crosspost__Post *)m;
+	} else {
+		crosspost__event__init((Crosspost__Event *)m);
+		header->body_case = CROSSPOST__HEADER__BODY_EVENT;
+		header->event = (Crosspost__Event *)m;
+	}
+	r = in_body(body_bytes, body, m, allocator);
+	if (r < 0) {
+		/* What was set so far is consistent: protobuf-c frees it. */
+		protobuf_c_message_free_unpacked(&header->base, allocator);
+		return r;
+	}
+	*ret = header;
+	return 1;
+}
+
+Crosspost__Header *header_unpack(ProtobufCAllocator *allocator, size_t length, const uint8_t *bytes)
+{
+	Crosspost__Header *header = NULL;
+	int r = header_fast_unpack(allocator, length, bytes, &header);
+
+	if (r > 0)
+		return header;
+	if (r < 0)
+		return NULL;
+	return crosspost__header__unpack(allocator, length, bytes);
+}
