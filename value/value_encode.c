@@ -18,6 +18,8 @@
 #define NODE_SIZE_MAX ((size_t)UINT32_MAX - 16)
 #define STRINGS_MIN_CAP 256
 #define OUTPUT_MIN_CAP 4096
+/* Nodes whose tables start on the stack (a power of two). */
+#define ENCODE_SMALL 8
 /* How far ahead the walk starts loading what it will read: the cache
  * misses of nodes scattered in the heap are what encoding a large document
  * costs, and loads started early overlap.  Along the queue, in stages that
@@ -65,6 +67,7 @@ struct encoder {
 	uint32_t constants[4];        /* undefined, null, false, true: position + 1, or 0 */
 	uint32_t *refs;               /* the references of the node being written, in wire order */
 	size_t n_refs, refs_cap;
+	bool refs_borrowed;           /* refs is the caller's small array */
 	uint8_t *out;                 /* the payload so far */
 	size_t len, cap;
 	const ValueTransfer *moved;   /* the transfer list, or NULL */
@@ -82,7 +85,8 @@ static void encoder_deinit(struct encoder *e)
 	ptrvec_deinit(&e->nodes);
 	ptrmap_deinit(&e->objects);
 	free(e->strings);
-	free(e->refs);
+	if (!e->refs_borrowed)
+		free(e->refs);
 	free(e->out);
 }
 
@@ -194,10 +198,13 @@ static int push_ref(struct encoder *e, uint32_t ref)
 {
 	if (e->n_refs == e->refs_cap) {
 		size_t cap = e->refs_cap ? e->refs_cap * 2 : 64;
-		uint32_t *refs = realloc(e->refs, cap * sizeof(*refs));
+		uint32_t *refs = e->refs_borrowed ? malloc(cap * sizeof(*refs)) : realloc(e->refs, cap * sizeof(*refs));
 
 		if (!refs)
 			return no_memory();
+		if (e->refs_borrowed)
+			memcpy(refs, e->refs, e->n_refs * sizeof(*refs));
+		e->refs_borrowed = false;
 		e->refs = refs;
 		e->refs_cap = cap;
 	}
@@ -681,8 +688,19 @@ int value_encode_referencing(const cp_value *value, const ValueTransfer *moved, 
 			     size_t *ret_len, ValueSegments *ret_segments)
 {
 	struct encoder e = { .moved = moved, .segments = ret_segments };
+	/* Most messages are a few nodes: their tables start on the stack, and
+	 * only the output is allocated. */
+	void *small_nodes[ENCODE_SMALL];
+	struct ptrmap_slot small_slots[2 * ENCODE_SMALL] = { { 0 } };
+	uint32_t small_refs[2 * ENCODE_SMALL];
 	uint32_t root;
 	int r;
+
+	ptrvec_init_with(&e.nodes, small_nodes, ENCODE_SMALL);
+	ptrmap_init_with(&e.objects, small_slots, 2 * ENCODE_SMALL);
+	e.refs = small_refs;
+	e.refs_cap = 2 * ENCODE_SMALL;
+	e.refs_borrowed = true;
 
 	if (ret_segments) {
 		ret_segments->n = 0;

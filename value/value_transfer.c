@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* value_transfer.c - postMessage's transfer list: checked before anything moves, sealed for sending, detached once sent. */
+#include <string.h>
 #include <unistd.h>
 
 #include "error.h"
@@ -51,9 +52,12 @@ int value_encode_transfer_referencing(const cp_value *data, cp_value *const *tra
 				      uint8_t **ret_bytes, size_t *ret_length, ValueSegments *ret_segments,
 				      ValueTransfer *ret)
 {
-	ValueTransfer moved = { .n_buffers = 0 };
+	ValueTransfer moved;
 	int r = 0;
 
+	/* The lists are 1 KiB: set and copied only as far as they are used. */
+	moved.n_buffers = 0;
+	moved.n_ports = 0;
 	if (n_transfer && !transfer)
 		return error_set(CP_ERR_TYPE, "transfer is NULL");
 	for (size_t i = 0; r == 0 && i < n_transfer; i++) {
@@ -72,9 +76,13 @@ int value_encode_transfer_referencing(const cp_value *data, cp_value *const *tra
 	if (r < 0)
 		return r;
 	r = value_encode_referencing(data, &moved, ret_bytes, ret_length, ret_segments);
-	if (r == 0)
-		*ret = moved;
-	return r;
+	if (r < 0)
+		return r;
+	ret->n_buffers = moved.n_buffers;
+	memcpy(ret->buffers, moved.buffers, moved.n_buffers * sizeof(moved.buffers[0]));
+	ret->n_ports = moved.n_ports;
+	memcpy(ret->ports, moved.ports, moved.n_ports * sizeof(moved.ports[0]));
+	return 0;
 }
 
 void value_transfer_sizes(const ValueTransfer *transfer, uint64_t *ret_sizes)

@@ -69,9 +69,15 @@ uint64_t value_hash_u64(uint64_t x)
 	return value_hash_bytes(&x, sizeof(x));
 }
 
+void ptrmap_init_with(struct ptrmap *m, struct ptrmap_slot *slots, size_t cap)
+{
+	*m = (struct ptrmap){ .slots = slots, .cap = cap, .borrowed = true };
+}
+
 void ptrmap_deinit(struct ptrmap *m)
 {
-	free(m->slots);
+	if (!m->borrowed)
+		free(m->slots);
 	*m = (struct ptrmap){ 0 };
 }
 
@@ -135,9 +141,15 @@ int ptrmap_put(struct ptrmap *m, const void *key, uintptr_t val, uintptr_t *ret_
 	return 1;
 }
 
+void ptrvec_init_with(struct ptrvec *v, void **items, size_t cap)
+{
+	*v = (struct ptrvec){ .items = items, .cap = cap, .borrowed = true };
+}
+
 void ptrvec_deinit(struct ptrvec *v)
 {
-	free(v->items);
+	if (!v->borrowed)
+		free(v->items);
 	*v = (struct ptrvec){ 0 };
 }
 
@@ -145,12 +157,15 @@ int ptrvec_push(struct ptrvec *v, void *item)
 {
 	if (v->count == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 64;
-		void **items = realloc(v->items, cap * sizeof(*items));
+		void **items = v->borrowed ? malloc(cap * sizeof(*items)) : realloc(v->items, cap * sizeof(*items));
 
 		if (!items)
 			return -ENOMEM;
+		if (v->borrowed)
+			memcpy(items, v->items, v->count * sizeof(*items));
 		v->items = items;
 		v->cap = cap;
+		v->borrowed = false;
 	}
 	v->items[v->count++] = item;
 	return 0;

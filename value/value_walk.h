@@ -25,6 +25,7 @@ struct ptrmap {
 	struct ptrmap_slot *slots;  /* key and value side by side: one cache miss per probe */
 	size_t cap;                 /* power of two, or 0 */
 	size_t count;
+	bool borrowed;              /* slots are the caller's (ptrmap_init_with()), not freed */
 };
 
 /* Addresses are not chosen by an attacker: a cheap mix is enough. */
@@ -46,6 +47,10 @@ static inline void ptrmap_prefetch(const struct ptrmap *m, const void *key)
 		__builtin_prefetch(&m->slots[ptrmap_hash(key) & (m->cap - 1)]);
 }
 
+/* Starts m in the caller's cap slots (a power of two, zeroed), for a
+ * small walk that should allocate nothing; it moves to the heap if it
+ * outgrows them. */
+void ptrmap_init_with(struct ptrmap *m, struct ptrmap_slot *slots, size_t cap);
 void ptrmap_deinit(struct ptrmap *m);
 /* Looks key up: true and *ret_val (when non-NULL) if present. */
 bool ptrmap_get(const struct ptrmap *m, const void *key, uintptr_t *ret_val);
@@ -58,8 +63,11 @@ struct ptrvec {
 	void **items;
 	size_t count;
 	size_t cap;
+	bool borrowed;    /* items are the caller's (ptrvec_init_with()), not freed */
 };
 
+/* Starts v in the caller's cap items, as ptrmap_init_with(). */
+void ptrvec_init_with(struct ptrvec *v, void **items, size_t cap);
 void ptrvec_deinit(struct ptrvec *v);
 int ptrvec_push(struct ptrvec *v, void *item);
 
