@@ -32,6 +32,7 @@ typedef struct Stream Stream;
  * Frame.next (queueing allocates nothing). */
 typedef struct EventQueue {
 	Frame *head, **tail;
+	size_t length;
 } EventQueue;
 
 /* A WindowProxy: a reference to a browsing context by its broker id,
@@ -127,6 +128,9 @@ struct cp_client {
 	EventQueue events;         /* received, not yet dispatched, in order */
 	Frame *partial;            /* a large frame being read in place */
 	size_t partial_missing;
+	/* Parsing stopped PARSE_AHEAD_EVENTS ahead of dispatch: the input
+	 * may hold whole frames (client_parse_available() takes them). */
+	bool parse_stopped;
 	int post_error;            /* first post failure since the last sync */
 	char post_error_message[256];
 	/* The broker's limits, from its Welcome (0: the protocol's own). */
@@ -164,6 +168,9 @@ int client_read_available(cp_client *client);
 /* The same for frames already read (a request's wait may leave some in the
  * input), without reading. */
 int client_parse_available(cp_client *client);
+/* Whether parsing stopped ahead of dispatch with whole frames maybe left
+ * in the input (client_parse_available() takes the next batch). */
+bool client_parse_stopped(const cp_client *client);
 /* Whether client_read_waiting() may wait in recvmsg(): nothing to write,
  * no large payload half read, and the socket blocking allowed. */
 bool client_may_wait_in_read(const cp_client *client);

@@ -30,6 +30,7 @@ void event_queue_init(EventQueue *q)
 {
 	q->head = NULL;
 	q->tail = &q->head;
+	q->length = 0;
 }
 
 int event_queue_push(EventQueue *q, Frame *frame)
@@ -37,6 +38,7 @@ int event_queue_push(EventQueue *q, Frame *frame)
 	frame->next = NULL;
 	*q->tail = frame;
 	q->tail = &frame->next;
+	q->length++;
 	return 0;
 }
 
@@ -49,6 +51,7 @@ Frame *event_queue_pop(EventQueue *q)
 	q->head = frame->next;
 	if (!q->head)
 		q->tail = &q->head;
+	q->length--;
 	frame->next = NULL;
 	return frame;
 }

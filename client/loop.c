@@ -66,6 +66,15 @@ static int dispatch_once(cp_client *c, int *ret_kept, bool read)
 	if (r == 0)
 		r = read ? client_read_available(c) : client_parse_available(c);
 	dispatched = client_dispatch_events(c, ret_kept);
+	/* What was read and not parsed yet, a batch at a time (client.c,
+	 * PARSE_AHEAD_EVENTS): all of it is dispatched by this call. */
+	while (r == 0 && client_parse_stopped(c)) {
+		int kept = 0;
+
+		r = client_parse_available(c);
+		dispatched += client_dispatch_events(c, &kept);
+		*ret_kept += kept;
+	}
 	/* Callbacks may have posted, and reading may have queued port
 	 * hand-backs: send what we can without blocking. */
 	if (!c->broken)

@@ -68,6 +68,7 @@ static void queue_move(EventQueue *dst, EventQueue *src)
 {
 	dst->head = src->head;
 	dst->tail = src->head ? src->tail : &dst->head;
+	dst->length = src->length;
 	event_queue_init(src);
 }
 
@@ -80,6 +81,7 @@ static void queue_prepend(EventQueue *q, EventQueue *front)
 	if (!q->head)
 		q->tail = front->tail;
 	q->head = front->head;
+	q->length += front->length;
 	event_queue_init(front);
 }
 

@@ -281,6 +281,55 @@ START_TEST(wait_returns_the_number_of_events_dispatched)
 }
 END_TEST
 
+/* The library parses a few hundred events ahead of their dispatch and
+ * leaves the rest of a large read as bytes until their turn (client.c,
+ * PARSE_AHEAD_EVENTS): one cp_client_dispatch() still runs a callback for
+ * every event it read, in order. */
+START_TEST(one_dispatch_runs_every_event_it_read_in_order)
+{
+	enum { N = 2000 };
+	cp_client *ca = test_client(&broker), *cb = test_client(&broker);
+	cp_window *a = open_window(ca, "https://a.example/", NULL);
+	cp_window *b = open_window(cb, "https://b.example/", NULL);
+	TestInbox in = { 0 };
+	int first, total;
+
+	cp_window_set_callback(b, test_inbox_callback, &in);
+	for (int i = 1; i <= N; i++) {
+		char json[16];
+
+		snprintf(json, sizeof(json), "%d", i);
+		post(a, cp_window_id(b), json, "*");
+	}
+	ck_assert_int_eq(cp_client_sync(ca, 5000), 0);
+	/* The broker writes what b's socket takes: more than one batch. */
+	usleep(200 * 1000);
+	first = cp_client_dispatch(cb);
+	ck_assert_int_ge(first, 0);
+	ck_assert_uint_eq(in.count, (size_t)first);
+	ck_assert_msg(first > 300, "one dispatch ran %d callbacks", first);
+	total = first;
+	while (total < N) {
+		int r = cp_client_wait(cb, 5000);
+
+		ck_assert_int_gt(r, 0);
+		total += r;
+	}
+	ck_assert_int_eq(total, N);
+	ck_assert_uint_eq(in.count, N);
+	for (int i = 0; i < N; i++) {
+		char want[16];
+
+		snprintf(want, sizeof(want), "%d", i + 1);
+		ck_assert_msg(in.json[i] && strstr(in.json[i], want) == in.json[i] + strcspn(in.json[i], "0123456789"),
+			      "event %d is %s", i, in.json[i] ? in.json[i] : "(null)");
+	}
+	test_inbox_clear(&in);
+	cp_client_free(ca);
+	cp_client_free(cb);
+}
+END_TEST
+
 START_TEST(events_for_a_window_without_callback_end_the_wait_and_are_kept)
 {
 	cp_client *ca = test_client(&broker), *cb = test_client(&broker);
@@ -393,6 +442,7 @@ int main(void)
 	tcase_add_test(tc, events_arriving_during_wait_for_window_are_kept_not_dispatched);
 	tcase_add_test(tc, wait_returns_zero_when_nothing_arrives_in_time);
 	tcase_add_test(tc, wait_returns_the_number_of_events_dispatched);
+	tcase_add_test(tc, one_dispatch_runs_every_event_it_read_in_order);
 	tcase_add_test(tc, events_for_a_window_without_callback_end_the_wait_and_are_kept);
 	tcase_add_test(tc, events_for_a_port_not_started_end_the_wait_and_are_kept);
 	tcase_add_test(tc, dropped_events_do_not_end_the_wait);
