@@ -450,10 +450,11 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 		if (c->partial) {
 			Frame *f = c->partial;
 
+			/* And the next header, if it is there (as stream_read_header()). */
 			n = stream_read_to(c->stream, f->block + (f->block_length - c->partial_missing),
-					   c->partial_missing);
+					   c->partial_missing, STREAM_READ_HEADER);
 			if (n > 0)
-				c->partial_missing -= (size_t)n;
+				c->partial_missing -= (size_t)n < c->partial_missing ? (size_t)n : c->partial_missing;
 		} else {
 			n = c->read_header_first ? stream_read_header(c->stream) : stream_read(c->stream);
 		}

@@ -337,12 +337,13 @@ static int read_outcome(cp_client *c, ssize_t n)
 static int client_read_once(cp_client *c)
 {
 	Frame *f = c->partial;
+	/* The rest of a large payload, and in the same read what follows. */
 	ssize_t n = f ? stream_read_to(c->stream, f->block + (f->block_length - c->partial_missing),
-				       c->partial_missing) :
+				       c->partial_missing, STREAM_READ_CHUNK) :
 		    stream_read(c->stream);
 
 	if (n > 0 && c->partial)
-		c->partial_missing -= (size_t)n;
+		c->partial_missing -= (size_t)n < c->partial_missing ? (size_t)n : c->partial_missing;
 	return read_outcome(c, n);
 }
 

@@ -13,11 +13,6 @@
 
 #include "stream.h"
 
-/* Reading 64 KiB per recvmsg lets one syscall carry many small frames. */
-#define STREAM_READ_CHUNK (64 * 1024)
-/* A frame's prefix and a usual header: a Post or an Event with its
- * origins and ids is a few hundred bytes (stream_read_header()). */
-#define STREAM_READ_HEADER 512
 #define STREAM_IOV_MAX 64
 
 /* Descriptors waiting to be sent with the output byte at `offset` (counted
@@ -194,18 +189,28 @@ static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, bool wait, in
 	return n;
 }
 
-/* One recvmsg of up to max bytes into the input buffer, or into the
- * scratch buffer when the input is empty and the stream has one. */
-static ssize_t read_input(Stream *s, size_t max, bool wait)
+/* One recvmsg: first up to block_length bytes into block (none when
+ * block is NULL), then up to max bytes into the input buffer, or into the
+ * scratch buffer when the input is empty and the stream has one.  Returns
+ * the bytes read, both parts together. */
+static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t max, bool wait)
 {
 	struct evbuffer *dst = s->input;
 	struct evbuffer_iovec vec[2];
-	struct iovec iov[2];
+	struct iovec iov[3];
 	bool scratch = s->scratch && evbuffer_get_length(dst) == 0;
+	size_t first = block ? 1 : 0;
 	int n_vec, r = 0;
 	ssize_t n, got;
 
-	if (scratch) {
+	if (block) {
+		iov[0].iov_base = block;
+		iov[0].iov_len = block_length;
+	}
+	if (max == 0) {
+		n_vec = 0;
+		scratch = false;
+	} else if (scratch) {
 		n_vec = 1;
 		vec[0].iov_base = s->scratch;
 		vec[0].iov_len = s->scratch_size < max ? s->scratch_size : max;
@@ -216,17 +221,19 @@ static ssize_t read_input(Stream *s, size_t max, bool wait)
 	}
 	/* The reservation may be larger than max: read no more than asked. */
 	for (int i = 0, left = (int)(max > INT32_MAX ? INT32_MAX : max); i < n_vec; i++) {
-		iov[i].iov_base = vec[i].iov_base;
-		iov[i].iov_len = vec[i].iov_len < (size_t)left ? vec[i].iov_len : (size_t)left;
-		left -= (int)iov[i].iov_len;
+		iov[first + i].iov_base = vec[i].iov_base;
+		iov[first + i].iov_len = vec[i].iov_len < (size_t)left ? vec[i].iov_len : (size_t)left;
+		left -= (int)iov[first + i].iov_len;
 	}
-	n = receive(s, iov, (size_t)n_vec, wait, &r);
+	n = receive(s, iov, first + (size_t)n_vec, wait, &r);
 	if (n < 0) {
-		if (!scratch)
+		if (!scratch && n_vec > 0)
 			evbuffer_commit_space(dst, vec, 0);
 		return n;
 	}
 	got = n;
+	if (block)
+		n -= (ssize_t)((size_t)n < block_length ? (size_t)n : block_length);
 	if (scratch) {
 		/* Borrowed, not copied: the caller parses the frames in it and
 		 * stream_release_scratch() keeps what is left. */
@@ -235,11 +242,12 @@ static ssize_t read_input(Stream *s, size_t max, bool wait)
 		s->borrowing = n > 0;
 	} else {
 		for (int i = 0; i < n_vec; i++) {
-			size_t take = (size_t)n < iov[i].iov_len ? (size_t)n : iov[i].iov_len;
+			size_t take = (size_t)n < iov[first + i].iov_len ? (size_t)n : iov[first + i].iov_len;
 			vec[i].iov_len = take;
 			n -= (ssize_t)take;
 		}
-		evbuffer_commit_space(dst, vec, n_vec);
+		if (n_vec > 0)
+			evbuffer_commit_space(dst, vec, n_vec);
 	}
 	if (r < 0)
 		return r;
@@ -284,17 +292,17 @@ int stream_release_scratch(Stream *s)
 
 ssize_t stream_read(Stream *s)
 {
-	return read_input(s, STREAM_READ_CHUNK, false);
+	return read_input(s, NULL, 0, STREAM_READ_CHUNK, false);
 }
 
 ssize_t stream_read_header(Stream *s)
 {
-	return read_input(s, STREAM_READ_HEADER, false);
+	return read_input(s, NULL, 0, STREAM_READ_HEADER, false);
 }
 
 ssize_t stream_read_waiting(Stream *s)
 {
-	return read_input(s, STREAM_READ_CHUNK, s->may_wait);
+	return read_input(s, NULL, 0, STREAM_READ_CHUNK, s->may_wait);
 }
 
 int stream_allow_waiting(Stream *s)
@@ -317,16 +325,11 @@ bool stream_read_was_short(const Stream *s)
 	return s->read_short;
 }
 
-ssize_t stream_read_to(Stream *s, void *dst, size_t max)
+ssize_t stream_read_to(Stream *s, void *dst, size_t max, size_t then)
 {
-	struct iovec iov = { .iov_base = dst, .iov_len = max };
-	ssize_t n;
-	int r;
-
 	if (max == 0)
 		return -EINVAL;
-	n = receive(s, &iov, 1, false, &r);
-	return n >= 0 && r < 0 ? r : n;
+	return read_input(s, dst, max, then, false);
 }
 
 int stream_take_frame_fds(Stream *s, uint64_t frame_start, uint64_t frame_end, int *fds, size_t declared)

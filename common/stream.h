@@ -23,6 +23,12 @@ struct evbuffer;
  * this many (frame.h).  Linux's own cap is SCM_MAX_FD = 253. */
 #define STREAM_FDS_MAX 64
 
+/* Reading 64 KiB per recvmsg lets one syscall carry many small frames. */
+#define STREAM_READ_CHUNK (64 * 1024)
+/* A frame's prefix and a usual header: a Post or an Event with its
+ * origins and ids is a few hundred bytes (stream_read_header()). */
+#define STREAM_READ_HEADER 512
+
 typedef struct Stream Stream;
 
 /* Wraps fd (made non-blocking; the stream owns it and closes it on free).
@@ -55,11 +61,15 @@ ssize_t stream_read(Stream *stream);
  * in place (stream_read_to()) rather than copied out of the input. */
 ssize_t stream_read_header(Stream *stream);
 
-/* The same into dst, at most max bytes: the rest of a large frame's
- * payload, read in place into its block (frame.h); the bytes count as
- * input that was read and consumed: stream_input_offset() moves past
- * them. */
-ssize_t stream_read_to(Stream *stream, void *dst, size_t max);
+/* The same into dst, at most max bytes, and in the same recvmsg up to
+ * `then` bytes more into the input buffer: the rest of a large frame's
+ * payload, read in place into its block (frame.h), and what follows it.
+ * Returns the bytes read, both parts (dst got the first max of them).
+ * The bytes in dst count as input that was read and consumed:
+ * stream_input_offset() moves past them.  A read that fills neither part
+ * is short (stream_read_was_short()): no read for nothing after a
+ * message that was the last one sent. */
+ssize_t stream_read_to(Stream *stream, void *dst, size_t max, size_t then);
 
 /* Clears O_NONBLOCK on the socket, so that stream_read_waiting() can wait
  * in recvmsg() itself: a client waiting for its next event then makes one
