@@ -337,9 +337,11 @@ static int read_outcome(cp_client *c, ssize_t n)
 static int client_read_once(cp_client *c)
 {
 	Frame *f = c->partial;
-	/* The rest of a large payload, and in the same read what follows. */
+	/* The rest of a large payload, and in the same read no more than the
+	 * next header: a large message is often followed by another, whose
+	 * payload is then read in place too (one recvmsg a message). */
 	ssize_t n = f ? stream_read_to(c->stream, f->block + (f->block_length - c->partial_missing),
-				       c->partial_missing, STREAM_READ_CHUNK) :
+				       c->partial_missing, STREAM_READ_HEADER) :
 		    stream_read(c->stream);
 
 	if (n > 0 && c->partial)
