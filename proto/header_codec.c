@@ -320,110 +320,136 @@ static void *alloc(ProtobufCAllocator *allocator, size_t size)
 	return allocator->alloc(allocator->allocator_data, size);
 }
 
-/* Reads one field's value into m (or, with m NULL, only checks it).
- * Returns 1, 0 when protobuf-c must decide, -ENOMEM. */
-static int in_field(In *in, unsigned wire, const Field *f, ProtobufCMessage *m, ProtobufCAllocator *allocator)
+/* A string or packed field the reading pass found: its bytes, copied
+ * once the whole body is known good. */
+typedef struct Span {
+	const Field *field;
+	In bytes;
+	size_t count;    /* packed: elements */
+} Span;
+
+/* At most: Event's four strings and two packed fields. */
+#define SPANS_MAX 8
+
+/* One read of a body, in a single pass: scalars straight into m (a copy
+ * on the stack), strings and packed fields as spans.  Each known field at
+ * most once, in increasing order.  Returns 1, or 0 when protobuf-c must
+ * decide. */
+static int read_body(In in, const Body *body, ProtobufCMessage *m, Span *spans, size_t *ret_n_spans)
 {
-	char *at = m ? (char *)m + f->offset : NULL;
-	uint64_t v;
-	In part;
-
-	switch (f->kind) {
-	case KIND_UINT64:
-		if (wire != WIRE_VARINT || !in_varint(in, VARINT_UINT64_MAX_BYTES, &v))
-			return 0;
-		if (at)
-			memcpy(at, &v, sizeof(v));
-		return 1;
-	case KIND_UINT32:
-	case KIND_ENUM:
-		if (wire != WIRE_VARINT || !in_varint(in, VARINT_UINT32_MAX_BYTES, &v) ||
-		    v > (f->kind == KIND_ENUM ? (uint64_t)INT32_MAX : (uint64_t)UINT32_MAX))
-			return 0;
-		if (at) {
-			uint32_t u = (uint32_t)v;
-
-			memcpy(at, &u, sizeof(u));
-		}
-		return 1;
-	case KIND_STRING: {
-		char *s;
-
-		if (wire != WIRE_LENGTH || !in_length(in, &part))
-			return 0;
-		if (!at)
-			return 1;
-		/* As protobuf-c: the bytes, and a NUL after them. */
-		s = alloc(allocator, (size_t)(part.end - part.p) + 1);
-		if (!s)
-			return -ENOMEM;
-		memcpy(s, part.p, (size_t)(part.end - part.p));
-		s[part.end - part.p] = '\0';
-		memcpy(at, &s, sizeof(s));
-		return 1;
-	}
-	case KIND_PACKED_UINT64: {
-		uint64_t *values = NULL;
-		size_t count = 0;
-
-		/* Unpacked elements, and an empty packed field, are left. */
-		if (wire != WIRE_LENGTH || !in_length(in, &part) || part.p == part.end)
-			return 0;
-		for (In scan = part; scan.p < scan.end; count++) {
-			if (!in_varint(&scan, VARINT_UINT64_MAX_BYTES, &v))
-				return 0;
-		}
-		if (!at)
-			return 1;
-		values = alloc(allocator, count * sizeof(uint64_t));
-		if (!values)
-			return -ENOMEM;
-		for (size_t i = 0; i < count; i++)
-			in_varint(&part, VARINT_UINT64_MAX_BYTES, &values[i]);
-		memcpy(at, &values, sizeof(values));
-		memcpy((char *)m + f->count_offset, &count, sizeof(count));
-		return 1;
-	}
-	case KIND_NONE:
-		break;
-	}
-	return 0;
-}
-
-/* Reads a body: each known field at most once, in increasing order.
- * With m NULL, only checks that it is such a body. */
-static int in_body(In in, const Body *body, ProtobufCMessage *m, ProtobufCAllocator *allocator)
-{
+	size_t n_spans = 0;
 	unsigned last = 0;
 
 	while (in.p < in.end) {
-		uint64_t tag;
-		unsigned number;
-		int r;
+		const Field *f;
+		uint64_t tag, v;
+		unsigned number, wire;
+		char *at;
 
 		if (!in_varint(&in, 2, &tag))
 			return 0;
 		number = (unsigned)(tag >> 3);
+		wire = (unsigned)(tag & 7);
 		if (number <= last || number >= body->n_fields)
 			return 0;
-		r = in_field(&in, (unsigned)(tag & 7), &body->fields[number], m, allocator);
-		if (r <= 0)
-			return r;
 		last = number;
+		f = &body->fields[number];
+		at = (char *)m + f->offset;
+		if (n_spans == SPANS_MAX)
+			return 0;    /* more strings than any body has: not ours */
+		switch (f->kind) {
+		case KIND_UINT64:
+			if (wire != WIRE_VARINT || !in_varint(&in, VARINT_UINT64_MAX_BYTES, &v))
+				return 0;
+			memcpy(at, &v, sizeof(v));
+			break;
+		case KIND_UINT32:
+		case KIND_ENUM: {
+			uint32_t u;
+
+			if (wire != WIRE_VARINT || !in_varint(&in, VARINT_UINT32_MAX_BYTES, &v) ||
+			    v > (f->kind == KIND_ENUM ? (uint64_t)INT32_MAX : (uint64_t)UINT32_MAX))
+				return 0;
+			u = (uint32_t)v;
+			memcpy(at, &u, sizeof(u));
+			break;
+		}
+		case KIND_STRING:
+			if (wire != WIRE_LENGTH || !in_length(&in, &spans[n_spans].bytes))
+				return 0;
+			spans[n_spans].field = f;
+			spans[n_spans++].count = 0;
+			break;
+		case KIND_PACKED_UINT64: {
+			size_t count = 0;
+			In part;
+
+			/* Unpacked elements, and an empty packed field, are left. */
+			if (wire != WIRE_LENGTH || !in_length(&in, &part) || part.p == part.end)
+				return 0;
+			for (In scan = part; scan.p < scan.end; count++) {
+				if (!in_varint(&scan, VARINT_UINT64_MAX_BYTES, &v))
+					return 0;
+			}
+			spans[n_spans].field = f;
+			spans[n_spans].bytes = part;
+			spans[n_spans++].count = count;
+			break;
+		}
+		case KIND_NONE:
+			return 0;
+		}
 	}
+	*ret_n_spans = n_spans;
 	return 1;
+}
+
+/* Copies a span into memory from the allocator, and points m at it (as
+ * protobuf-c: a string's bytes and a NUL; a packed field's values). */
+static int fill_span(const Span *span, ProtobufCMessage *m, ProtobufCAllocator *allocator)
+{
+	const Field *f = span->field;
+	size_t n = (size_t)(span->bytes.end - span->bytes.p);
+	char *at = (char *)m + f->offset;
+
+	if (f->kind == KIND_STRING) {
+		char *s = alloc(allocator, n + 1);
+
+		if (!s)
+			return -ENOMEM;
+		memcpy(s, span->bytes.p, n);
+		s[n] = '\0';
+		memcpy(at, &s, sizeof(s));
+	} else {
+		uint64_t *values = alloc(allocator, span->count * sizeof(uint64_t));
+		In part = span->bytes;
+
+		if (!values)
+			return -ENOMEM;
+		for (size_t i = 0; i < span->count; i++)
+			in_varint(&part, VARINT_UINT64_MAX_BYTES, &values[i]);
+		memcpy(at, &values, sizeof(values));
+		memcpy((char *)m + f->count_offset, &span->count, sizeof(span->count));
+	}
+	return 0;
 }
 
 int header_fast_unpack(ProtobufCAllocator *allocator, size_t length, const uint8_t *bytes,
 		       Crosspost__Header **ret)
 {
 	In in = { bytes, bytes + length }, body_bytes;
+	union {
+		ProtobufCMessage base;
+		Crosspost__Post post;
+		Crosspost__Event event;
+	} read;
+	Span spans[SPANS_MAX];
+	size_t n_spans = 0;
 	uint32_t serial = 0;
 	const Body *body;
 	Crosspost__Header *header;
 	ProtobufCMessage *m;
 	uint64_t tag, v;
-	int r;
 
 	if (!in_varint(&in, 2, &tag))
 		return 0;
@@ -432,19 +458,19 @@ int header_fast_unpack(ProtobufCAllocator *allocator, size_t length, const uint8
 			return 0;
 		serial = (uint32_t)v;
 	}
-	if (tag == ((unsigned)HEADER_POST << 3 | WIRE_LENGTH))
+	if (tag == ((unsigned)HEADER_POST << 3 | WIRE_LENGTH)) {
 		body = &post_body;
-	else if (tag == ((unsigned)HEADER_EVENT << 3 | WIRE_LENGTH))
+		crosspost__post__init(&read.post);
+	} else if (tag == ((unsigned)HEADER_EVENT << 3 | WIRE_LENGTH)) {
 		body = &event_body;
-	else
+		crosspost__event__init(&read.event);
+	} else {
 		return 0;
-	if (!in_length(&in, &body_bytes) || in.p != in.end)
-		return 0;
-	/* Checked whole before anything is allocated: what falls back to
+	}
+	/* Read whole before anything is allocated: what falls back to
 	 * protobuf-c leaves nothing behind. */
-	r = in_body(body_bytes, body, NULL, NULL);
-	if (r <= 0)
-		return r;
+	if (!in_length(&in, &body_bytes) || in.p != in.end || !read_body(body_bytes, body, &read.base, spans, &n_spans))
+		return 0;
 
 	header = alloc(allocator, sizeof(*header));
 	if (!header)
@@ -455,21 +481,21 @@ int header_fast_unpack(ProtobufCAllocator *allocator, size_t length, const uint8
 		allocator->free(allocator->allocator_data, header);
 		return -ENOMEM;
 	}
+	memcpy(m, &read, body->descriptor->sizeof_message);
 	header->serial = serial;
 	if (body == &post_body) {
-		crosspost__post__init((Crosspost__Post *)m);
 		header->body_case = CROSSPOST__HEADER__BODY_POST;
 		header->post = (Crosspost__Post *)m;
 	} else {
-		crosspost__event__init((Crosspost__Event *)m);
 		header->body_case = CROSSPOST__HEADER__BODY_EVENT;
 		header->event = (Crosspost__Event *)m;
 	}
-	r = in_body(body_bytes, body, m, allocator);
-	if (r < 0) {
-		/* What was set so far is consistent: protobuf-c frees it. */
-		protobuf_c_message_free_unpacked(&header->base, allocator);
-		return r;
+	for (size_t i = 0; i < n_spans; i++) {
+		if (fill_span(&spans[i], m, allocator) < 0) {
+			/* What was set so far is consistent: protobuf-c frees it. */
+			protobuf_c_message_free_unpacked(&header->base, allocator);
+			return -ENOMEM;
+		}
 	}
 	*ret = header;
 	return 1;
