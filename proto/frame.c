@@ -198,7 +198,7 @@ static int append_prefix_and_header(struct evbuffer *out, const Crosspost__Heade
 	lengths[0] = htole32((uint32_t)header_length);
 	lengths[1] = htole32((uint32_t)payload_length);
 	memcpy(p, lengths, sizeof(lengths));
-	header_pack(header, p + FRAME_PREFIX_SIZE);
+	header_pack(header, header_length, p + FRAME_PREFIX_SIZE);
 	vec.iov_len = FRAME_PREFIX_SIZE + header_length;
 	if (evbuffer_commit_space(out, &vec, 1) < 0)
 		return -ENOMEM;
@@ -237,7 +237,7 @@ static int append_all_bytes(struct evbuffer *out, const Crosspost__Header *heade
 	lengths[0] = htole32((uint32_t)header_length);
 	lengths[1] = htole32((uint32_t)payload_length);
 	memcpy(p, lengths, sizeof(lengths));
-	header_pack(header, p + FRAME_PREFIX_SIZE);
+	header_pack(header, header_length, p + FRAME_PREFIX_SIZE);
 	if (payload_length)
 		memcpy(p + FRAME_PREFIX_SIZE + header_length, payload, payload_length);
 	vec.iov_len = FRAME_PREFIX_SIZE + header_length + payload_length;

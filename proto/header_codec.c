@@ -255,18 +255,28 @@ size_t header_packed_size(const Crosspost__Header *header)
 	return n ? n : crosspost__header__get_packed_size(header);
 }
 
-size_t header_pack(const Crosspost__Header *header, uint8_t *out)
+/* The body's size, from the header's (size_header() solved for body:
+ * body + varint_size(body) grows with body, so one answer fits). */
+static size_t body_of_size(const Crosspost__Header *header, size_t size)
+{
+	size_t rest = size - size_uint(header->serial) - 2;
+
+	for (size_t k = 1; k <= 3 && k <= rest; k++)
+		if (varint_size(rest - k) == k)
+			return rest - k;
+	return rest;
+}
+
+size_t header_pack(const Crosspost__Header *header, size_t size, uint8_t *out)
 {
 	const ProtobufCMessage *m;
 	uint8_t *p = out;
-	size_t body;
 
 	if (!body_of(header, &m))
 		return crosspost__header__pack(header, out);
-	body = size_body(header);
 	p = put_uint(p, HEADER_SERIAL, header->serial);
 	p = put_varint(p, (uint64_t)header->body_case << 3 | WIRE_LENGTH);
-	p = put_varint(p, body);
+	p = put_varint(p, body_of_size(header, size));
 	p = header->body_case == CROSSPOST__HEADER__BODY_POST ? put_post(p, header->post) :
 								put_event(p, header->event);
 	return (size_t)(p - out);

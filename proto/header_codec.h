@@ -29,9 +29,10 @@
 /* The packed size of header, as crosspost__header__get_packed_size(). */
 size_t header_packed_size(const Crosspost__Header *header);
 
-/* Packs header into out, which has header_packed_size() bytes; returns
- * that size.  The bytes are crosspost__header__pack()'s. */
-size_t header_pack(const Crosspost__Header *header, uint8_t *out);
+/* Packs header into out, which has room for size bytes: what
+ * header_packed_size() returned for it (passed on, not computed twice).
+ * Returns size.  The bytes are crosspost__header__pack()'s. */
+size_t header_pack(const Crosspost__Header *header, size_t size, uint8_t *out);
 
 /* Unpacks length bytes, allocating through allocator (not NULL), as
  * crosspost__header__unpack(): NULL when they do not decode (or out of

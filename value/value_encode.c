@@ -691,13 +691,16 @@ int value_encode_referencing(const cp_value *value, const ValueTransfer *moved, 
 	/* Most messages are a few nodes: their tables start on the stack, and
 	 * only the output is allocated. */
 	void *small_nodes[ENCODE_SMALL];
-	struct ptrmap_slot small_slots[2 * ENCODE_SMALL] = { { 0 } };
+	struct ptrmap_slot small_slots[ENCODE_SMALL];
 	uint32_t small_refs[2 * ENCODE_SMALL];
 	uint32_t root;
 	int r;
 
+	/* Only the keys: an empty slot is a NULL key. */
+	for (size_t i = 0; i < ENCODE_SMALL; i++)
+		small_slots[i].key = NULL;
 	ptrvec_init_with(&e.nodes, small_nodes, ENCODE_SMALL);
-	ptrmap_init_with(&e.objects, small_slots, 2 * ENCODE_SMALL);
+	ptrmap_init_with(&e.objects, small_slots, ENCODE_SMALL);
 	e.refs = small_refs;
 	e.refs_cap = 2 * ENCODE_SMALL;
 	e.refs_borrowed = true;

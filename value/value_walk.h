@@ -47,7 +47,7 @@ static inline void ptrmap_prefetch(const struct ptrmap *m, const void *key)
 		__builtin_prefetch(&m->slots[ptrmap_hash(key) & (m->cap - 1)]);
 }
 
-/* Starts m in the caller's cap slots (a power of two, zeroed), for a
+/* Starts m in the caller's cap slots (a power of two, their keys NULL), for a
  * small walk that should allocate nothing; it moves to the heap if it
  * outgrows them. */
 void ptrmap_init_with(struct ptrmap *m, struct ptrmap_slot *slots, size_t cap);
