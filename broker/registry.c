@@ -10,6 +10,7 @@
 
 /* Chained hash tables that double when the load reaches 1. */
 #define REGISTRY_INITIAL_BUCKETS 64
+_Static_assert((REGISTRY_INITIAL_BUCKETS & (REGISTRY_INITIAL_BUCKETS - 1)) == 0, "bucket() masks");
 
 struct Registry {
 	Window **by_id, **by_name;
@@ -24,6 +25,13 @@ static size_t hash_id(uint64_t id)
 	id *= 0xff51afd7ed558ccdULL;
 	id ^= id >> 33;
 	return (size_t)id;
+}
+
+/* n_buckets is a power of two (REGISTRY_INITIAL_BUCKETS, doubled): a mask,
+ * not a division, on every lookup. */
+static size_t bucket(const Registry *r, size_t hash)
+{
+	return hash & (r->n_buckets - 1);
 }
 
 static size_t hash_name(const char *name)
@@ -78,12 +86,12 @@ Registry *registry_free(Registry *r)
 
 static void link_window(Registry *r, Window *w)
 {
-	size_t b = hash_id(w->id) % r->n_buckets;
+	size_t b = bucket(r, hash_id(w->id));
 
 	w->id_next = r->by_id[b];
 	r->by_id[b] = w;
 	if (w->name) {
-		b = hash_name(w->name) % r->n_buckets;
+		b = bucket(r, hash_name(w->name));
 		w->name_next = r->by_name[b];
 		r->by_name[b] = w;
 	}
@@ -257,9 +265,9 @@ static void unlink_chain(Window **head, Window *w, size_t offset)
 
 void registry_remove(Registry *r, Window *w)
 {
-	unlink_chain(&r->by_id[hash_id(w->id) % r->n_buckets], w, offsetof(Window, id_next));
+	unlink_chain(&r->by_id[bucket(r, hash_id(w->id))], w, offsetof(Window, id_next));
 	if (w->name)
-		unlink_chain(&r->by_name[hash_name(w->name) % r->n_buckets], w,
+		unlink_chain(&r->by_name[bucket(r, hash_name(w->name))], w,
 			     offsetof(Window, name_next));
 	if (w->order_prev)
 		w->order_prev->order_next = w->order_next;
@@ -275,7 +283,7 @@ void registry_remove(Registry *r, Window *w)
 
 Window *registry_find(const Registry *r, uint64_t id)
 {
-	for (Window *w = r->by_id[hash_id(id) % r->n_buckets]; w; w = w->id_next)
+	for (Window *w = r->by_id[bucket(r, hash_id(id))]; w; w = w->id_next)
 		if (w->id == id)
 			return w;
 	return NULL;
@@ -283,7 +291,7 @@ Window *registry_find(const Registry *r, uint64_t id)
 
 Window *registry_find_name(const Registry *r, const char *name)
 {
-	for (Window *w = r->by_name[hash_name(name) % r->n_buckets]; w; w = w->name_next)
+	for (Window *w = r->by_name[bucket(r, hash_name(name))]; w; w = w->name_next)
 		if (strcmp(w->name, name) == 0)
 			return w;
 	return NULL;
