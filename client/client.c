@@ -267,7 +267,7 @@ static int client_take_frame(cp_client *c, Frame *frame)
  * of thousands of frames allocated at once, and glibc grew and trimmed
  * the heap for each (20% of a receiver's time at 64 B).  The rest stays
  * bytes in the input until dispatch_once() takes it, batch by batch. */
-#define PARSE_AHEAD_EVENTS 256
+#define PARSE_AHEAD_EVENTS 128
 
 /* Parses the whole frames in the input: every one when wanted_serial is
  * non-zero (returns 1 with *ret_reply when its reply arrives), else until

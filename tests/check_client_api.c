@@ -281,7 +281,7 @@ START_TEST(wait_returns_the_number_of_events_dispatched)
 }
 END_TEST
 
-/* The library parses a few hundred events ahead of their dispatch and
+/* The library parses 128 events ahead of their dispatch and
  * leaves the rest of a large read as bytes until their turn (client.c,
  * PARSE_AHEAD_EVENTS): one cp_client_dispatch() still runs a callback for
  * every event it read, in order. */
@@ -307,7 +307,8 @@ START_TEST(one_dispatch_runs_every_event_it_read_in_order)
 	first = cp_client_dispatch(cb);
 	ck_assert_int_ge(first, 0);
 	ck_assert_uint_eq(in.count, (size_t)first);
-	ck_assert_msg(first > 300, "one dispatch ran %d callbacks", first);
+	/* Without the batches, 128; what b's socket held was 284-567 here. */
+	ck_assert_msg(first > 128, "one dispatch ran %d callbacks", first);
 	total = first;
 	while (total < N) {
 		int r = cp_client_wait(cb, 5000);
