@@ -11,6 +11,7 @@
 
 #include <event2/buffer.h>
 
+#include "buffer_pool.h"
 #include "stream.h"
 
 #define STREAM_IOV_MAX 64
@@ -189,16 +190,31 @@ static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, bool wait, in
 	return n;
 }
 
+static void release_pooled(const void *data, size_t length, void *userdata)
+{
+	(void)length;
+	(void)userdata;
+	buffer_pool_put((void *)data);
+}
+
 /* One recvmsg: first up to block_length bytes into block (none when
- * block is NULL), then up to max bytes into the input buffer, or into the
- * scratch buffer when the input is empty and the stream has one.  Returns
- * the bytes read, both parts together. */
+ * block is NULL), then up to max bytes into the input buffer: into the
+ * scratch buffer when the input is empty and the stream has one, else
+ * into a block from buffer_pool.h when max is a chunk, else into the
+ * input's own chunks.  Returns the bytes read, both parts together.
+ *
+ * Why pooled blocks: a client that falls behind reads a flood in gulps
+ * of several 64 KiB reads; libevent's chunks for them came from the heap
+ * top and went back to the kernel once parsed (glibc trims past 128 KiB),
+ * so every gulp faulted in fresh pages, which slowed the reader further
+ * behind (hundreds of brk calls a second).  The pool's blocks stay. */
 static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t max, bool wait)
 {
 	struct evbuffer *dst = s->input;
 	struct evbuffer_iovec vec[2];
 	struct iovec iov[3];
 	bool scratch = s->scratch && evbuffer_get_length(dst) == 0;
+	uint8_t *pooled = NULL;
 	size_t first = block ? 1 : 0;
 	int n_vec, r = 0;
 	ssize_t n, got;
@@ -214,6 +230,13 @@ static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t
 		n_vec = 1;
 		vec[0].iov_base = s->scratch;
 		vec[0].iov_len = s->scratch_size < max ? s->scratch_size : max;
+	} else if (max >= BUFFER_POOL_MIN) {
+		pooled = buffer_pool_get(max);
+		if (!pooled)
+			return -ENOMEM;
+		n_vec = 1;
+		vec[0].iov_base = pooled;
+		vec[0].iov_len = max;
 	} else {
 		n_vec = evbuffer_reserve_space(dst, (ssize_t)max, vec, 2);
 		if (n_vec <= 0)
@@ -227,7 +250,9 @@ static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t
 	}
 	n = receive(s, iov, first + (size_t)n_vec, wait, &r);
 	if (n < 0) {
-		if (!scratch && n_vec > 0)
+		if (pooled)
+			buffer_pool_put(pooled);
+		else if (!scratch && n_vec > 0)
 			evbuffer_commit_space(dst, vec, 0);
 		return n;
 	}
@@ -240,6 +265,14 @@ static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t
 		if (n > 0 && evbuffer_add_reference(dst, s->scratch, (size_t)n, NULL, NULL) < 0)
 			return -ENOMEM;
 		s->borrowing = n > 0;
+	} else if (pooled) {
+		/* By reference: back to the pool once the input is drained past it. */
+		if (n == 0)
+			buffer_pool_put(pooled);
+		else if (evbuffer_add_reference(dst, pooled, (size_t)n, release_pooled, NULL) < 0) {
+			buffer_pool_put(pooled);
+			return -ENOMEM;
+		}
 	} else {
 		for (int i = 0; i < n_vec; i++) {
 			size_t take = (size_t)n < iov[first + i].iov_len ? (size_t)n : iov[first + i].iov_len;

@@ -280,6 +280,50 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 }
 END_TEST
 
+/* A chunk-sized read lands in a pooled block, which goes back to the pool
+ * once the input is drained past it: a reader that gulps many reads does
+ * not take fresh heap for each (stream.c read_input()). */
+START_TEST(stream_reads_into_pooled_blocks_returned_when_drained)
+{
+	struct evbuffer *wire = evbuffer_new();
+	Crosspost__Header h;
+	Crosspost__Post p;
+	Stream *rx = NULL;
+	size_t blocks, bytes, n_frames = 0;
+	int sv[2];
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
+	post_header(&h, &p);
+	for (int i = 0; i < 300; i++)
+		ck_assert_int_eq(frame_append_bytes(wire, &h, "0123456789abcdef", 16), 0);
+	ck_assert_int_eq(write(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire)),
+			 (ssize_t)evbuffer_get_length(wire));
+	buffer_pool_drain();
+	ck_assert_int_eq(stream_read(rx), (ssize_t)evbuffer_get_length(wire));
+	buffer_pool_usage(&blocks, &bytes);
+	ck_assert_uint_eq(blocks, 0);    /* in use by the input */
+	for (;;) {
+		Frame *f = NULL;
+		int r = frame_parse(stream_input(rx), &f, NULL);
+
+		if (r == 0)
+			break;
+		ck_assert_int_eq(r, 1);
+		ck_assert_int_eq(memcmp(frame_payload_bytes(f), "0123456789abcdef", 16), 0);
+		frame_free(f);
+		n_frames++;
+	}
+	ck_assert_uint_eq(n_frames, 300);
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), 0);
+	buffer_pool_usage(&blocks, &bytes);
+	ck_assert_uint_eq(blocks, 1);    /* back, for the next read */
+	stream_free(rx);
+	close(sv[0]);
+	evbuffer_free(wire);
+}
+END_TEST
+
 /* Freed large blocks are kept and handed out again (the point: pages
  * already faulted in), within the pool's bounds; small ones are not. */
 START_TEST(buffer_pool_reuses_within_bounds)
@@ -442,6 +486,7 @@ int main(void)
 	tcase_add_test(tc, frame_payload_small_inline_large_chained);
 	tcase_add_test(tc, frame_large_payload_read_in_place_into_a_block);
 	tcase_add_test(tc, buffer_pool_reuses_within_bounds);
+	tcase_add_test(tc, stream_reads_into_pooled_blocks_returned_when_drained);
 	tcase_add_test(tc, stream_passes_bytes_and_descriptors_in_order);
 	tcase_add_test(tc, stream_descriptors_must_match_their_frame);
 	tcase_add_test(tc, stream_free_closes_untaken_descriptors);
