@@ -15,8 +15,9 @@
  * unpacks only the form protobuf-c's packer writes (each known field once,
  * in field order, repeated fields packed).  Anything else - duplicated,
  * unknown or out-of-order fields, odd varints, an empty packed field - is
- * handed to protobuf-c whole, so it gets protobuf-c's answer.  The tests
- * (check_frame) and fuzz_frame compare both ways on every input.
+ * handed to protobuf-c whole, so it gets protobuf-c's answer.
+ * check_header_codec compares both ways field by field, and fuzz_frame on
+ * every input.
  */
 #ifndef CP_HEADER_CODEC_H
 #define CP_HEADER_CODEC_H
