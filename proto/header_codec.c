@@ -12,9 +12,10 @@ enum { WIRE_VARINT = 0, WIRE_LENGTH = 2 };
 /* The Header's fields the fast path knows: serial, and two bodies. */
 enum { HEADER_SERIAL = 1, HEADER_POST = 21, HEADER_EVENT = 24 };
 
-/* What one field of a body holds.  The tables below say it for Post and
- * Event; check_frame compares them with protobuf-c's descriptors, so a
- * change to crosspost.proto that they miss fails the tests. */
+/* What one field of a body holds, for reading.  The tables below say it
+ * for Post and Event; check_header_codec sets every field protobuf-c's
+ * descriptors list and requires the fast path to read it, so a change to
+ * crosspost.proto that they miss fails the tests. */
 typedef enum Kind {
 	KIND_NONE,            /* not a field: a number the fast path leaves to protobuf-c */
 	KIND_UINT64,
