@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* header_codec.c - Post and Event headers packed and unpacked by table; the rest by protobuf-c. */
+/* header_codec.c - Post and Event headers packed by straight code and read by table; the rest by protobuf-c. */
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -72,24 +72,18 @@ static const Body post_body = { &crosspost__post__descriptor, post_fields,
 static const Body event_body = { &crosspost__event__descriptor, event_fields,
 				 sizeof(event_fields) / sizeof(event_fields[0]) };
 
-/* The body the fast path takes for a header, with the body message, or
- * NULL. */
-static const Body *body_of(const Crosspost__Header *header, const ProtobufCMessage **ret_message)
+/* Whether the fast packer takes a header: a Post or an Event with no
+ * unknown fields kept from an unpack. */
+static bool fast_packs(const Crosspost__Header *header)
 {
 	if (header->base.n_unknown_fields > 0)
-		return NULL;
-	if (header->body_case == CROSSPOST__HEADER__BODY_POST && header->post &&
-	    header->post->base.n_unknown_fields == 0) {
-		*ret_message = &header->post->base;
-		return &post_body;
-	}
+		return false;
+	if (header->body_case == CROSSPOST__HEADER__BODY_POST)
+		return header->post && header->post->base.n_unknown_fields == 0;
 	/* protobuf-c packs a negative enum as ten bytes; rare enough to leave. */
-	if (header->body_case == CROSSPOST__HEADER__BODY_EVENT && header->event &&
-	    header->event->base.n_unknown_fields == 0 && (int)header->event->type >= 0) {
-		*ret_message = &header->event->base;
-		return &event_body;
-	}
-	return NULL;
+	if (header->body_case == CROSSPOST__HEADER__BODY_EVENT)
+		return header->event && header->event->base.n_unknown_fields == 0 && (int)header->event->type >= 0;
+	return false;
 }
 
 /* ---- packing --------------------------------------------------------- */
@@ -242,9 +236,7 @@ static size_t size_header(const Crosspost__Header *header, size_t body)
 
 size_t header_fast_packed_size(const Crosspost__Header *header)
 {
-	const ProtobufCMessage *m;
-
-	if (!body_of(header, &m))
+	if (!fast_packs(header))
 		return 0;
 	return size_header(header, size_body(header));
 }
@@ -270,10 +262,9 @@ static size_t body_of_size(const Crosspost__Header *header, size_t size)
 
 size_t header_pack(const Crosspost__Header *header, size_t size, uint8_t *out)
 {
-	const ProtobufCMessage *m;
 	uint8_t *p = out;
 
-	if (!body_of(header, &m))
+	if (!fast_packs(header))
 		return crosspost__header__pack(header, out);
 	p = put_uint(p, HEADER_SERIAL, header->serial);
 	p = put_varint(p, (uint64_t)header->body_case << 3 | WIRE_LENGTH);
