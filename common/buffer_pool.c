@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buffer_pool.h"
 
@@ -31,25 +32,31 @@ static pthread_mutex_t pool_lock = PTHREAD_MUTEX_INITIALIZER;
 static Block pool[BUFFER_POOL_BLOCKS];
 static size_t pool_count, pool_bytes;
 
-/* The pooled block of the least capacity that holds size, unless even
- * that one would waste more than it holds (a 16 KiB request should not pin
- * a 32 MiB block).  Called locked. */
+/* Removes pool[i], keeping the others in the order they were put back.
+ * Called locked. */
+static void *take_at(size_t i)
+{
+	void *bytes = pool[i].bytes;
+
+	pool_bytes -= pool[i].capacity;
+	memmove(&pool[i], &pool[i + 1], (pool_count - i - 1) * sizeof(pool[0]));
+	pool_count--;
+	return bytes;
+}
+
+/* The block put back last that holds size, unless it would waste more
+ * than it holds (a 16 KiB request should not pin a 32 MiB block).  The
+ * newest first: it is the one most likely still in the cache.  Called
+ * locked. */
 static void *take_fitting(size_t size)
 {
-	size_t best = BUFFER_POOL_BLOCKS;
-	void *bytes;
-
-	for (size_t i = 0; i < pool_count; i++)
-		if (pool[i].capacity >= size && pool[i].capacity / 2 <= size + BLOCK_GRANULE &&
-		    (best == BUFFER_POOL_BLOCKS || pool[i].capacity < pool[best].capacity))
-			best = i;
-	if (best == BUFFER_POOL_BLOCKS)
-		return NULL;
-	bytes = pool[best].bytes;
-	UNPOISON(bytes, pool[best].capacity);
-	pool_bytes -= pool[best].capacity;
-	pool[best] = pool[--pool_count];
-	return bytes;
+	for (size_t i = pool_count; i-- > 0;) {
+		if (pool[i].capacity >= size && pool[i].capacity / 2 <= size + BLOCK_GRANULE) {
+			UNPOISON(pool[i].bytes, pool[i].capacity);
+			return take_at(i);
+		}
+	}
+	return NULL;
 }
 
 void *buffer_pool_get(size_t size)
@@ -81,11 +88,11 @@ void buffer_pool_put(void *bytes)
 		return;
 	}
 	pthread_mutex_lock(&pool_lock);
-	/* The newest block stays: it is the size the process uses now. */
+	/* The oldest go first: the newest is the size the process uses now. */
 	while (pool_count == BUFFER_POOL_BLOCKS || capacity > BUFFER_POOL_BYTES - pool_bytes) {
-		evicted[n_evicted++] = pool[0];
-		pool_bytes -= pool[0].capacity;
-		pool[0] = pool[--pool_count];
+		evicted[n_evicted] = pool[0];
+		take_at(0);
+		n_evicted++;
 	}
 	POISON(bytes, capacity);
 	pool[pool_count++] = (Block){ bytes, capacity };

@@ -19,7 +19,7 @@
 
 /* Smaller blocks come from malloc's free lists cheaply: not pooled. */
 #define BUFFER_POOL_MIN (16u * 1024u)
-#define BUFFER_POOL_BLOCKS 8u
+#define BUFFER_POOL_BLOCKS 64u
 #define BUFFER_POOL_BYTES (32u * 1024u * 1024u)
 
 /* A malloc'd block of at least size bytes, from the pool when one fits;

@@ -343,6 +343,17 @@ START_TEST(buffer_pool_reuses_within_bounds)
 	b = buffer_pool_get(65536);
 	ck_assert_ptr_eq(b, a);
 	buffer_pool_put(b);
+	/* Of two that fit, the one put back last (likely still in the cache). */
+	a = buffer_pool_get(65536);
+	ck_assert_ptr_eq(a, b);
+	b = buffer_pool_get(65536);
+	ck_assert_ptr_ne(b, a);
+	buffer_pool_put(a);
+	buffer_pool_put(b);
+	ck_assert_ptr_eq(buffer_pool_get(65536), b);
+	ck_assert_ptr_eq(buffer_pool_get(65536), a);
+	buffer_pool_put(a);
+	buffer_pool_put(b);
 	/* A much smaller request does not pin it. */
 	b = buffer_pool_get(BUFFER_POOL_MIN);
 	ck_assert_ptr_ne(b, a);
