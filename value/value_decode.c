@@ -552,7 +552,7 @@ static int decode(const uint8_t *bytes, size_t len, uint8_t **block, const int *
 {
 	struct decode_moved moved = { .block = block, .block_length = len, .fds = fds, .n_fds = n_fds,
 				      .ports = ports, .n_ports = n_ports };
-	struct node_reader reader = { 0 };
+	struct node_reader reader;
 	cp_value **table = NULL;
 	uint8_t *earlier = NULL;   /* bit k: node k is referred to by a node before it */
 	/* Most messages are a few nodes: their bookkeeping stays on the stack
@@ -566,6 +566,7 @@ static int decode(const uint8_t *bytes, size_t len, uint8_t **block, const int *
 	if ((!bytes && len) || (!fds && n_fds) || (!ports && n_ports) || n_fds > SIZE_MAX / 2 ||
 	    n_ports > SIZE_MAX / 2)
 		return error_set(CP_ERR_TYPE, "bytes, fds or ports are NULL, or too many");
+	node_reader_init(&reader);
 	r = scan(bytes, len, NULL, NULL, 0, NULL, NULL, &n);
 	if (r < 0)
 		return r;

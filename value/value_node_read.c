@@ -354,9 +354,15 @@ int node_read(struct node_reader *r, const uint8_t *bytes, size_t len)
 	return -EINVAL;
 }
 
+void node_reader_init(struct node_reader *r)
+{
+	memset(r->lists, 0, sizeof(r->lists));
+}
+
 void node_reader_deinit(struct node_reader *r)
 {
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 3; i++) {
 		free(r->lists[i].items);
-	memset(r, 0, sizeof(*r));
+		r->lists[i] = (struct node_list){ 0 };
+	}
 }
