@@ -1612,6 +1612,66 @@ static void close_all(int *fds, size_t n)
 		close(fds[i]);
 }
 
+/* A small received ArrayBuffer (up to VALUE_BUFFER_INLINE_MAX bytes) lives
+ * in its node's allocation, aligned as malloc aligns; it is written,
+ * transferred onward (a copy into a sealed memfd) and detached like any
+ * other, and freed with its node (ASan and valgrind watch). */
+START_TEST(test_small_received_buffer_inline)
+{
+	cp_value *root = arr(), *small = pattern_buffer(100, 5), *edge = pattern_buffer(VALUE_BUFFER_INLINE_MAX, 6);
+	cp_value *over = pattern_buffer(VALUE_BUFFER_INLINE_MAX + 1, 7), *view = NULL, *got = NULL;
+	cp_value *transfer[1];
+	const cp_value *b[3];
+	uint8_t *bytes, *again, copy[100];
+	size_t len, again_len;
+	ValueTransfer moved;
+	int fd;
+
+	ck_assert_int_eq(cp_value_new_view(CP_VIEW_FLOAT64, small, 8, 2, &view), 0);
+	push(root, small);
+	push(root, edge);
+	push(root, over);
+	push(root, view);
+	ck_assert_int_eq(value_encode(root, &bytes, &len), 0);
+	ck_assert_int_eq(value_decode(bytes, len, &got), 0);
+	ck_assert(cp_value_equal(root, got));
+	for (size_t i = 0; i < 3; i++)
+		b[i] = cp_value_array_get(got, i);
+	ck_assert_ptr_eq(cp_value_view_buffer(cp_value_array_get(got, 3)), b[0]);
+	ck_assert_int_eq(b[0]->sub, VALUE_BUFFER_INLINE);
+	ck_assert_int_eq(b[1]->sub, VALUE_BUFFER_INLINE);
+	ck_assert_int_eq(b[2]->sub, VALUE_BUFFER_HEAP);
+	for (size_t i = 0; i < 2; i++) {
+		const uint8_t *data = cp_value_array_buffer_data(b[i], NULL);
+
+		/* Right after the node, at a multiple of 16. */
+		ck_assert(data > (const uint8_t *)b[i] && data <= (const uint8_t *)b[i] + 64);
+		ck_assert_uint_eq((uintptr_t)data % 16, 0);
+	}
+	/* Written, then transferred onward: the memfd holds what was written. */
+	cp_value_array_buffer_data_mut((cp_value *)b[0], NULL)[0] = 0xee;
+	memcpy(copy, cp_value_array_buffer_data(b[0], NULL), sizeof(copy));
+	ck_assert(!cp_value_equal(root, got));
+	transfer[0] = (cp_value *)b[0];
+	encode_and_seal(got, transfer, 1, &again, &again_len, &moved, &fd);
+	value_transfer_finish(&moved, true);
+	ck_assert(cp_value_array_buffer_is_detached(b[0]));
+	ck_assert_ptr_null(cp_value_array_buffer_data(b[0], &len));
+	ck_assert_uint_eq(len, 0);
+	{
+		uint8_t sealed[101];
+
+		ck_assert_int_eq(pread(fd, sealed, sizeof(sealed), 0), 100);
+		ck_assert_int_eq(memcmp(sealed, copy, 100), 0);
+	}
+	close(fd);
+	free(again);
+	free(bytes);
+	cp_value_free(got);
+	cp_value_free(root);
+}
+END_TEST
+
 /* Large ArrayBuffer bytes are placed at a multiple of 16 in the encoding
  * (Value.alignment), so that a receiver that read the payload into a block
  * keeps them there: value_decode_block() adopts the block (no copy) for the
@@ -2245,6 +2305,7 @@ static Suite *value_suite(void)
 	tcase_add_test(tc, test_scenario_corruptions);
 	tcase_add_test(tc, test_protobuf_encoding_rules);
 	tcase_add_test(tc, test_aligned_buffer_kept_in_the_payload_block);
+	tcase_add_test(tc, test_small_received_buffer_inline);
 	tcase_add_test(tc, test_reachability_any_order);
 	suite_add_tcase(s, tc);
 

@@ -16,7 +16,7 @@
 #include "value_internal.h"
 
 /*
- * Four storages (enum value_buffer_storage):
+ * Five storages (enum value_buffer_storage):
  *
  *  HEAP    malloc'd.  Small buffers, adopted blocks (_take), and large ones
  *          when no descriptor could be had.  A transfer copies the bytes
@@ -29,6 +29,10 @@
  *  SHARED  a memfd of ours, mapped MAP_SHARED and writable.  A transfer
  *          turns the mapping into a private one of the same bytes at the
  *          same address and seals the memfd: no byte is copied.
+ *  INLINE  after the node itself, in its allocation: small received
+ *          buffers (VALUE_BUFFER_INLINE_MAX), so that a small message costs
+ *          one allocation, not two.  Otherwise as HEAP; detaching one
+ *          keeps its bytes until the node is freed.
  *  SEALED  a MAP_PRIVATE (copy-on-write) mapping of a sealed memfd: what a
  *          receiver gets, and what a SHARED buffer becomes once sealed.
  *          The memfd is kept (fd) so that passing the buffer on while it
@@ -200,10 +204,24 @@ cp_value *value_buffer_new(const void *data, size_t len)
 	return buffer_new(data, len, true);
 }
 
+/* Where an INLINE buffer's bytes start: the node rounded up to 16 bytes,
+ * the alignment malloc gives a HEAP buffer. */
+#define INLINE_OFFSET ((sizeof(cp_value) + 15u) & ~(size_t)15u)
+
 cp_value *value_buffer_new_received(const void *data, size_t len)
 {
 	cp_value *v;
 
+	if (len > 0 && len <= VALUE_BUFFER_INLINE_MAX) {
+		v = value_alloc(CP_VALUE_ARRAY_BUFFER, INLINE_OFFSET - sizeof(cp_value) + len);
+		if (!v)
+			return NULL;
+		v->sub = VALUE_BUFFER_INLINE;
+		v->u.buffer.data = (uint8_t *)v + INLINE_OFFSET;
+		v->u.buffer.len = len;
+		memcpy(v->u.buffer.data, data, len);
+		return v;
+	}
 	if (len < BUFFER_POOL_MIN)
 		return buffer_new(data, len, false);
 	v = value_alloc(CP_VALUE_ARRAY_BUFFER, 0);
@@ -253,6 +271,8 @@ void value_buffer_release(cp_value *v)
 	case VALUE_BUFFER_POOLED:
 		buffer_pool_put(v->u.buffer.data - v->u.buffer.offset);
 		break;
+	case VALUE_BUFFER_INLINE:
+		break;    /* freed with the node */
 	case VALUE_BUFFER_SHARED:
 	case VALUE_BUFFER_SEALED:
 		if (v->u.buffer.len)

@@ -50,7 +50,12 @@ enum value_buffer_storage {
 	VALUE_BUFFER_SHARED = 1,   /* an unsealed memfd of ours (fd), mapped MAP_SHARED: sealed in place at transfer */
 	VALUE_BUFFER_SEALED = 2,   /* a MAP_PRIVATE (copy-on-write) mapping of a sealed memfd; fd kept, or -1 */
 	VALUE_BUFFER_POOLED = 3,   /* a buffer_pool.h block (received, large); fd unused */
+	VALUE_BUFFER_INLINE = 4,   /* in the node's own allocation (received, small); fd unused */
 };
+
+/* A received ArrayBuffer up to this size shares its node's allocation:
+ * one malloc a message instead of two. */
+#define VALUE_BUFFER_INLINE_MAX 512u
 
 /* Bytes kept in the node's own allocation, NUL-terminated: WTF-8 text, or
  * a bigint's magnitude (little-endian, no trailing zero byte). */
@@ -189,9 +194,10 @@ static inline bool value_buffer_is_detached(const cp_value *v)
 cp_value *value_buffer_new(const void *data, size_t len);
 /* The same, never in a memfd: what a received (copied) buffer gets, since
  * most are read and dropped, and a memfd per message costs six syscalls.
- * Large ones take a pooled block (POOLED), so that message after message
- * lands in pages already faulted in.  Transferring it onward copies it
- * once into a memfd then. */
+ * Small ones live in the node's own allocation (INLINE); large ones take
+ * a pooled block (POOLED), so that message after message lands in pages
+ * already faulted in.  Transferring it onward copies it once into a memfd
+ * then. */
 cp_value *value_buffer_new_received(const void *data, size_t len);
 /* A POOLED ArrayBuffer of the len bytes at data, which lie inside block
  * (malloc'd; buffer_pool.h) and stay there: the node takes the block over
