@@ -59,6 +59,25 @@ typedef enum LargePayload {
 	LARGE_BLOCK,      /* one pooled block, the rest read into it (frame_parse_start) */
 } LargePayload;
 
+/* The fields before the arena, one by one: gcc clears 96 bytes with rep
+ * stos, whose start-up cost was a few percent of every frame parsed here
+ * (value_encode.c says the same of its encoder).  Every field of Frame
+ * before `arena` is set: one added there is added here. */
+static void frame_clear_fields(Frame *frame)
+{
+	frame->header = NULL;
+	frame->payload = NULL;
+	frame->inline_length = 0;
+	frame->block = NULL;
+	frame->block_length = 0;
+	frame->fds = NULL;
+	frame->n_fds = 0;
+	frame->wire_length = 0;
+	frame->next = NULL;
+	frame->arena_used = 0;
+	frame->spilled = NULL;
+}
+
 static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *ret_missing,
 		 const char **ret_reason)
 {
@@ -97,7 +116,7 @@ static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *r
 	frame = malloc(sizeof(*frame) + (inline_payload ? payload_length : 0));
 	if (!frame)
 		return -ENOMEM;
-	memset(frame, 0, offsetof(Frame, arena));
+	frame_clear_fields(frame);
 	/* Contiguous in the common case already: the read buffer holds many
 	 * small frames whole, so this copies nothing. */
 	bytes = evbuffer_pullup(in, FRAME_PREFIX_SIZE + (ssize_t)header_length +

@@ -43,6 +43,8 @@ struct evbuffer;
  * Event needs about half, more spills into malloc'd blocks. */
 #define FRAME_ARENA_SIZE 512u
 
+/* frame.c's frame_clear_fields() sets each field before the arena by
+ * name: a field added here is set there too. */
 typedef struct Frame {
 	Crosspost__Header *header;   /* unpacked; owned by the frame */
 	/* The payload: `payload` when large (owned chains), else the

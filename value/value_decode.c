@@ -574,9 +574,11 @@ static int decode(const uint8_t *bytes, size_t len, uint8_t **block, const int *
 		return error_set(CP_ERR_DATA, "malformed value: no nodes");
 	small = n <= DECODE_SMALL && n_fds + n_ports <= DECODE_SMALL;
 	if (small) {
-		memset(small_table, 0, sizeof(small_table));
-		memset(small_earlier, 0, sizeof(small_earlier));
-		memset(small_taken, 0, sizeof(small_taken));
+		/* As far as used: all of small_table was a rep stos of 128
+		 * bytes for a value of one or two nodes. */
+		memset(small_table, 0, n * sizeof(small_table[0]));
+		memset(small_earlier, 0, n / 8 + 1);
+		memset(small_taken, 0, n_fds + n_ports + 1);
 		table = small_table;
 		earlier = small_earlier;
 		moved.taken = small_taken;

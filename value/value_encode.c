@@ -59,6 +59,8 @@ struct string_slot {
 	uint32_t hash;          /* low bits of the string's keyed hash: most misses skip the compare */
 };
 
+/* value_encode_referencing() sets each field by name: one added here is
+ * set there too. */
 struct encoder {
 	struct ptrvec nodes;          /* the table: node i */
 	struct ptrmap objects;        /* object node -> its position */
@@ -687,7 +689,9 @@ static int encoder_write(struct encoder *e, const cp_value *v)
 int value_encode_referencing(const cp_value *value, const ValueTransfer *moved, uint8_t **ret_bytes,
 			     size_t *ret_len, ValueSegments *ret_segments)
 {
-	struct encoder e = { .moved = moved, .segments = ret_segments };
+	/* Field by field, not "= { 0 }": gcc clears a struct this size with
+	 * rep stos, a sixteenth of a small message's sender on this machine. */
+	struct encoder e;
 	/* Most messages are a few nodes: their tables start on the stack, and
 	 * only the output is allocated. */
 	void *small_nodes[ENCODE_SMALL];
@@ -701,9 +705,19 @@ int value_encode_referencing(const cp_value *value, const ValueTransfer *moved, 
 		small_slots[i].key = NULL;
 	ptrvec_init_with(&e.nodes, small_nodes, ENCODE_SMALL);
 	ptrmap_init_with(&e.objects, small_slots, ENCODE_SMALL);
+	e.strings = NULL;
+	e.strings_cap = e.n_strings = 0;
+	for (size_t i = 0; i < 4; i++)
+		e.constants[i] = 0;
 	e.refs = small_refs;
+	e.n_refs = 0;
 	e.refs_cap = 2 * ENCODE_SMALL;
 	e.refs_borrowed = true;
+	e.out = NULL;
+	e.len = e.cap = 0;
+	e.moved = moved;
+	e.segments = ret_segments;
+	e.moved_index = 0;
 
 	if (ret_segments) {
 		ret_segments->n = 0;
