@@ -11,6 +11,7 @@
 #include "value_transfer.h"
 #include "value_codec.h"
 
+/* deliver() sets every field by name: one added here is set there too. */
 struct cp_event {
 	cp_event_type type;
 	cp_port *port;            /* the port it arrived on, or NULL */
@@ -99,20 +100,25 @@ static void deliver(cp_window *w, cp_port *port, cp_broadcast *bc, Frame *frame)
 	const Crosspost__Event *ev = frame->header->event;
 	cp_port *ports[FRAME_FDS_MAX];
 	cp_client *client = w ? w->client : port ? port->client : bc->client;
-	cp_event event = {
-		.type = CP_EVENT_MESSAGE,
-		.port = port,
-		.broadcast = bc,
-		.client = client,
-		.ports = ports,
-		.origin = ev->origin,
-		.source_id = ev->source_window_id,
-		.source_name = ev->source_name && *ev->source_name ? ev->source_name : NULL,
-	};
+	cp_event event;
 	size_t length = frame_payload_length(frame);
 	const uint8_t *bytes = frame_payload_bytes(frame);
 	bool bad = !bytes || ev->n_ports > FRAME_FDS_MAX;
 
+	/* Field by field (all of them), not a designated initializer: gcc
+	 * clears the struct with rep stos first, once per message. */
+	event.type = CP_EVENT_MESSAGE;
+	event.port = port;
+	event.broadcast = bc;
+	event.client = client;
+	event.ports = ports;
+	event.n_ports = 0;
+	event.data = NULL;
+	event.origin = ev->origin;
+	event.source_id = ev->source_window_id;
+	event.source_name = ev->source_name && *ev->source_name ? ev->source_name : NULL;
+	event.drop_reason = NULL;
+	event.dropped_target = 0;
 	if (ev->type == CROSSPOST__EVENT_TYPE__EVENT_DROPPED && w) {
 		/* A report on one of this window's own posts (ReportDrops). */
 		event.type = CP_EVENT_DROPPED;
