@@ -29,15 +29,15 @@
  *  SHARED  a memfd of ours, mapped MAP_SHARED and writable.  A transfer
  *          turns the mapping into a private one of the same bytes at the
  *          same address and seals the memfd: no byte is copied.
- *  INLINE  after the node itself, in its allocation: small received
- *          buffers (VALUE_BUFFER_INLINE_MAX), so that a small message costs
- *          one allocation, not two.  Otherwise as HEAP; detaching one
- *          keeps its bytes until the node is freed.
  *  SEALED  a MAP_PRIVATE (copy-on-write) mapping of a sealed memfd: what a
  *          receiver gets, and what a SHARED buffer becomes once sealed.
  *          The memfd is kept (fd) so that passing the buffer on while it
  *          was never handed out writable (VALUE_F_WRITTEN) sends the same
  *          memfd again; otherwise a transfer copies, as for HEAP.
+ *  INLINE  after the node itself, in its allocation: small received
+ *          buffers (VALUE_BUFFER_INLINE_MAX), so that a small message costs
+ *          one allocation, not two.  Otherwise as HEAP; detaching one
+ *          keeps its bytes until the node is freed.
  *
  * A memfd costs a descriptor per buffer, which is why small buffers (and
  * small received ones) stay on the heap: VALUE_BUFFER_SHARED_MIN.  And the
