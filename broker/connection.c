@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: MIT */
 /* connection.c - a client connection: read, parse, dispatch, write; pausing and accounting. */
-#include <endian.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -313,23 +312,23 @@ void connection_flush(Connection *c)
 static bool admit_next_frame(Connection *c)
 {
 	struct evbuffer *input = stream_input(c->stream);
-	uint32_t lengths[2];
+	uint32_t header_length, payload_length;
 	uint64_t total;
 
-	if (evbuffer_copyout(input, lengths, sizeof(lengths)) < (ssize_t)sizeof(lengths))
+	if (!frame_peek_lengths(input, &header_length, &payload_length))
 		return true;
-	if (le32toh(lengths[0]) > FRAME_HEADER_MAX) {
+	if (header_length > FRAME_HEADER_MAX) {
 		c->broker->stats.connections_rejected++;
 		connection_close(c, LOG_WARNING, "malformed frame: frame header larger than 64 KiB");
 		return false;
 	}
-	if (le32toh(lengths[1]) > c->broker->limits.max_message_size) {
+	if (payload_length > c->broker->limits.max_message_size) {
 		c->broker->stats.quota_rejects++;
 		connection_close(c, LOG_WARNING, "a %u-byte message is over max-message-size (%llu bytes)",
-				 le32toh(lengths[1]), (unsigned long long)c->broker->limits.max_message_size);
+				 payload_length, (unsigned long long)c->broker->limits.max_message_size);
 		return false;
 	}
-	total = FRAME_PREFIX_SIZE + (uint64_t)le32toh(lengths[0]) + le32toh(lengths[1]);
+	total = FRAME_PREFIX_SIZE + (uint64_t)header_length + payload_length;
 	if (total <= CONNECTION_RESERVE_MIN || c->reserved || total <= evbuffer_get_length(input))
 		return true;
 	/* What it read of the frame is charged as input already; a frame

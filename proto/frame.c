@@ -81,7 +81,6 @@ static void frame_clear_fields(Frame *frame)
 static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *ret_missing,
 		 const char **ret_reason)
 {
-	unsigned char prefix[FRAME_PREFIX_SIZE];
 	uint32_t header_length, payload_length;
 	const char *reason = NULL;
 	ProtobufCAllocator allocator;
@@ -89,10 +88,8 @@ static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *r
 	bool inline_payload;
 	Frame *frame;
 
-	if (evbuffer_copyout(in, prefix, sizeof(prefix)) < (ssize_t)sizeof(prefix))
+	if (!frame_peek_lengths(in, &header_length, &payload_length))
 		return 0;
-	header_length = read_le32(prefix);
-	payload_length = read_le32(prefix + 4);
 	/* Limits are checked before anything is allocated or waited for, so a
 	 * lying length costs the peer its connection, not our memory. */
 	/* An empty header is a valid (all-default) Header: it parses, and the
@@ -346,13 +343,27 @@ int frame_take_fds(Frame *frame, Stream *stream)
 	return 0;
 }
 
+int frame_peek_lengths(struct evbuffer *in, uint32_t *ret_header_length, uint32_t *ret_payload_length)
+{
+	/* A pointer into the first chain, which holds the prefix but when it
+	 * straddles two reads: evbuffer_copyout() walked the chains and
+	 * copied, twice a frame in crosspostd (4% of its time). */
+	const unsigned char *prefix = evbuffer_pullup(in, FRAME_PREFIX_SIZE);
+
+	if (!prefix)
+		return 0;
+	*ret_header_length = read_le32(prefix);
+	*ret_payload_length = read_le32(prefix + 4);
+	return 1;
+}
+
 int frame_peek_length(struct evbuffer *in, uint64_t *ret_length)
 {
-	unsigned char prefix[FRAME_PREFIX_SIZE];
+	uint32_t header_length, payload_length;
 
-	if (evbuffer_copyout(in, prefix, sizeof(prefix)) < (ssize_t)sizeof(prefix))
+	if (!frame_peek_lengths(in, &header_length, &payload_length))
 		return 0;
-	*ret_length = FRAME_PREFIX_SIZE + (uint64_t)read_le32(prefix) + read_le32(prefix + 4);
+	*ret_length = FRAME_PREFIX_SIZE + (uint64_t)header_length + payload_length;
 	return 1;
 }
 

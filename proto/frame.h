@@ -118,6 +118,8 @@ uint32_t frame_declared_fds(const Frame *frame);
 /* The length of the whole frame at the front of in, from its prefix:
  * 1 with *ret_length, 0 when the prefix has not arrived. */
 int frame_peek_length(struct evbuffer *in, uint64_t *ret_length);
+/* The same, its two parts as the prefix gives them (unchecked). */
+int frame_peek_lengths(struct evbuffer *in, uint32_t *ret_header_length, uint32_t *ret_payload_length);
 
 /* Closes the frame's descriptors that nobody took, frees the rest. */
 Frame *frame_free(Frame *frame);
