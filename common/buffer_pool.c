@@ -104,6 +104,13 @@ void buffer_pool_put(void *bytes)
 	}
 }
 
+void buffer_pool_put_reference(const void *data, size_t length, void *userdata)
+{
+	(void)length;
+	(void)userdata;
+	buffer_pool_put((void *)data);
+}
+
 void buffer_pool_drain(void)
 {
 	pthread_mutex_lock(&pool_lock);

@@ -36,6 +36,11 @@ void *buffer_pool_get(size_t size);
  * else freed.  NULL is ignored. */
 void buffer_pool_put(void *block);
 
+/* buffer_pool_put() as an evbuffer_add_reference() cleanup callback (data
+ * is the block itself): for a block lent to an evbuffer, given back once
+ * the evbuffer is drained past it. */
+void buffer_pool_put_reference(const void *data, size_t length, void *userdata);
+
 /* Frees every pooled block (tests; and an application's memory report
  * then shows what it holds itself). */
 void buffer_pool_drain(void);

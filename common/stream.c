@@ -190,13 +190,6 @@ static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, bool wait, in
 	return n;
 }
 
-static void release_pooled(const void *data, size_t length, void *userdata)
-{
-	(void)length;
-	(void)userdata;
-	buffer_pool_put((void *)data);
-}
-
 /* One recvmsg: first up to block_length bytes into block (none when
  * block is NULL), then up to max bytes into the input buffer: into the
  * scratch buffer when the input is empty and the stream has one, else
@@ -269,7 +262,7 @@ static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t
 		/* By reference: back to the pool once the input is drained past it. */
 		if (n == 0)
 			buffer_pool_put(pooled);
-		else if (evbuffer_add_reference(dst, pooled, (size_t)n, release_pooled, NULL) < 0) {
+		else if (evbuffer_add_reference(dst, pooled, (size_t)n, buffer_pool_put_reference, NULL) < 0) {
 			buffer_pool_put(pooled);
 			return -ENOMEM;
 		}

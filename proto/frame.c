@@ -262,13 +262,6 @@ static int append_all_bytes(struct evbuffer *out, const Crosspost__Header *heade
 	return 0;
 }
 
-static void release_block(const void *data, size_t length, void *userdata)
-{
-	(void)length;
-	(void)userdata;
-	buffer_pool_put((void *)data);
-}
-
 int frame_append_from(struct evbuffer *out, const Crosspost__Header *header, Frame *src)
 {
 	if (!src)
@@ -280,7 +273,7 @@ int frame_append_from(struct evbuffer *out, const Crosspost__Header *header, Fra
 
 		if (r < 0)
 			return r;
-		if (evbuffer_add_reference(out, src->block, src->block_length, release_block, NULL) < 0)
+		if (evbuffer_add_reference(out, src->block, src->block_length, buffer_pool_put_reference, NULL) < 0)
 			return -ENOMEM;
 		src->block = NULL;
 		src->block_length = 0;
