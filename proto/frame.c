@@ -198,6 +198,34 @@ const uint8_t *frame_payload_bytes(Frame *frame)
 	return evbuffer_pullup(frame->payload, -1);
 }
 
+/* A buffer holding at least this much is a run of frames on its way out. */
+#define FRAME_RUN_BYTES (16u * 1024u)
+/* The chain such a buffer gets next: 16 KiB with libevent's own header
+ * (it rounds a chain up to a power of two, header included). */
+#define FRAME_RUN_CHAIN (16u * 1024u - 128u)
+/* A chain with less room than this left is full for the next frame. */
+#define FRAME_RUN_SLACK 512u
+
+/* Commits a frame reserved with evbuffer_reserve_space() (vec->iov_len is
+ * the room the chain had; length what the frame took).  libevent gives a
+ * buffer whose last chain is full a new one of about the next frame's size:
+ * 1 KiB at 64 B, so a malloc and a free per ten messages, and a writev of
+ * STREAM_IOV_MAX chains carries 64 KiB at most.  A buffer that holds a run
+ * of frames gets its next chain now, and a large one: its capacity stays
+ * under twice what it holds, plus one chain.  Failing that, the next frame
+ * gets a small chain as before. */
+static int commit_frame(struct evbuffer *out, struct evbuffer_iovec *vec, size_t length)
+{
+	size_t room = vec->iov_len - length;
+
+	vec->iov_len = length;
+	if (evbuffer_commit_space(out, vec, 1) < 0)
+		return -ENOMEM;
+	if (room < FRAME_RUN_SLACK && evbuffer_get_length(out) >= FRAME_RUN_BYTES)
+		(void)evbuffer_expand(out, FRAME_RUN_CHAIN);
+	return 0;
+}
+
 static int append_prefix_and_header(struct evbuffer *out, const Crosspost__Header *header,
 				    size_t payload_length)
 {
@@ -215,10 +243,7 @@ static int append_prefix_and_header(struct evbuffer *out, const Crosspost__Heade
 	lengths[1] = htole32((uint32_t)payload_length);
 	memcpy(p, lengths, sizeof(lengths));
 	header_pack(header, header_length, p + FRAME_PREFIX_SIZE);
-	vec.iov_len = FRAME_PREFIX_SIZE + header_length;
-	if (evbuffer_commit_space(out, &vec, 1) < 0)
-		return -ENOMEM;
-	return 0;
+	return commit_frame(out, &vec, FRAME_PREFIX_SIZE + header_length);
 }
 
 int frame_append(struct evbuffer *out, const Crosspost__Header *header, struct evbuffer *payload)
@@ -256,10 +281,7 @@ static int append_all_bytes(struct evbuffer *out, const Crosspost__Header *heade
 	header_pack(header, header_length, p + FRAME_PREFIX_SIZE);
 	if (payload_length)
 		memcpy(p + FRAME_PREFIX_SIZE + header_length, payload, payload_length);
-	vec.iov_len = FRAME_PREFIX_SIZE + header_length + payload_length;
-	if (evbuffer_commit_space(out, &vec, 1) < 0)
-		return -ENOMEM;
-	return 0;
+	return commit_frame(out, &vec, FRAME_PREFIX_SIZE + header_length + payload_length);
 }
 
 int frame_append_from(struct evbuffer *out, const Crosspost__Header *header, Frame *src)
