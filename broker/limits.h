@@ -24,19 +24,23 @@ typedef struct BrokerLimits {
 	/* A receiver whose queue holds more than queue_high bytes (or
 	 * queue_fds_high descriptors) takes no more frames into its socket
 	 * buffer until it drains under queue_low: later frames wait in the
-	 * broker, charged to their senders.  8 MiB: dbus-broker's per
-	 * connection share ("lowered from dbus-daemon's 127 MiB to avoid
-	 * DoS"). */
+	 * broker, charged to their senders.  1 MiB: an eighth of
+	 * dbus-broker's per-connection share (8 MiB, "lowered from
+	 * dbus-daemon's 127 MiB to avoid DoS"), because a sender faster than
+	 * its receiver keeps the pair between the marks, and at 8 MiB that was
+	 * 2-16 MiB in flight, out of the caches: small messages cost more
+	 * there (docs/performance.md, fifth round). */
 	uint64_t queue_high, queue_low;
 	uint32_t queue_fds_high;
 	/* A sender whose frames waiting at congested receivers total more than
 	 * park_high bytes is not read until they are under park_low: the one
 	 * place a slow receiver slows a sender, and only once that sender has
-	 * this much waiting for it.  Same 8 MiB share. */
+	 * this much waiting for it.  1 MiB, as queue_high. */
 	uint64_t park_high, park_low;
 	/* Everything held for one uid's connections: partial input, queues,
 	 * parked and held messages; descriptors likewise.  512 MiB and 4096:
-	 * dbus-broker's launcher (64 x 8 MiB, 64 x 64 fds). */
+	 * dbus-broker's launcher (64 x 8 MiB, 64 x 64 fds); kept when the
+	 * queue marks went to 1 MiB. */
 	uint64_t bytes_per_uid;
 	uint32_t fds_per_uid;
 	/* Connections in all, per uid, and before their Hello.  64 pending:

@@ -246,7 +246,7 @@ START_TEST(a_reload_changes_only_the_live_limits)
 	ck_assert_uint_eq(running.max_connections, 100);
 	ck_assert_uint_eq(running.max_connections_per_uid, 10);
 	ck_assert_uint_eq(running.handshake_timeout_ms, 1000);
-	ck_assert_uint_eq(running.queue_high, 8 * 1024 * 1024);
+	ck_assert_uint_eq(running.queue_high, 1024 * 1024);
 	ck_assert_uint_eq(running.max_url_length, 8192);
 	ck_assert_str_eq(keys, "queue-high max-url-length ");
 }

@@ -525,7 +525,7 @@ START_TEST(slow_receiver_pauses_sender_and_loses_nothing)
 	}
 	close(pipe_fds[1]);
 	ck_assert_int_eq(read(pipe_fds[0], &ready, 1), 1);
-	/* 160 MiB cannot fit in the broker's 8 MiB queue plus socket buffers:
+	/* 160 MiB cannot fit in the broker's 1 MiB queue plus socket buffers:
 	 * while b reads nothing, the sender must stay blocked and the broker
 	 * small.  Watch for a while (observation, not a timing assertion). */
 	for (int i = 0; i < 40; i++) {

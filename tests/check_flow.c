@@ -20,8 +20,8 @@
 #define SENDERS 10
 #define MIB (1024L * 1024L)
 /* The broker's defaults (docs/security.md): queue-high and park-high. */
-#define QUEUE_HIGH (8 * MIB)
-#define PARK_HIGH (8 * MIB)
+#define QUEUE_HIGH (1 * MIB)
+#define PARK_HIGH (1 * MIB)
 /* The largest message posted here, with its framing. */
 #define MESSAGE_MAX (64 * 1024 + 4096)
 

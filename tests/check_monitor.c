@@ -106,7 +106,7 @@ START_TEST(a_slow_monitor_loses_events_and_slows_nobody)
 	Watched seen = { 0 };
 	cp_broker_stats stats;
 	/* 20 MB of data: more than the monitor's output may hold (queue-high,
-	 * 8 MiB, plus what its socket takes), and little enough to stay quick
+	 * 1 MiB, plus what its socket takes), and little enough to stay quick
 	 * under ASan on a busy machine. */
 	const size_t messages = 5000;
 
