@@ -361,7 +361,7 @@ static int next_frame(Connection *c, Frame **ret)
 	}
 	if (!admit_next_frame(c))
 		return c->closing ? -1 : 0;
-	r = frame_parse_start(stream_input(c->stream), ret, &missing, &reason);
+	r = frame_parse_start(stream_input(c->stream), NULL, ret, &missing, &reason);
 	if (r < 0) {
 		c->broker->stats.connections_rejected++;
 		connection_close(c, LOG_WARNING, "malformed frame: %s", r == -ENOMEM ? "out of memory" : reason);

@@ -293,7 +293,7 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
 			frame = c->partial;
 			c->partial = NULL;
 		} else {
-			r = frame_parse_start(stream_input(c->stream), &frame, &missing, &reason);
+			r = frame_parse_start(stream_input(c->stream), &c->frames, &frame, &missing, &reason);
 			if (r == 0)
 				return 0;
 			if (r < 0)
@@ -804,6 +804,7 @@ cp_client *cp_client_free(cp_client *c)
 	if (c->stream && !c->broken && client_in_its_process(c))
 		client_flush_until(c, true, now_ms() + CLIENT_EXIT_FLUSH_MS);
 	stream_free(c->stream);
+	frame_cache_clear(&c->frames);
 	free(c->socket_path);
 	free(c);
 	return NULL;

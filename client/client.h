@@ -110,6 +110,9 @@ struct cp_broadcast {
 
 struct cp_client {
 	Stream *stream;
+	/* Events' frames, kept for the next ones (frame.h): given back by
+	 * deliver() and route_event(). */
+	FrameCache frames;
 	char *socket_path;
 	pid_t pid;                 /* of the process that connected */
 	unsigned forks;            /* client_forks() when it connected */

@@ -129,7 +129,7 @@ static void deliver(cp_window *w, cp_port *port, cp_broadcast *bc, Frame *frame)
 		event.dropped_target = ev->dropped_target_id;
 		event.n_ports = 0;
 		w->callback(w, &event, w->userdata);
-		frame_free(frame);
+		frame_recycle(&client->frames, frame);
 		return;
 	}
 
@@ -157,7 +157,7 @@ static void deliver(cp_window *w, cp_port *port, cp_broadcast *bc, Frame *frame)
 	else
 		bc->callback(bc, &event, bc->userdata);
 	cp_value_free(event.data);
-	frame_free(frame);
+	frame_recycle(&client->frames, frame);
 }
 
 /* What became of one routed event. */

@@ -76,9 +76,34 @@ static void frame_clear_fields(Frame *frame)
 	frame->next = NULL;
 	frame->arena_used = 0;
 	frame->spilled = NULL;
+	frame->cacheable = false;
 }
 
-static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *ret_missing,
+/* A frame for a header and an inline payload of payload_length bytes (0
+ * for a large payload, which is not inline). */
+static Frame *frame_alloc(FrameCache *cache, size_t payload_length)
+{
+	Frame *frame;
+
+	if (!cache || payload_length > FRAME_CACHE_INLINE) {
+		frame = malloc(sizeof(*frame) + payload_length);
+		if (frame)
+			frame_clear_fields(frame);
+		return frame;
+	}
+	frame = cache->free;
+	if (frame) {
+		cache->free = frame->next;
+		cache->count--;
+	} else if (!(frame = malloc(sizeof(*frame) + FRAME_CACHE_INLINE))) {
+		return NULL;
+	}
+	frame_clear_fields(frame);
+	frame->cacheable = true;
+	return frame;
+}
+
+static int parse(struct evbuffer *in, LargePayload large, FrameCache *cache, Frame **ret, size_t *ret_missing,
 		 const char **ret_reason)
 {
 	uint32_t header_length, payload_length;
@@ -110,10 +135,9 @@ static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *r
 		return 0;
 	/* The arena and the payload need no zeroing: a few hundred bytes less
 	 * to write per frame. */
-	frame = malloc(sizeof(*frame) + (inline_payload ? payload_length : 0));
+	frame = frame_alloc(cache, inline_payload ? payload_length : 0);
 	if (!frame)
 		return -ENOMEM;
-	frame_clear_fields(frame);
 	/* Contiguous in the common case already: the read buffer holds many
 	 * small frames whole, so this copies nothing. */
 	bytes = evbuffer_pullup(in, FRAME_PREFIX_SIZE + (ssize_t)header_length +
@@ -171,13 +195,14 @@ static int parse(struct evbuffer *in, LargePayload large, Frame **ret, size_t *r
 
 int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 {
-	return parse(in, LARGE_WHOLE, ret, NULL, ret_reason);
+	return parse(in, LARGE_WHOLE, NULL, ret, NULL, ret_reason);
 }
 
-int frame_parse_start(struct evbuffer *in, Frame **ret, size_t *ret_missing, const char **ret_reason)
+int frame_parse_start(struct evbuffer *in, FrameCache *cache, Frame **ret, size_t *ret_missing,
+		      const char **ret_reason)
 {
 	*ret_missing = 0;
-	return parse(in, LARGE_BLOCK, ret, ret_missing, ret_reason);
+	return parse(in, LARGE_BLOCK, cache, ret, ret_missing, ret_reason);
 }
 
 size_t frame_payload_length(const Frame *frame)
@@ -382,10 +407,9 @@ int frame_peek_length(struct evbuffer *in, uint64_t *ret_length)
 	return 1;
 }
 
-Frame *frame_free(Frame *frame)
+/* Everything a frame owns but its own memory. */
+static void release_contents(Frame *frame)
 {
-	if (!frame)
-		return NULL;
 	close_fds(frame->fds, frame->n_fds);
 	while (frame->spilled) {
 		Spill *spill = frame->spilled;
@@ -396,8 +420,39 @@ Frame *frame_free(Frame *frame)
 	if (frame->payload)
 		evbuffer_free(frame->payload);
 	buffer_pool_put(frame->block);
+}
+
+Frame *frame_free(Frame *frame)
+{
+	if (!frame)
+		return NULL;
+	release_contents(frame);
 	free(frame);
 	return NULL;
+}
+
+Frame *frame_recycle(FrameCache *cache, Frame *frame)
+{
+	if (!frame)
+		return NULL;
+	if (!cache || !frame->cacheable || cache->count >= FRAME_CACHE_MAX)
+		return frame_free(frame);
+	release_contents(frame);
+	frame->next = cache->free;
+	cache->free = frame;
+	cache->count++;
+	return NULL;
+}
+
+void frame_cache_clear(FrameCache *cache)
+{
+	while (cache->free) {
+		Frame *frame = cache->free;
+
+		cache->free = frame->next;
+		free(frame);
+	}
+	cache->count = 0;
 }
 
 const char *frame_kind_name(Crosspost__Header__BodyCase kind)

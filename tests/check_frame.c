@@ -205,6 +205,60 @@ START_TEST(frame_run_of_small_frames_fills_large_chains)
 }
 END_TEST
 
+/* A cache hands frames back: a small frame recycled is the next one
+ * parsed (same memory, the new frame's header and payload); a large one is
+ * not kept; the cache keeps at most FRAME_CACHE_MAX. */
+START_TEST(frame_cache_reuses_small_frames_within_bounds)
+{
+	struct evbuffer *buf = evbuffer_new();
+	static Frame *frames[FRAME_CACHE_MAX + 10];
+	unsigned char payload[FRAME_CACHE_INLINE + 1];
+	FrameCache cache = { 0 };
+	Crosspost__Header h;
+	Crosspost__Post p;
+	size_t missing;
+	Frame *f, *g;
+
+	post_header(&h, &p);
+	memset(payload, 'a', sizeof(payload));
+	ck_assert_int_eq(frame_append_bytes(buf, &h, payload, 64), 0);
+	h.serial = 43;
+	memset(payload, 'b', sizeof(payload));
+	ck_assert_int_eq(frame_append_bytes(buf, &h, payload, 64), 0);
+	ck_assert_int_eq(frame_parse_start(buf, &cache, &f, &missing, NULL), 1);
+	ck_assert(f->cacheable);
+	frame_recycle(&cache, f);
+	ck_assert_uint_eq(cache.count, 1);
+	ck_assert_int_eq(frame_parse_start(buf, &cache, &g, &missing, NULL), 1);
+	ck_assert_ptr_eq(g, f);
+	ck_assert_uint_eq(cache.count, 0);
+	ck_assert_uint_eq(g->header->serial, 43);
+	ck_assert_uint_eq(frame_payload_length(g), 64);
+	ck_assert_int_eq(memcmp(frame_payload_bytes(g), payload, 64), 0);
+	frame_recycle(&cache, g);
+
+	/* Over FRAME_CACHE_INLINE: its own size, freed, not kept. */
+	ck_assert_int_eq(frame_append_bytes(buf, &h, payload, sizeof(payload)), 0);
+	ck_assert_int_eq(frame_parse_start(buf, &cache, &f, &missing, NULL), 1);
+	ck_assert(!f->cacheable);
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), payload, sizeof(payload)), 0);
+	frame_recycle(&cache, f);
+	ck_assert_uint_eq(cache.count, 1);
+
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
+		ck_assert_int_eq(frame_append_bytes(buf, &h, payload, 16), 0);
+		ck_assert_int_eq(frame_parse_start(buf, &cache, &frames[i], &missing, NULL), 1);
+	}
+	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
+		frame_recycle(&cache, frames[i]);
+	ck_assert_uint_eq(cache.count, FRAME_CACHE_MAX);
+	frame_cache_clear(&cache);
+	ck_assert_uint_eq(cache.count, 0);
+	ck_assert_ptr_null(cache.free);
+	evbuffer_free(buf);
+}
+END_TEST
+
 /* A receiver's large payload goes into one pooled block: what arrived
  * with the header is copied in, the rest is read from the socket straight
  * into the block, the descriptor that came with the frame's first byte is
@@ -249,7 +303,7 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 		close(pipe_fds[1]);
 	}
 	ck_assert_int_eq(stream_read(rx), 1000);
-	ck_assert_int_eq(frame_parse_start(stream_input(rx), &f, &missing, NULL), 1);
+	ck_assert_int_eq(frame_parse_start(stream_input(rx), NULL, &f, &missing, NULL), 1);
 	ck_assert_ptr_nonnull(f->block);
 	ck_assert_ptr_null(f->payload);
 	ck_assert_uint_eq(frame_payload_length(f), size);
@@ -301,7 +355,7 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 		ck_assert_int_eq(c, 'x');
 	}
 	/* The next frame, whole: parsed from the input as usual. */
-	ck_assert_int_eq(frame_parse_start(stream_input(rx), &g, &missing, NULL), 1);
+	ck_assert_int_eq(frame_parse_start(stream_input(rx), NULL, &g, &missing, NULL), 1);
 	ck_assert_uint_eq(missing, 0);
 	ck_assert_uint_eq(frame_payload_length(g), 5);
 	ck_assert_int_eq(memcmp(frame_payload_bytes(g), "after", 5), 0);
@@ -532,6 +586,7 @@ int main(void)
 	tcase_add_test(tc, frame_append_moves_payload_buffer);
 	tcase_add_test(tc, frame_payload_small_inline_large_chained);
 	tcase_add_test(tc, frame_run_of_small_frames_fills_large_chains);
+	tcase_add_test(tc, frame_cache_reuses_small_frames_within_bounds);
 	tcase_add_test(tc, frame_large_payload_read_in_place_into_a_block);
 	tcase_add_test(tc, buffer_pool_reuses_within_bounds);
 	tcase_add_test(tc, stream_reads_into_pooled_blocks_returned_when_drained);
