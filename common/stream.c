@@ -16,6 +16,17 @@
 
 #define STREAM_IOV_MAX 64
 
+/* SO_SNDBUF asked of every stream's socket; Linux doubles it for its own
+ * overhead, and caps it at net.core.wmem_max (Debian: 208 KiB) unless
+ * that was raised.  The default (208 KiB, about 200 KiB of data in
+ * flight a direction) holds three 64 KiB messages: a writer of one after
+ * another found the socket full every third, split its write and waited,
+ * and the reader was woken per message.  A unix stream socket's buffer is
+ * the writer's: crosspostd's sockets bound what waits for each client in
+ * the kernel (docs/security.md), a client's what waits for crosspostd.
+ * Memory is taken only while bytes are in flight. */
+#define STREAM_SOCKET_BUFFER (512 * 1024)
+
 /* Descriptors waiting to be sent with the output byte at `offset` (counted
  * from the first byte ever appended). */
 typedef struct OutFds {
@@ -75,6 +86,8 @@ int stream_new(Stream **ret, int fd)
 	flags = fcntl(fd, F_GETFL);
 	if (flags >= 0)
 		fcntl(fd, F_SETFL, flags | O_NONBLOCK);
+	/* Best effort: a smaller buffer only costs speed. */
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){ STREAM_SOCKET_BUFFER }, sizeof(int));
 	s->fd = fd;
 	*ret = s;
 	return 0;

@@ -2,6 +2,7 @@
 /* check_frame.c - the frame codec and the descriptor-passing stream. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -478,6 +479,29 @@ START_TEST(buffer_pool_reuses_within_bounds)
 }
 END_TEST
 
+/* A stream asks its socket for a 512 KiB send buffer (as much as
+ * net.core.wmem_max allows; Linux reports twice what was set): three 64 KiB
+ * messages filled the default one. */
+START_TEST(stream_socket_buffer_holds_several_large_messages)
+{
+	long wmem_max = 0;
+	int sv[2], got = 0;
+	socklen_t len = sizeof(got);
+	Stream *a = NULL;
+	FILE *f = fopen("/proc/sys/net/core/wmem_max", "r");
+
+	ck_assert_ptr_nonnull(f);
+	ck_assert_int_eq(fscanf(f, "%ld", &wmem_max), 1);
+	fclose(f);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_new(&a, sv[0]), 0);
+	ck_assert_int_eq(getsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &got, &len), 0);
+	ck_assert_int_eq(got, 2 * (wmem_max < 512 * 1024 ? wmem_max : 512 * 1024));
+	stream_free(a);
+	close(sv[1]);
+}
+END_TEST
+
 START_TEST(stream_passes_bytes_and_descriptors_in_order)
 {
 	int sv[2], pipe_fds[2], got[4];
@@ -591,6 +615,7 @@ int main(void)
 	tcase_add_test(tc, buffer_pool_reuses_within_bounds);
 	tcase_add_test(tc, stream_reads_into_pooled_blocks_returned_when_drained);
 	tcase_add_test(tc, stream_passes_bytes_and_descriptors_in_order);
+	tcase_add_test(tc, stream_socket_buffer_holds_several_large_messages);
 	tcase_add_test(tc, stream_descriptors_must_match_their_frame);
 	tcase_add_test(tc, stream_free_closes_untaken_descriptors);
 	suite_add_tcase(s, tc);
