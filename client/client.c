@@ -380,16 +380,28 @@ int client_read_waiting(cp_client *c)
 	return r <= 0 ? r : client_parse_available(c);
 }
 
+/* What one call reads at most: 64 reads, and 4 MiB.  A read of a large
+ * payload takes all of it that is in the socket (up to about 1 MiB with
+ * the socket buffer stream.c asks for), so 64 reads alone let one dispatch
+ * take in and deliver tens of MiB of a flood, past the application's own
+ * back-pressure (the gateway stops dispatching once its page is behind). */
+#define CLIENT_READS_PER_CALL 64
+#define CLIENT_READ_BYTES_PER_CALL (4u * 1024u * 1024u)
+
 int client_read_available(cp_client *c)
 {
+	uint64_t start;
 	int r;
 
 	if (c->broken)
 		return client_lost_error(c);
+	start = stream_bytes_read(c->stream);
 	/* Bounded, so that a flood cannot keep a dispatch from returning.
 	 * Parsed after each read, so that a large frame's payload is read in
 	 * place as soon as its header is in. */
-	for (int i = 0; i < 64; i++) {
+	for (int i = 0; i < CLIENT_READS_PER_CALL; i++) {
+		if (stream_bytes_read(c->stream) - start >= CLIENT_READ_BYTES_PER_CALL)
+			break;
 		r = client_read_once(c);
 		if (r < 0)
 			return r;

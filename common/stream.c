@@ -132,6 +132,11 @@ uint64_t stream_input_offset(const Stream *s)
 	return s->input_read - evbuffer_get_length(s->input);
 }
 
+uint64_t stream_bytes_read(const Stream *s)
+{
+	return s->input_read;
+}
+
 static int keep_received_fds(Stream *s, const int *fds, size_t n, uint64_t read_start)
 {
 	InFds *in = malloc(sizeof(*in) + n * sizeof(int));

@@ -101,6 +101,9 @@ int stream_queue_fds(Stream *stream, const int *fds, size_t n_fds);
 /* The offset of the first byte in the input buffer, counted from the first
  * byte ever read. */
 uint64_t stream_input_offset(const Stream *stream);
+/* Bytes read from the socket so far, wherever they went (input or a
+ * block of stream_read_to()). */
+uint64_t stream_bytes_read(const Stream *stream);
 
 /* Takes the descriptors of the frame that occupied input bytes
  * [frame_start, frame_end) (just parsed off the input) into fds (the
