@@ -111,7 +111,7 @@ struct cp_broadcast {
 struct cp_client {
 	Stream *stream;
 	/* Events' frames, kept for the next ones (frame.h): given back by
-	 * deliver() and route_event(). */
+	 * deliver() once their callback has run. */
 	FrameCache frames;
 	char *socket_path;
 	pid_t pid;                 /* of the process that connected */
