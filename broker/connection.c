@@ -82,6 +82,7 @@ Connection *connection_free(Connection *c)
 	if (c->hangup_event)
 		event_free(c->hangup_event);
 	frame_free(c->partial);
+	frame_ahead_clear(&c->ahead);
 	stream_free(c->stream);
 	account_unref(c->account);
 	free(c);
@@ -175,6 +176,7 @@ void connection_recharge(Connection *c)
 
 	if (c->partial && c->partial->wire_length > in)
 		in = c->partial->wire_length;    /* its payload buffer is allocated whole */
+	in += c->ahead.capacity;
 	if (c->reserved > in)
 		in = c->reserved;
 	bytes = in + evbuffer_get_length(stream_output(c->stream));
@@ -361,14 +363,16 @@ static int next_frame(Connection *c, Frame **ret)
 	}
 	if (!admit_next_frame(c))
 		return c->closing ? -1 : 0;
-	r = frame_parse_start(stream_input(c->stream), NULL, ret, &missing, &reason);
+	r = frame_parse_start(stream_input(c->stream), NULL, &c->ahead, ret, &missing, &reason);
 	if (r < 0) {
 		c->broker->stats.connections_rejected++;
 		connection_close(c, LOG_WARNING, "malformed frame: %s", r == -ENOMEM ? "out of memory" : reason);
 		return -1;
 	}
-	if (r == 1)
+	if (r == 1) {
 		c->read_header_first = missing > 0;
+		frame_expect_after(&c->expect, *ret);
+	}
 	if (r == 1 && missing > 0) {
 		c->partial = *ret;
 		c->partial_missing = missing;
@@ -455,7 +459,9 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 			if (n > 0)
 				c->partial_missing -= (size_t)n < c->partial_missing ? (size_t)n : c->partial_missing;
 		} else {
-			n = c->read_header_first ? stream_read_header(c->stream) : stream_read(c->stream);
+			n = c->expect.confirmed && evbuffer_get_length(stream_input(c->stream)) == 0 ?
+				    frame_read_expected(c->stream, &c->expect, false, &c->ahead) :
+			    c->read_header_first ? stream_read_header(c->stream) : stream_read(c->stream);
 		}
 		if (n > 0)
 			connection_recharge(c);

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "frame.h"
 #include "proto/crosspost.pb-c.h"
 
 struct evbuffer;
@@ -60,6 +61,11 @@ typedef struct Connection {
 	 * frame_parse_start()), with the bytes still to come. */
 	struct Frame *partial;
 	size_t partial_missing;
+	/* After a large frame, the next read takes the next frame's header
+	 * and payload together when it is like that one (frame.h); what it
+	 * read of the payload waits in ahead for the frame's parse. */
+	FrameExpect expect;
+	FrameAhead ahead;
 	/* Frames waiting for room in this connection's output, oldest first. */
 	Held *parked, **parked_tail;
 	/* What this connection sent that waits in the broker (queue.h). */

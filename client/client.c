@@ -293,11 +293,12 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
 			frame = c->partial;
 			c->partial = NULL;
 		} else {
-			r = frame_parse_start(stream_input(c->stream), &c->frames, &frame, &missing, &reason);
+			r = frame_parse_start(stream_input(c->stream), &c->frames, &c->ahead, &frame, &missing, &reason);
 			if (r == 0)
 				return 0;
 			if (r < 0)
 				return client_fail(c, "malformed frame from the broker: %s", reason);
+			frame_expect_after(&c->expect, frame);
 			if (missing > 0) {
 				c->partial = frame;
 				c->partial_missing = missing;
@@ -334,6 +335,12 @@ static int read_outcome(cp_client *c, ssize_t n)
 
 /* One non-blocking read.  Returns 1 when bytes came, 0 when none were
  * ready, or CP_ERR_NETWORK. */
+/* Whether the next read should be frame_read_expected()'s. */
+static bool expecting(cp_client *c)
+{
+	return c->expect.confirmed && evbuffer_get_length(stream_input(c->stream)) == 0;
+}
+
 static int client_read_once(cp_client *c)
 {
 	Frame *f = c->partial;
@@ -342,6 +349,7 @@ static int client_read_once(cp_client *c)
 	 * payload is then read in place too (one recvmsg a message). */
 	ssize_t n = f ? stream_read_to(c->stream, f->block + (f->block_length - c->partial_missing),
 				       c->partial_missing, STREAM_READ_HEADER) :
+		    expecting(c) ? frame_read_expected(c->stream, &c->expect, false, &c->ahead) :
 		    stream_read(c->stream);
 
 	if (n > 0 && c->partial)
@@ -376,7 +384,8 @@ int client_read_waiting(cp_client *c)
 
 	if (c->broken)
 		return client_lost_error(c);
-	r = read_outcome(c, stream_read_waiting(c->stream));
+	r = read_outcome(c, expecting(c) ? frame_read_expected(c->stream, &c->expect, true, &c->ahead) :
+			    stream_read_waiting(c->stream));
 	return r <= 0 ? r : client_parse_available(c);
 }
 
@@ -807,6 +816,7 @@ cp_client *cp_client_free(cp_client *c)
 	}
 	event_queue_clear(&c->events);
 	frame_free(c->partial);
+	frame_ahead_clear(&c->ahead);
 	reconnect_free(c);
 	untrack(c);
 	free(c->target_origin_spec);

@@ -131,6 +131,10 @@ struct cp_client {
 	EventQueue events;         /* received, not yet dispatched, in order */
 	Frame *partial;            /* a large frame being read in place */
 	size_t partial_missing;
+	/* The next large frame read with its header when like the last two
+	 * (frame.h, frame_read_expected()). */
+	FrameExpect expect;
+	FrameAhead ahead;
 	/* Parsing stopped PARSE_AHEAD_EVENTS ahead of dispatch: the input
 	 * may hold whole frames (client_parse_available() takes them). */
 	bool parse_stopped;

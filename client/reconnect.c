@@ -320,6 +320,8 @@ static bool attempt(cp_client *c)
 	frame_free(c->partial);
 	c->partial = NULL;
 	c->partial_missing = 0;
+	frame_ahead_clear(&c->ahead);
+	c->expect = (FrameExpect){ 0 };
 	c->post_error = 0;
 	c->broken = false;
 

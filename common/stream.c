@@ -212,18 +212,20 @@ static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, bool wait, in
  * block is NULL), then up to max bytes into the input buffer: into the
  * scratch buffer when the input is empty and the stream has one, else
  * into a block from buffer_pool.h when max is a chunk, else into the
- * input's own chunks.  Returns the bytes read, both parts together.
+ * input's own chunks; then up to tail_length bytes into tail (none when
+ * NULL).  Returns the bytes read, all parts together.
  *
  * Why pooled blocks: a client that falls behind reads a flood in gulps
  * of several 64 KiB reads; libevent's chunks for them came from the heap
  * top and went back to the kernel once parsed (glibc trims past 128 KiB),
  * so every gulp faulted in fresh pages, which slowed the reader further
  * behind (hundreds of brk calls a second).  The pool's blocks stay. */
-static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t max, bool wait)
+static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t max, const struct iovec *tail,
+			  size_t n_tail, bool wait)
 {
 	struct evbuffer *dst = s->input;
 	struct evbuffer_iovec vec[2];
-	struct iovec iov[3];
+	struct iovec iov[5];
 	bool scratch = s->scratch && evbuffer_get_length(dst) == 0;
 	uint8_t *pooled = NULL;
 	size_t first = block ? 1 : 0;
@@ -259,7 +261,9 @@ static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t
 		iov[first + i].iov_len = vec[i].iov_len < (size_t)left ? vec[i].iov_len : (size_t)left;
 		left -= (int)iov[first + i].iov_len;
 	}
-	n = receive(s, iov, first + (size_t)n_vec, wait, &r);
+	for (size_t i = 0; i < n_tail; i++)
+		iov[first + (size_t)n_vec + i] = tail[i];
+	n = receive(s, iov, first + (size_t)n_vec + n_tail, wait, &r);
 	if (n < 0) {
 		if (pooled)
 			buffer_pool_put(pooled);
@@ -270,6 +274,14 @@ static ssize_t read_input(Stream *s, uint8_t *block, size_t block_length, size_t
 	got = n;
 	if (block)
 		n -= (ssize_t)((size_t)n < block_length ? (size_t)n : block_length);
+	if (n_tail > 0) {
+		size_t input_part = 0;
+
+		for (int i = 0; i < n_vec; i++)
+			input_part += iov[first + i].iov_len;
+		if ((size_t)n > input_part)
+			n = (ssize_t)input_part;    /* the rest went to tail */
+	}
 	if (scratch) {
 		/* Borrowed, not copied: the caller parses the frames in it and
 		 * stream_release_scratch() keeps what is left. */
@@ -336,17 +348,45 @@ int stream_release_scratch(Stream *s)
 
 ssize_t stream_read(Stream *s)
 {
-	return read_input(s, NULL, 0, STREAM_READ_CHUNK, false);
+	return read_input(s, NULL, 0, STREAM_READ_CHUNK, NULL, 0, false);
 }
 
 ssize_t stream_read_header(Stream *s)
 {
-	return read_input(s, NULL, 0, STREAM_READ_HEADER, false);
+	return read_input(s, NULL, 0, STREAM_READ_HEADER, NULL, 0, false);
 }
 
 ssize_t stream_read_waiting(Stream *s)
 {
-	return read_input(s, NULL, 0, STREAM_READ_CHUNK, s->may_wait);
+	return read_input(s, NULL, 0, STREAM_READ_CHUNK, NULL, 0, s->may_wait);
+}
+
+ssize_t stream_read_split(Stream *s, size_t first, void *block, size_t block_length, void *then, size_t then_length,
+			  bool wait, size_t *ret_in_block, size_t *ret_in_then)
+{
+	struct iovec tail[2] = { { block, block_length }, { then, then_length } };
+	size_t past;
+	ssize_t n;
+
+	*ret_in_block = *ret_in_then = 0;
+	if (first == 0 || block_length == 0 || first > STREAM_READ_CHUNK)
+		return -EINVAL;
+	n = read_input(s, NULL, 0, first, tail, then_length > 0 ? 2 : 1, wait && s->may_wait);
+	if (n <= 0 || (size_t)n <= first)
+		return n;
+	past = (size_t)n - first;
+	*ret_in_block = past < block_length ? past : block_length;
+	*ret_in_then = past - *ret_in_block;
+	return n;
+}
+
+int stream_unread(Stream *s, const void *bytes, size_t length)
+{
+	/* They were counted as read and consumed; back in the input they
+	 * are read and not yet consumed, at its end, where they came. */
+	if (length > 0 && evbuffer_add(s->input, bytes, length) < 0)
+		return -ENOMEM;
+	return 0;
 }
 
 int stream_allow_waiting(Stream *s)
@@ -373,7 +413,7 @@ ssize_t stream_read_to(Stream *s, void *dst, size_t max, size_t then)
 {
 	if (max == 0)
 		return -EINVAL;
-	return read_input(s, dst, max, then, false);
+	return read_input(s, dst, max, then, NULL, 0, false);
 }
 
 int stream_take_frame_fds(Stream *s, uint64_t frame_start, uint64_t frame_end, int *fds, size_t declared)

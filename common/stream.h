@@ -71,6 +71,21 @@ ssize_t stream_read_header(Stream *stream);
  * message that was the last one sent. */
 ssize_t stream_read_to(Stream *stream, void *dst, size_t max, size_t then);
 
+/* For a frame expected to be like the last (its header `first` bytes with
+ * its prefix, its payload block_length bytes): one recvmsg of up to first
+ * bytes into the input, what follows into block, so that the payload is
+ * read in place with its header, and up to then_length bytes more into
+ * then (a read that ends short there says the socket is empty: no read
+ * follows that could only fail).  The bytes in block and then
+ * (*ret_in_block, *ret_in_then) count as consumed, as stream_read_to()'s;
+ * stream_unread() puts them back in the input, in the order they came.
+ * wait as stream_read_waiting().  Returns as stream_read(). */
+ssize_t stream_read_split(Stream *stream, size_t first, void *block, size_t block_length, void *then,
+			  size_t then_length, bool wait, size_t *ret_in_block, size_t *ret_in_then);
+/* Puts bytes read past the input (stream_read_split()'s block) back at
+ * its end.  Returns 0 or -ENOMEM. */
+int stream_unread(Stream *stream, const void *bytes, size_t length);
+
 /* Clears O_NONBLOCK on the socket, so that stream_read_waiting() can wait
  * in recvmsg() itself: a client waiting for its next event then makes one
  * syscall where poll() and a read made two.  Every other read and write

@@ -103,8 +103,8 @@ static Frame *frame_alloc(FrameCache *cache, size_t payload_length)
 	return frame;
 }
 
-static int parse(struct evbuffer *in, LargePayload large, FrameCache *cache, Frame **ret, size_t *ret_missing,
-		 const char **ret_reason)
+static int parse(struct evbuffer *in, LargePayload large, FrameCache *cache, FrameAhead *ahead, Frame **ret,
+		 size_t *ret_missing, const char **ret_reason)
 {
 	uint32_t header_length, payload_length;
 	const char *reason = NULL;
@@ -163,6 +163,16 @@ static int parse(struct evbuffer *in, LargePayload large, FrameCache *cache, Fra
 		return 1;
 	}
 	evbuffer_drain(in, FRAME_PREFIX_SIZE + (size_t)header_length);
+	if (large == LARGE_BLOCK && ahead && ahead->block) {
+		/* frame_read_expected() checked that this frame is the one it
+		 * read ahead for: its payload so far is all in the block. */
+		frame->block = ahead->block;
+		frame->block_length = payload_length;
+		*ret_missing = payload_length - ahead->have;
+		*ahead = (FrameAhead){ 0 };
+		*ret = frame;
+		return 1;
+	}
 	if (large == LARGE_BLOCK) {
 		/* Pooled: a receiver of one large message after another reuses
 		 * the pages it faulted in for the last (buffer_pool.h). */
@@ -195,14 +205,88 @@ static int parse(struct evbuffer *in, LargePayload large, FrameCache *cache, Fra
 
 int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason)
 {
-	return parse(in, LARGE_WHOLE, NULL, ret, NULL, ret_reason);
+	return parse(in, LARGE_WHOLE, NULL, NULL, ret, NULL, ret_reason);
 }
 
-int frame_parse_start(struct evbuffer *in, FrameCache *cache, Frame **ret, size_t *ret_missing,
-		      const char **ret_reason)
+/* Whether the input starts with the prefix and header (whole) of a frame
+ * whose payload is payload_length bytes and over FRAME_INLINE_MAX (a block
+ * frame); exactly: and nothing else. */
+static bool input_starts_with_header_of(struct evbuffer *in, size_t payload_length, bool exactly)
+{
+	uint32_t header_length, length;
+	size_t have = evbuffer_get_length(in), want;
+
+	if (!frame_peek_lengths(in, &header_length, &length) || length != payload_length ||
+	    length <= FRAME_INLINE_MAX || header_length > FRAME_HEADER_MAX)
+		return false;
+	want = FRAME_PREFIX_SIZE + (size_t)header_length;
+	return exactly ? have == want : have >= want;
+}
+
+int frame_parse_start(struct evbuffer *in, FrameCache *cache, FrameAhead *ahead, Frame **ret,
+		      size_t *ret_missing, const char **ret_reason)
 {
 	*ret_missing = 0;
-	return parse(in, LARGE_BLOCK, cache, ret, ret_missing, ret_reason);
+	if (ahead && ahead->block && !input_starts_with_header_of(in, ahead->capacity, false)) {
+		/* frame_read_expected() left the block for this frame only;
+		 * the reader must parse right after that read. */
+		frame_ahead_clear(ahead);
+		if (ret_reason)
+			*ret_reason = "bytes read ahead for a frame that is not there";
+		return -EPROTO;
+	}
+	return parse(in, LARGE_BLOCK, cache, ahead, ret, ret_missing, ret_reason);
+}
+
+void frame_expect_after(FrameExpect *expect, const Frame *frame)
+{
+	uint32_t header_length;
+
+	if (!frame->block || frame->block_length > FRAME_EXPECT_MAX) {
+		*expect = (FrameExpect){ 0 };
+		return;
+	}
+	header_length = (uint32_t)(frame->wire_length - FRAME_PREFIX_SIZE - frame->block_length);
+	expect->confirmed = expect->payload_length == frame->block_length && expect->header_length == header_length;
+	expect->payload_length = (uint32_t)frame->block_length;
+	expect->header_length = header_length;
+}
+
+ssize_t frame_read_expected(Stream *stream, const FrameExpect *expect, bool wait, FrameAhead *ahead)
+{
+	size_t first = FRAME_PREFIX_SIZE + (size_t)expect->header_length, in_block = 0, in_then = 0;
+	/* What follows the payload, if it is there: the next header (see
+	 * stream_read_to()). */
+	uint8_t then[STREAM_READ_HEADER];
+	uint8_t *block;
+	ssize_t n;
+
+	frame_ahead_clear(ahead);
+	block = buffer_pool_get(expect->payload_length);
+	if (!block)
+		return -ENOMEM;
+	n = stream_read_split(stream, first, block, expect->payload_length, then, sizeof(then), wait, &in_block,
+			      &in_then);
+	if (in_block > 0 && input_starts_with_header_of(stream_input(stream), expect->payload_length, true)) {
+		*ahead = (FrameAhead){ block, expect->payload_length, in_block };
+		/* The input goes on after the payload, which the frame takes
+		 * from the block. */
+		if (stream_unread(stream, then, in_then) < 0)
+			n = -ENOMEM;
+		return n;
+	}
+	/* Something else came (a small frame, a header of another length):
+	 * as if read into the input, at the cost of a copy. */
+	if (stream_unread(stream, block, in_block) < 0 || stream_unread(stream, then, in_then) < 0)
+		n = -ENOMEM;
+	buffer_pool_put(block);
+	return n;
+}
+
+void frame_ahead_clear(FrameAhead *ahead)
+{
+	buffer_pool_put(ahead->block);
+	*ahead = (FrameAhead){ 0 };
 }
 
 size_t frame_payload_length(const Frame *frame)

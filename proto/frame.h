@@ -86,6 +86,47 @@ typedef struct FrameCache {
 /* Frees the frames kept in cache; it is empty afterwards. */
 void frame_cache_clear(FrameCache *cache);
 
+/* A reader that has just taken a large frame expects the next to be like
+ * it: a stream of like messages, or the other half of a round trip.  Its
+ * next read, when its input is empty, then takes that frame's prefix and
+ * header into the input and its payload into a pooled block in one
+ * recvmsg (frame_read_expected()), where reading the header first and the
+ * payload in place after it took two (and a read of a chunk took most of
+ * the payload into the input, to be copied out).  Expected once two
+ * large frames in a row had the same shape, so that large and small
+ * frames taking turns cost no read that guessed wrong (its bytes are
+ * copied back); payloads up to FRAME_EXPECT_MAX.  All zero: nothing
+ * expected. */
+#define FRAME_EXPECT_MAX (512u * 1024u)
+typedef struct FrameExpect {
+	uint32_t header_length;
+	uint32_t payload_length;
+	bool confirmed;              /* the last two frames had this shape */
+} FrameExpect;
+
+/* What frame_read_expected() read of the expected payload: have bytes at
+ * the start of block (capacity bytes, from buffer_pool.h), for the frame
+ * whose prefix and header the input holds, and nothing else.  Taken by
+ * frame_parse_start(); all zero: none. */
+typedef struct FrameAhead {
+	uint8_t *block;
+	size_t capacity, have;
+} FrameAhead;
+
+/* Notes what the reader expects after frame (just parsed). */
+void frame_expect_after(FrameExpect *expect, const Frame *frame);
+
+/* One read, when expect->confirmed and the input is empty:
+ * as stream_read_split() (wait as stream_read_waiting()).  When the bytes
+ * read are that frame's prefix, header and the start of its payload, the
+ * payload's part is left in *ahead for frame_parse_start(); otherwise
+ * they are all in the input, as a plain read would have left them.
+ * Returns as stream_read(), or -ENOMEM. */
+ssize_t frame_read_expected(Stream *stream, const FrameExpect *expect, bool wait, FrameAhead *ahead);
+
+/* Gives back a block frame_read_expected() left that nothing took. */
+void frame_ahead_clear(FrameAhead *ahead);
+
 /* Takes one whole frame off the front of in.  Returns 1 with *ret set (the
  * caller frees it), 0 when in holds no whole frame yet (nothing consumed),
  * or, when the bytes can never become a valid frame, -EMSGSIZE (a length
@@ -102,9 +143,11 @@ int frame_parse(struct evbuffer *in, Frame **ret, const char **ret_reason);
  * and *ret_missing bytes still to come: the caller reads them into the
  * block (stream_read_to()) before using the frame.  Other frames as
  * frame_parse(), with *ret_missing 0.  cache (may be NULL) gives small
- * frames: free them with frame_recycle() to give them back. */
-int frame_parse_start(struct evbuffer *in, FrameCache *cache, Frame **ret, size_t *ret_missing,
-		      const char **ret_reason);
+ * frames: free them with frame_recycle() to give them back.  ahead (may
+ * be NULL) is what frame_read_expected() left: that block becomes the
+ * frame's (ahead is cleared in any case). */
+int frame_parse_start(struct evbuffer *in, FrameCache *cache, FrameAhead *ahead, Frame **ret,
+		      size_t *ret_missing, const char **ret_reason);
 
 /* Appends a frame to out.  payload may be NULL (empty); its bytes are moved
  * into out (payload is left empty), not copied.  Returns 0, -EMSGSIZE (out

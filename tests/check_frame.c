@@ -226,11 +226,11 @@ START_TEST(frame_cache_reuses_small_frames_within_bounds)
 	h.serial = 43;
 	memset(payload, 'b', sizeof(payload));
 	ck_assert_int_eq(frame_append_bytes(buf, &h, payload, 64), 0);
-	ck_assert_int_eq(frame_parse_start(buf, &cache, &f, &missing, NULL), 1);
+	ck_assert_int_eq(frame_parse_start(buf, &cache, NULL, &f, &missing, NULL), 1);
 	ck_assert(f->cacheable);
 	frame_recycle(&cache, f);
 	ck_assert_uint_eq(cache.count, 1);
-	ck_assert_int_eq(frame_parse_start(buf, &cache, &g, &missing, NULL), 1);
+	ck_assert_int_eq(frame_parse_start(buf, &cache, NULL, &g, &missing, NULL), 1);
 	ck_assert_ptr_eq(g, f);
 	ck_assert_uint_eq(cache.count, 0);
 	ck_assert_uint_eq(g->header->serial, 43);
@@ -240,7 +240,7 @@ START_TEST(frame_cache_reuses_small_frames_within_bounds)
 
 	/* Over FRAME_CACHE_INLINE: its own size, freed, not kept. */
 	ck_assert_int_eq(frame_append_bytes(buf, &h, payload, sizeof(payload)), 0);
-	ck_assert_int_eq(frame_parse_start(buf, &cache, &f, &missing, NULL), 1);
+	ck_assert_int_eq(frame_parse_start(buf, &cache, NULL, &f, &missing, NULL), 1);
 	ck_assert(!f->cacheable);
 	ck_assert_int_eq(memcmp(frame_payload_bytes(f), payload, sizeof(payload)), 0);
 	frame_recycle(&cache, f);
@@ -248,7 +248,7 @@ START_TEST(frame_cache_reuses_small_frames_within_bounds)
 
 	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++) {
 		ck_assert_int_eq(frame_append_bytes(buf, &h, payload, 16), 0);
-		ck_assert_int_eq(frame_parse_start(buf, &cache, &frames[i], &missing, NULL), 1);
+		ck_assert_int_eq(frame_parse_start(buf, &cache, NULL, &frames[i], &missing, NULL), 1);
 	}
 	for (size_t i = 0; i < sizeof(frames) / sizeof(frames[0]); i++)
 		frame_recycle(&cache, frames[i]);
@@ -304,7 +304,7 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 		close(pipe_fds[1]);
 	}
 	ck_assert_int_eq(stream_read(rx), 1000);
-	ck_assert_int_eq(frame_parse_start(stream_input(rx), NULL, &f, &missing, NULL), 1);
+	ck_assert_int_eq(frame_parse_start(stream_input(rx), NULL, NULL, &f, &missing, NULL), 1);
 	ck_assert_ptr_nonnull(f->block);
 	ck_assert_ptr_null(f->payload);
 	ck_assert_uint_eq(frame_payload_length(f), size);
@@ -356,7 +356,7 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 		ck_assert_int_eq(c, 'x');
 	}
 	/* The next frame, whole: parsed from the input as usual. */
-	ck_assert_int_eq(frame_parse_start(stream_input(rx), NULL, &g, &missing, NULL), 1);
+	ck_assert_int_eq(frame_parse_start(stream_input(rx), NULL, NULL, &g, &missing, NULL), 1);
 	ck_assert_uint_eq(missing, 0);
 	ck_assert_uint_eq(frame_payload_length(g), 5);
 	ck_assert_int_eq(memcmp(frame_payload_bytes(g), "after", 5), 0);
@@ -368,6 +368,249 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 	close(pipe_fds[0]);
 	evbuffer_free(wire);
 	free(bytes);
+}
+END_TEST
+
+/* Sends bytes, the first of them with fd (when >= 0) attached. */
+static void send_with_fd(int sock, const void *bytes, size_t length, int fd)
+{
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+	struct iovec iov = { (void *)bytes, length };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *cmsg;
+
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(sock, &msg, 0), (ssize_t)length);
+}
+
+/* Reads and parses one whole frame the way crosspostd and the client do:
+ * an expected read when expect says so and the input is empty, else a
+ * chunk, then the payload in place.  Returns the frame; *ret_reads the
+ * reads it took; last_ahead_block the block an expected read left. */
+static uint8_t *last_ahead_block;
+
+static Frame *read_one_frame(Stream *rx, FrameExpect *expect, FrameAhead *ahead, int *ret_reads)
+{
+	Frame *f = NULL;
+	size_t missing = 0;
+	int r;
+
+	*ret_reads = 0;
+	last_ahead_block = NULL;
+	for (;;) {
+		r = frame_parse_start(stream_input(rx), NULL, ahead, &f, &missing, NULL);
+		ck_assert_int_ge(r, 0);
+		if (r == 1)
+			break;
+		ck_assert_int_gt(expect->confirmed && evbuffer_get_length(stream_input(rx)) == 0 ?
+					 frame_read_expected(rx, expect, false, ahead) : stream_read(rx), 0);
+		last_ahead_block = ahead->block;
+		(*ret_reads)++;
+	}
+	frame_expect_after(expect, f);
+	while (missing > 0) {
+		ssize_t n = stream_read_to(rx, f->block + (f->block_length - missing), missing, STREAM_READ_HEADER);
+
+		ck_assert_int_gt(n, 0);
+		(*ret_reads)++;
+		missing -= (size_t)n < missing ? (size_t)n : missing;
+	}
+	ck_assert_int_eq(frame_take_fds(f, rx), 0);
+	return f;
+}
+
+/* After two large frames of one shape, the next read takes the next such
+ * frame's header into the input and its payload into a block in one
+ * recvmsg, with what follows; descriptors still go with their frame (the
+ * kernel ends a read after the bytes they came with: two reads then). */
+START_TEST(frame_expected_large_frame_read_with_its_header_in_one_read)
+{
+	const size_t size = 65536;
+	unsigned char *bytes = malloc(size);
+	struct evbuffer *wire = evbuffer_new();
+	FrameExpect expect = { 0 };
+	FrameAhead ahead = { 0 };
+	Crosspost__Header h;
+	Crosspost__Post p;
+	Stream *rx = NULL;
+	Frame *f;
+	int sv[2], reads;
+
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
+	post_header(&h, &p);
+	for (int i = 0; i < 6; i++) {
+		bool with_fd = i >= 3;
+		int pipe_fds[2] = { -1, -1 };
+		size_t wire_length, small_length;
+
+		for (size_t k = 0; k < size; k++)
+			bytes[k] = (unsigned char)(k * 7 + (size_t)i);
+		if (with_fd)
+			ck_assert_int_eq(pipe(pipe_fds), 0);
+		p.fd_count = with_fd ? 1 : 0;
+		ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
+		wire_length = evbuffer_get_length(wire);
+		/* The third of a shape with a small frame after it, in the
+		 * same write. */
+		p.fd_count = 0;
+		if (i % 3 == 2)
+			ck_assert_int_eq(frame_append_bytes(wire, &h, "after", 5), 0);
+		small_length = evbuffer_get_length(wire) - wire_length;
+		send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), pipe_fds[1]);
+		if (with_fd)
+			close(pipe_fds[1]);
+		evbuffer_drain(wire, evbuffer_get_length(wire));
+		f = read_one_frame(rx, &expect, &ahead, &reads);
+		/* Expected from the third of a shape on. */
+		ck_assert_int_eq(expect.confirmed, i % 3 >= 1);
+		ck_assert_ptr_null(ahead.block);
+		if (i == 2) {
+			/* One read: the header, the payload in place (the block
+			 * the read filled is the frame's: no copy), and the small
+			 * frame after it into the input. */
+			ck_assert_int_eq(reads, 1);
+			ck_assert_ptr_nonnull(last_ahead_block);
+			ck_assert_ptr_eq(f->block, last_ahead_block);
+			ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), small_length);
+		}
+		if (i == 5) {
+			ck_assert_int_le(reads, 2);
+			ck_assert_ptr_eq(f->block, last_ahead_block);
+		}
+		ck_assert_uint_eq(frame_payload_length(f), size);
+		ck_assert_int_eq(memcmp(frame_payload_bytes(f), bytes, size), 0);
+		ck_assert_uint_eq(f->n_fds, with_fd ? 1 : 0);
+		if (with_fd) {
+			char c = 0;
+
+			ck_assert_int_eq(write(f->fds[0], "x", 1), 1);
+			ck_assert_int_eq(read(pipe_fds[0], &c, 1), 1);
+			ck_assert_int_eq(c, 'x');
+			close(pipe_fds[0]);
+		}
+		frame_free(f);
+		if (i % 3 != 2)
+			continue;
+		f = read_one_frame(rx, &expect, &ahead, &reads);
+		ck_assert_int_eq(reads, 0);
+		ck_assert_uint_eq(frame_payload_length(f), 5);
+		ck_assert_int_eq(memcmp(frame_payload_bytes(f), "after", 5), 0);
+		frame_free(f);
+		/* A small frame resets the expectation. */
+		ck_assert(!expect.confirmed);
+	}
+	stream_free(rx);
+	close(sv[0]);
+	evbuffer_free(wire);
+	free(bytes);
+}
+END_TEST
+
+/* An expected read that finds something else (a small frame, then a large
+ * one whose header is longer) leaves every byte in the input in order, as
+ * a plain read would: nothing is lost or reordered. */
+START_TEST(frame_expected_read_that_guessed_wrong_loses_nothing)
+{
+	const size_t size = 40000;
+	unsigned char *bytes = malloc(size);
+	struct evbuffer *wire = evbuffer_new();
+	FrameExpect expect = { 0 };
+	FrameAhead ahead = { 0 };
+	Crosspost__Header h;
+	Crosspost__Post p;
+	Stream *rx = NULL;
+	Frame *f;
+	ssize_t n;
+	int sv[2], reads;
+
+	for (size_t k = 0; k < size; k++)
+		bytes[k] = (unsigned char)(k * 11 + 3);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
+	post_header(&h, &p);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
+		send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), -1);
+		evbuffer_drain(wire, evbuffer_get_length(wire));
+		frame_free(read_one_frame(rx, &expect, &ahead, &reads));
+	}
+	ck_assert(expect.confirmed);
+	/* Then: a small frame, a large one of the same payload length with a
+	 * longer header, another small one. */
+	ck_assert_int_eq(frame_append_bytes(wire, &h, "first", 5), 0);
+	p.sender_window_id = 1u << 30;
+	ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
+	p.sender_window_id = 7;
+	ck_assert_int_eq(frame_append_bytes(wire, &h, "last", 4), 0);
+	send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), -1);
+	n = frame_read_expected(rx, &expect, false, &ahead);
+	ck_assert_int_gt(n, 0);
+	ck_assert_ptr_null(ahead.block);
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), (size_t)n);
+	evbuffer_drain(wire, evbuffer_get_length(wire));
+	f = read_one_frame(rx, &expect, &ahead, &reads);
+	ck_assert_uint_eq(frame_payload_length(f), 5);
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), "first", 5), 0);
+	frame_free(f);
+	f = read_one_frame(rx, &expect, &ahead, &reads);
+	ck_assert_uint_eq(f->header->post->sender_window_id, 1u << 30);
+	ck_assert_uint_eq(frame_payload_length(f), size);
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), bytes, size), 0);
+	frame_free(f);
+	f = read_one_frame(rx, &expect, &ahead, &reads);
+	ck_assert_uint_eq(frame_payload_length(f), 4);
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), "last", 4), 0);
+	frame_free(f);
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), 0);
+	stream_free(rx);
+	close(sv[0]);
+	evbuffer_free(wire);
+	free(bytes);
+}
+END_TEST
+
+/* Large and small frames taking turns never confirm an expectation, so no
+ * read guesses (and copies back) for them. */
+START_TEST(frame_expectation_needs_two_like_frames_in_a_row)
+{
+	struct evbuffer *buf = evbuffer_new();
+	FrameExpect expect = { 0 };
+	Crosspost__Header h;
+	Crosspost__Post p;
+	size_t missing;
+	Frame *f;
+	char *big = calloc(1, 20000);
+
+	post_header(&h, &p);
+	for (int i = 0; i < 6; i++) {
+		bool large = i % 2 == 0;
+
+		ck_assert_int_eq(frame_append_bytes(buf, &h, large ? big : "s", large ? 20000 : 1), 0);
+		ck_assert_int_eq(frame_parse_start(buf, NULL, NULL, &f, &missing, NULL), 1);
+		frame_expect_after(&expect, f);
+		ck_assert(!expect.confirmed);
+		ck_assert_uint_eq(expect.payload_length, large ? 20000 : 0);
+		frame_free(f);
+	}
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(frame_append_bytes(buf, &h, big, 20000), 0);
+		ck_assert_int_eq(frame_parse_start(buf, NULL, NULL, &f, &missing, NULL), 1);
+		frame_expect_after(&expect, f);
+		frame_free(f);
+	}
+	ck_assert(expect.confirmed);
+	evbuffer_free(buf);
+	free(big);
 }
 END_TEST
 
@@ -612,6 +855,9 @@ int main(void)
 	tcase_add_test(tc, frame_run_of_small_frames_fills_large_chains);
 	tcase_add_test(tc, frame_cache_reuses_small_frames_within_bounds);
 	tcase_add_test(tc, frame_large_payload_read_in_place_into_a_block);
+	tcase_add_test(tc, frame_expected_large_frame_read_with_its_header_in_one_read);
+	tcase_add_test(tc, frame_expected_read_that_guessed_wrong_loses_nothing);
+	tcase_add_test(tc, frame_expectation_needs_two_like_frames_in_a_row);
 	tcase_add_test(tc, buffer_pool_reuses_within_bounds);
 	tcase_add_test(tc, stream_reads_into_pooled_blocks_returned_when_drained);
 	tcase_add_test(tc, stream_passes_bytes_and_descriptors_in_order);
