@@ -260,6 +260,59 @@ static void on_reap(evutil_socket_t fd, short what, void *userdata)
 	ports_sweep(b->ports);
 }
 
+void broker_resume_later(Broker *b, Connection *c)
+{
+	if (c->resume_pending)
+		return;
+	c->resume_pending = true;
+	c->resume_next = NULL;
+	*b->resumed_tail = c;
+	b->resumed_tail = &c->resume_next;
+	/* A timer due now fires after the loop's next poll for events. */
+	if (!evtimer_pending(b->resume_event, NULL)) {
+		static const struct timeval now = { 0, 0 };
+
+		evtimer_add(b->resume_event, &now);
+	}
+}
+
+void broker_forget_resume(Broker *b, Connection *c)
+{
+	if (!c->resume_pending)
+		return;
+	for (Connection **p = &b->resumed; *p; p = &(*p)->resume_next) {
+		if (*p == c) {
+			*p = c->resume_next;
+			if (!*p)
+				b->resumed_tail = p;
+			break;
+		}
+	}
+	c->resume_pending = false;
+	c->resume_next = NULL;
+}
+
+static void on_resume(evutil_socket_t fd, short what, void *userdata)
+{
+	Broker *b = userdata;
+	Connection *list = b->resumed;
+
+	(void)fd;
+	(void)what;
+	b->resumed = NULL;
+	b->resumed_tail = &b->resumed;
+	while (list) {
+		Connection *c = list;
+
+		list = c->resume_next;
+		c->resume_next = NULL;
+		c->resume_pending = false;
+		/* Read in this turn: those they resume wait for the next. */
+		if (!c->closing && !c->paused)
+			event_active(c->read_event, EV_READ, 0);
+	}
+}
+
 int broker_new(Broker **ret, struct event_base *base, int listen_fd, const BrokerLimits *limits)
 {
 	Broker *b = calloc(1, sizeof(*b));
@@ -279,7 +332,10 @@ int broker_new(Broker **ret, struct event_base *base, int listen_fd, const Broke
 	b->accept_retry = evtimer_new(base, on_accept_retry, b);
 	b->handshake_timer = evtimer_new(base, on_handshake_timer, b);
 	b->reap_event = event_new(base, -1, 0, on_reap, b);
+	b->resumed_tail = &b->resumed;
+	b->resume_event = evtimer_new(base, on_resume, b);
 	if (!b->read_scratch || !b->accept_event || !b->accept_retry || !b->handshake_timer || !b->reap_event ||
+	    !b->resume_event ||
 	    access_policy_new(&b->access, geteuid()) < 0 ||
 	    registry_new(&b->registry) < 0 || port_table_new(&b->ports, b) < 0 ||
 	    claim_table_new(&b->claims, b, contexts_claim_expired) < 0 ||
@@ -308,6 +364,8 @@ Broker *broker_free(Broker *b)
 		event_free(b->handshake_timer);
 	if (b->reap_event)
 		event_free(b->reap_event);
+	if (b->resume_event)
+		event_free(b->resume_event);
 	claim_table_free(b->claims);
 	broadcast_table_free(b->broadcasts);
 	monitor_set_free(b->monitors);

@@ -67,6 +67,10 @@ typedef struct Broker {
 	uint32_t n_pending;
 	struct event *handshake_timer;
 	Connection *dirty;           /* with output to flush at the end of this turn */
+	/* Resumed during this turn, read in the next (broker_resume_later()),
+	 * oldest first. */
+	Connection *resumed, **resumed_tail;
+	struct event *resume_event;
 	Connection *graveyard;       /* closed, freed by reap_event */
 	struct event *reap_event;
 	uint64_t next_connection_id;
@@ -96,6 +100,15 @@ void broker_set_access(Broker *broker, AccessPolicy *policy);
  * differ. */
 void broker_reload_limits(Broker *broker, const BrokerLimits *wanted,
 			  void (*restart_needed)(const char *key, void *userdata), void *userdata);
+
+/* Has connection read again in the loop's next turn, after the loop has
+ * polled for new events: a resumed sender's frames park at receivers whose
+ * writes resume other senders, and reading each one within the turn that
+ * resumed it chained turns together without end under a flood of 100
+ * senders (no accept, no timer, no other client for seconds). */
+void broker_resume_later(Broker *broker, Connection *connection);
+/* Takes connection (closing) off that list. */
+void broker_forget_resume(Broker *broker, Connection *connection);
 
 /* Writes queued output of every connection touched during this turn: one
  * sendmsg per receiver per turn rather than one per message. */

@@ -24,8 +24,12 @@
 #include "registry.h"
 #include "stream.h"
 
-/* 16 reads of 64 KiB: 1 MiB per client per loop turn at most. */
+/* What one client may have read per loop turn: 16 reads, and 256 KiB
+ * (past that, the read under way ends the turn).  A turn serves every
+ * ready client once; at 1 MiB each, a turn of 100 flooding senders was
+ * 100 MiB of small frames, 0.4 s in which nobody new was greeted. */
 #define CONNECTION_READS_PER_TURN 16
+#define CONNECTION_READ_BYTES_PER_TURN (256u * 1024u)
 /* A frame bigger than this is admitted against its uid's budget before
  * the broker buffers it (charge before allocate, as dbus-broker's
  * iqueue_set_target): a declared length pins no memory by itself. */
@@ -127,9 +131,9 @@ void connection_resume(Connection *c, unsigned reason)
 	if (c->hangup_event)
 		event_del(c->hangup_event);
 	event_add(c->read_event, NULL);
-	/* Frames may already be buffered: process them now rather than
-	 * waiting for the socket to become readable again. */
-	event_active(c->read_event, EV_READ, 0);
+	/* Frames may already be buffered: read on in the next turn rather
+	 * than waiting for the socket to become readable again. */
+	broker_resume_later(c->broker, c);
 }
 
 static void wait_on_account(Connection *c, unsigned reason)
@@ -223,6 +227,7 @@ void connection_close(Connection *c, int level, const char *fmt, ...)
 	/* Its windows go now, so that nothing is routed to it any more; their
 	 * frames go with them, wherever they are hosted (contexts.h). */
 	monitor_remove(b->monitors, c);
+	broker_forget_resume(b, c);
 	contexts_connection_closed(b, c);
 	ports_connection_closed(b->ports, c);
 	queue_receiver_closed(c);
@@ -443,9 +448,13 @@ static void on_readable(evutil_socket_t fd, short what, void *userdata)
 	(void)fd;
 	(void)what;
 	/* Input before output: read what arrived, act on it, then write.  Up
-	 * to CONNECTION_READS_PER_TURN reads per turn, so a large frame does not
+	 * to CONNECTION_READS_PER_TURN reads and about
+	 * CONNECTION_READ_BYTES_PER_TURN per turn, so a large frame does not
 	 * take a loop iteration per 64 KiB, nor one client the whole loop. */
-	for (int i = 0; i < CONNECTION_READS_PER_TURN && !c->paused && !c->closing; i++) {
+	uint64_t start = stream_bytes_read(c->stream);
+
+	for (int i = 0; i < CONNECTION_READS_PER_TURN && !c->paused && !c->closing &&
+			stream_bytes_read(c->stream) - start < CONNECTION_READ_BYTES_PER_TURN; i++) {
 		if (!c->reserved && !c->partial && account_over(c->account)) {
 			wait_on_account(c, PAUSE_ACCOUNT);
 			break;

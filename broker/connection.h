@@ -80,6 +80,8 @@ typedef struct Connection {
 	struct Connection *pending_prev, *pending_next;   /* before Hello, by age */
 	struct Connection *next, *prev;      /* broker->connections */
 	struct Connection *dirty_next, *grave_next;
+	struct Connection *resume_next;      /* in broker->resumed */
+	bool resume_pending;
 } Connection;
 
 /* Takes ownership of fd (an accepted socket) with its peer's credentials.

@@ -5,10 +5,12 @@
  * $CROSSPOST_STALL_SECONDS shortens the stall (default 30). */
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -16,6 +18,7 @@
 #include <check.h>
 
 #include "fixture.h"
+#include "tier.h"
 
 #define SENDERS 10
 #define MIB (1024L * 1024L)
@@ -223,6 +226,148 @@ START_TEST(stalled_receiver_with_ten_senders_stays_bounded_and_loses_nothing)
 }
 END_TEST
 
+/* Senders flooding one receiver (flood test); the ASan tier, there for
+ * memory errors, runs an eighth of them (tier.h), too few to have starved
+ * the loop before the fix: the plain tier is the one that would fail. */
+#define FLOOD_CONNECTIONS (100 / TEST_SCALE_DIVISOR)
+/* What the receiver may get while a new client connects and asks for the
+ * broker's counters: crosspostd serves each ready client at most 256 KiB
+ * a turn of its loop (broker/connection.c), about 2,000 of these messages
+ * of some 128 bytes on the wire, so a turn delivers at most 2,000 a
+ * sender (200,000 for 100); greeting and answering take a few turns, and
+ * this allows twenty.
+ * Counted, not timed: a slower machine runs fewer turns a second, not
+ * larger ones.  Before the fix a turn did not end while resumed senders
+ * resumed others: 8.8-10.5 million went by. */
+#define FLOOD_MEANWHILE_MAX (20L * FLOOD_CONNECTIONS * 256 * 1024 / 128)
+
+/* Events the flood's receiver got, shared with the test process. */
+static volatile long *sink_count;
+
+static void count_any_event(cp_window *w, const cp_event *ev, void *userdata)
+{
+	(void)w;
+	(void)ev;
+	(void)userdata;
+	(*sink_count)++;
+}
+
+/* A receiver that reads as fast as it can until killed; writes its window
+ * id to id_fd once it is open. */
+static void run_reader(int id_fd)
+{
+	cp_client *c = NULL;
+	cp_window *w = NULL;
+	uint64_t id;
+
+	if (cp_client_new(broker.socket_path, &c) < 0 || cp_window_open(c, "https://sink.example/", NULL, &w) < 0)
+		_exit(2);
+	cp_window_set_callback(w, count_any_event, NULL);
+	id = cp_window_id(w);
+	if (write(id_fd, &id, sizeof(id)) != sizeof(id))
+		_exit(3);
+	for (;;)
+		if (cp_client_wait(c, 1000) < 0)
+			_exit(4);
+}
+
+/* One flooding sender: posts small messages to target, batched (many a
+ * write, as a busy client does), until killed.  Says "r" on ready_fd once
+ * its window is open. */
+static void run_flooder(int index, uint64_t target, int ready_fd)
+{
+	cp_client *c = NULL;
+	cp_window *w = NULL;
+	cp_value *v = test_value("\"0123456789abcdef0123456789abcdef\"");
+	char url[64];
+
+	snprintf(url, sizeof(url), "https://flood%d.example/", index);
+	if (cp_client_new(broker.socket_path, &c) < 0 || cp_window_open(c, url, NULL, &w) < 0 ||
+	    cp_client_set_batching(c, true) < 0) {
+		/* Said, so that the test fails instead of waiting for "r". */
+		if (write(ready_fd, "x", 1) != 1)
+			_exit(3);
+		_exit(2);
+	}
+	if (write(ready_fd, "r", 1) != 1)
+		_exit(3);
+	for (;;)
+		if (cp_post_message(w, target, v, "*") < 0)
+			_exit(4);
+}
+
+/* A hundred senders flooding one receiver that keeps up, each paused
+ * and resumed by the broker's flow control many times a second: a client
+ * that connects meanwhile is greeted, and its requests are answered,
+ * within a few turns of the broker's loop.  crosspostd resumed a parked
+ * sender within the same turn of its event loop, and that sender's frames
+ * resumed others: with enough senders a turn did not end, and the
+ * listening socket and every timer starved (with `make bench`'s fan-in
+ * of 100, `crosspost stats` timed out after 10 s). */
+START_TEST(many_flooding_senders_do_not_keep_a_new_client_out)
+{
+	pid_t reader, flooders[FLOOD_CONNECTIONS];
+	int id_pipe[2], ready_pipe[2];
+	uint64_t target;
+	char byte;
+
+	sink_count = mmap(NULL, sizeof(long), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	ck_assert_ptr_ne((void *)sink_count, MAP_FAILED);
+	ck_assert_int_eq(pipe(id_pipe), 0);
+	ck_assert_int_eq(pipe(ready_pipe), 0);
+	reader = fork();
+	ck_assert_int_ge(reader, 0);
+	if (reader == 0)
+		run_reader(id_pipe[1]);
+	ck_assert_int_eq(read(id_pipe[0], &target, sizeof(target)), (ssize_t)sizeof(target));
+	for (int i = 0; i < FLOOD_CONNECTIONS; i++) {
+		flooders[i] = fork();
+		ck_assert_int_ge(flooders[i], 0);
+		if (flooders[i] == 0)
+			run_flooder(i, target, ready_pipe[1]);
+	}
+	for (int i = 0; i < FLOOD_CONNECTIONS; i++) {
+		ck_assert_int_eq(read(ready_pipe[0], &byte, 1), 1);
+		ck_assert_msg(byte == 'r', "a flooding sender could not connect and open its window");
+	}
+	for (int round = 0; round < 3; round++) {
+		cp_broker_stats stats;
+		cp_client *c = NULL;
+		cp_window *w = NULL;
+		long long started, greeted;
+		long before, meanwhile;
+
+		/* The flood at full tilt first (flow control at work). */
+		sleep(1);
+		started = now_ms();
+		before = *sink_count;
+		ck_assert_int_eq(cp_client_new(broker.socket_path, &c), 0);
+		greeted = now_ms() - started;
+		ck_assert_int_eq(cp_client_broker_stats(c, &stats), 0);
+		meanwhile = *sink_count - before;
+		printf("flood: a new client greeted in %lld ms, answered in %lld ms; %ld flood messages meanwhile\n",
+		       greeted, now_ms() - started, meanwhile);
+		ck_assert_msg(meanwhile <= FLOOD_MEANWHILE_MAX, "%ld flood messages went by while a new client "
+			      "connected and asked one question (at most %ld)", meanwhile, FLOOD_MEANWHILE_MAX);
+		ck_assert_uint_ge(stats.connections, FLOOD_CONNECTIONS + 2);
+		ck_assert_uint_gt(stats.messages_delivered, 0);
+		ck_assert_int_eq(cp_window_open(c, "https://latecomer.example/", NULL, &w), 0);
+		cp_client_free(c);
+	}
+	for (int i = 0; i < FLOOD_CONNECTIONS; i++)
+		kill(flooders[i], SIGKILL);
+	kill(reader, SIGKILL);
+	for (int i = 0; i < FLOOD_CONNECTIONS; i++)
+		waitpid(flooders[i], NULL, 0);
+	waitpid(reader, NULL, 0);
+	close(id_pipe[0]);
+	close(id_pipe[1]);
+	close(ready_pipe[0]);
+	close(ready_pipe[1]);
+	munmap((void *)sink_count, sizeof(long));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("flow");
@@ -231,6 +376,11 @@ int main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, stalled_receiver_with_ten_senders_stays_bounded_and_loses_nothing);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("flood");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, many_flooding_senders_do_not_keep_a_new_client_out);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
