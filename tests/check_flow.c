@@ -2,7 +2,8 @@
 /* check_flow.c - a stalled receiver and ten senders for 30 s: the broker's
  * memory stays bounded, a bystander keeps talking, and once the receiver
  * reads again it gets every message, in order per sender.
- * $CROSSPOST_STALL_SECONDS shortens the stall (default 30). */
+ * $CROSSPOST_STALL_SECONDS shortens the stall (default 30).  And a hundred
+ * senders flooding a receiver that keeps up: a new client still gets in. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
