@@ -260,6 +260,27 @@ START_TEST(frame_cache_reuses_small_frames_within_bounds)
 }
 END_TEST
 
+/* Sends bytes, the first of them with fd (when >= 0) attached. */
+static void send_with_fd(int sock, const void *bytes, size_t length, int fd)
+{
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
+	struct iovec iov = { (void *)bytes, length };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		struct cmsghdr *cmsg;
+
+		msg.msg_control = control.buf;
+		msg.msg_controllen = sizeof(control.buf);
+		cmsg = CMSG_FIRSTHDR(&msg);
+		cmsg->cmsg_level = SOL_SOCKET;
+		cmsg->cmsg_type = SCM_RIGHTS;
+		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	}
+	ck_assert_int_eq(sendmsg(sock, &msg, 0), (ssize_t)length);
+}
+
 /* A receiver's large payload goes into one pooled block: what arrived
  * with the header is copied in, the rest is read from the socket straight
  * into the block, the descriptor that came with the frame's first byte is
@@ -286,23 +307,11 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 	ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
 	p.fd_count = 0;
 	ck_assert_int_eq(frame_append_bytes(wire, &h, "after", 5), 0);
-	{
-		/* The first 1000 bytes with the descriptor, as a sender's
-		 * first write would carry it. */
-		union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
-		struct iovec iov = { evbuffer_pullup(wire, -1), 1000 };
-		struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf,
-				      .msg_controllen = sizeof(control.buf) };
-		struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
-
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &pipe_fds[1], sizeof(int));
-		ck_assert_int_eq(sendmsg(sv[0], &msg, 0), 1000);
-		evbuffer_drain(wire, 1000);
-		close(pipe_fds[1]);
-	}
+	/* The first 1000 bytes with the descriptor, as a sender's first
+	 * write would carry it. */
+	send_with_fd(sv[0], evbuffer_pullup(wire, -1), 1000, pipe_fds[1]);
+	evbuffer_drain(wire, 1000);
+	close(pipe_fds[1]);
 	ck_assert_int_eq(stream_read(rx), 1000);
 	ck_assert_int_eq(frame_parse_start(stream_input(rx), NULL, NULL, &f, &missing, NULL), 1);
 	ck_assert_ptr_nonnull(f->block);
@@ -370,27 +379,6 @@ START_TEST(frame_large_payload_read_in_place_into_a_block)
 	free(bytes);
 }
 END_TEST
-
-/* Sends bytes, the first of them with fd (when >= 0) attached. */
-static void send_with_fd(int sock, const void *bytes, size_t length, int fd)
-{
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } control;
-	struct iovec iov = { (void *)bytes, length };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		struct cmsghdr *cmsg;
-
-		msg.msg_control = control.buf;
-		msg.msg_controllen = sizeof(control.buf);
-		cmsg = CMSG_FIRSTHDR(&msg);
-		cmsg->cmsg_level = SOL_SOCKET;
-		cmsg->cmsg_type = SCM_RIGHTS;
-		cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
-	}
-	ck_assert_int_eq(sendmsg(sock, &msg, 0), (ssize_t)length);
-}
 
 /* Reads and parses one whole frame the way crosspostd and the client do:
  * an expected read when expect says so and the input is empty, else a
