@@ -212,8 +212,8 @@ static ssize_t receive(Stream *s, struct iovec *iov, size_t n_iov, bool wait, in
  * block is NULL), then up to max bytes into the input buffer: into the
  * scratch buffer when the input is empty and the stream has one, else
  * into a block from buffer_pool.h when max is a chunk, else into the
- * input's own chunks; then up to tail_length bytes into tail (none when
- * NULL).  Returns the bytes read, all parts together.
+ * input's own chunks; then into the n_tail buffers of tail, in order
+ * (stream_read_split()).  Returns the bytes read, all parts together.
  *
  * Why pooled blocks: a client that falls behind reads a flood in gulps
  * of several 64 KiB reads; libevent's chunks for them came from the heap
