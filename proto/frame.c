@@ -242,11 +242,11 @@ void frame_expect_after(FrameExpect *expect, const Frame *frame)
 {
 	uint32_t header_length;
 
-	if (!frame->block || frame->block_length > FRAME_EXPECT_MAX) {
+	header_length = (uint32_t)(frame->wire_length - FRAME_PREFIX_SIZE - frame->block_length);
+	if (!frame->block || frame->block_length > FRAME_EXPECT_MAX || header_length > FRAME_EXPECT_HEADER_MAX) {
 		*expect = (FrameExpect){ 0 };
 		return;
 	}
-	header_length = (uint32_t)(frame->wire_length - FRAME_PREFIX_SIZE - frame->block_length);
 	expect->confirmed = expect->payload_length == frame->block_length && expect->header_length == header_length;
 	expect->payload_length = (uint32_t)frame->block_length;
 	expect->header_length = header_length;

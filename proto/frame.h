@@ -95,9 +95,12 @@ void frame_cache_clear(FrameCache *cache);
  * the payload into the input, to be copied out).  Expected once two
  * large frames in a row had the same shape, so that large and small
  * frames taking turns cost no read that guessed wrong (its bytes are
- * copied back); payloads up to FRAME_EXPECT_MAX.  All zero: nothing
+ * copied back); payloads up to FRAME_EXPECT_MAX, headers up to
+ * FRAME_EXPECT_HEADER_MAX (a Post or an Event is a few hundred bytes; a
+ * read's input part stays well within a chunk).  All zero: nothing
  * expected. */
 #define FRAME_EXPECT_MAX (512u * 1024u)
+#define FRAME_EXPECT_HEADER_MAX 4096u
 typedef struct FrameExpect {
 	uint32_t header_length;
 	uint32_t payload_length;

@@ -597,6 +597,24 @@ START_TEST(frame_expectation_needs_two_like_frames_in_a_row)
 		frame_free(f);
 	}
 	ck_assert(expect.confirmed);
+	{
+		/* Nor frames whose header is over FRAME_EXPECT_HEADER_MAX: an
+		 * expected read keeps its header part within a chunk (a 64 KiB
+		 * header, which the frame limits allow, made it fail). */
+		char *origin = malloc(FRAME_EXPECT_HEADER_MAX + 1);
+
+		memset(origin, 'o', FRAME_EXPECT_HEADER_MAX);
+		origin[FRAME_EXPECT_HEADER_MAX] = '\0';
+		p.target_origin = origin;
+		for (int i = 0; i < 3; i++) {
+			ck_assert_int_eq(frame_append_bytes(buf, &h, big, 20000), 0);
+			ck_assert_int_eq(frame_parse_start(buf, NULL, NULL, &f, &missing, NULL), 1);
+			frame_expect_after(&expect, f);
+			ck_assert(!expect.confirmed);
+			frame_free(f);
+		}
+		free(origin);
+	}
 	evbuffer_free(buf);
 	free(big);
 }
