@@ -281,7 +281,9 @@ static int client_parse_input(cp_client *c, uint32_t wanted_serial, Frame **ret_
 		size_t missing = 0;
 		int r;
 
-		if (!wanted_serial && !c->partial && c->events.length >= PARSE_AHEAD_EVENTS) {
+		/* Not with a payload read ahead either: it belongs to the
+		 * frame at the front of the input, which is parsed first. */
+		if (!wanted_serial && !c->partial && !c->ahead.block && c->events.length >= PARSE_AHEAD_EVENTS) {
 			c->parse_stopped = true;
 			return 0;
 		}

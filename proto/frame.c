@@ -165,10 +165,17 @@ static int parse(struct evbuffer *in, LargePayload large, FrameCache *cache, Fra
 	evbuffer_drain(in, FRAME_PREFIX_SIZE + (size_t)header_length);
 	if (large == LARGE_BLOCK && ahead && ahead->block) {
 		/* frame_read_expected() checked that this frame is the one it
-		 * read ahead for: its payload so far is all in the block. */
+		 * read ahead for: its payload starts in the block.  Whatever
+		 * the input holds after the header was read later, so it goes
+		 * on from there (a reader that read again before parsing; or
+		 * the next frames, after a whole payload). */
+		size_t more = evbuffer_get_length(in) < payload_length - ahead->have ?
+			      evbuffer_get_length(in) : payload_length - ahead->have;
+
+		evbuffer_remove(in, ahead->block + ahead->have, more);
 		frame->block = ahead->block;
 		frame->block_length = payload_length;
-		*ret_missing = payload_length - ahead->have;
+		*ret_missing = payload_length - ahead->have - more;
 		*ahead = (FrameAhead){ 0 };
 		*ret = frame;
 		return 1;

@@ -504,6 +504,69 @@ START_TEST(frame_expected_large_frame_read_with_its_header_in_one_read)
 }
 END_TEST
 
+/* A reader that reads again after an expected read, before parsing (the
+ * client stops parsing 128 events ahead): what the second read put in the
+ * input after the header is the payload's continuation, and the frame
+ * takes it in order (it was left in the input, read as the next frames). */
+START_TEST(frame_expected_payload_continued_by_a_later_read)
+{
+	const size_t size = 65536;
+	unsigned char *bytes = malloc(size);
+	struct evbuffer *wire = evbuffer_new();
+	FrameExpect expect = { 0 };
+	FrameAhead ahead = { 0 };
+	Crosspost__Header h;
+	Crosspost__Post p;
+	Stream *rx = NULL;
+	Frame *f;
+	size_t header_part, missing;
+	int sv[2], reads;
+
+	for (size_t k = 0; k < size; k++)
+		bytes[k] = (unsigned char)(k * 5 + 1);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
+	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
+	post_header(&h, &p);
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
+		send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), -1);
+		evbuffer_drain(wire, evbuffer_get_length(wire));
+		frame_free(read_one_frame(rx, &expect, &ahead, &reads));
+	}
+	ck_assert(expect.confirmed);
+	ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
+	header_part = evbuffer_get_length(wire) - size;
+	/* The header and 1,000 bytes of the payload: the expected read. */
+	send_with_fd(sv[0], evbuffer_pullup(wire, -1), header_part + 1000, -1);
+	evbuffer_drain(wire, header_part + 1000);
+	ck_assert_int_eq(frame_read_expected(rx, &expect, false, &ahead), (ssize_t)(header_part + 1000));
+	ck_assert_ptr_nonnull(ahead.block);
+	ck_assert_uint_eq(ahead.have, 1000);
+	/* 2,000 more, read plainly before the frame is parsed. */
+	send_with_fd(sv[0], evbuffer_pullup(wire, -1), 2000, -1);
+	evbuffer_drain(wire, 2000);
+	ck_assert_int_eq(stream_read(rx), 2000);
+	ck_assert_int_eq(frame_parse_start(stream_input(rx), NULL, &ahead, &f, &missing, NULL), 1);
+	ck_assert_ptr_null(ahead.block);
+	ck_assert_uint_eq(missing, size - 3000);
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), 0);
+	send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), -1);
+	while (missing > 0) {
+		ssize_t n = stream_read_to(rx, f->block + (size - missing), missing, STREAM_READ_HEADER);
+
+		ck_assert_int_gt(n, 0);
+		missing -= (size_t)n < missing ? (size_t)n : missing;
+	}
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), bytes, size), 0);
+	ck_assert_int_eq(frame_take_fds(f, rx), 0);
+	frame_free(f);
+	stream_free(rx);
+	close(sv[0]);
+	evbuffer_free(wire);
+	free(bytes);
+}
+END_TEST
+
 /* An expected read that finds something else (a small frame, then a large
  * one whose header is longer) leaves every byte in the input in order, as
  * a plain read would: nothing is lost or reordered. */
@@ -863,6 +926,7 @@ int main(void)
 	tcase_add_test(tc, frame_large_payload_read_in_place_into_a_block);
 	tcase_add_test(tc, frame_expected_large_frame_read_with_its_header_in_one_read);
 	tcase_add_test(tc, frame_expected_read_that_guessed_wrong_loses_nothing);
+	tcase_add_test(tc, frame_expected_payload_continued_by_a_later_read);
 	tcase_add_test(tc, frame_expectation_needs_two_like_frames_in_a_row);
 	tcase_add_test(tc, buffer_pool_reuses_within_bounds);
 	tcase_add_test(tc, stream_reads_into_pooled_blocks_returned_when_drained);
