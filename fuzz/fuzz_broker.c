@@ -82,7 +82,8 @@
  *    order, and a port's messages are dispatched in increasing order
  *    whichever connection owns it, across hand-overs (PortMoved,
  *    PortReturn, PortReleased) - unless the hand-over may have timed out,
- *    when the old owner may still dispatch older ones (documented);
+ *    or a connection closed while the port was in transit, when the old
+ *    owner may still dispatch older ones (documented);
  *  - the per-uid accounts hold exactly what the connections' buffers and
  *    the messages waiting in the broker are charged, globally and per uid;
  *    each connection's sent list adds up to its sent_bytes;
@@ -326,8 +327,9 @@ typedef struct Harness {
 	int last_client;
 	/* Message numbers: the last one sent from each window and on each
 	 * port, and the last one any connection dispatched for each port.
-	 * A port whose transit may have timed out is `tainted`: its old owner
-	 * may still dispatch older messages (documented), so only each
+	 * A port whose transit may have timed out, or whose old owner's
+	 * connection may have closed during it, is `tainted`: that owner may
+	 * still dispatch older messages (documented), so only each
 	 * connection's own order is checked for it. */
 	uint64_t sent_window[SEQ_IDS], sent_port[SEQ_IDS], seen_port[SEQ_IDS];
 	bool tainted[SEQ_IDS];
@@ -964,16 +966,37 @@ static void pump(Harness *h)
 	uint64_t last = 0;
 
 	for (int turn = 0; turn < PUMP_TURNS; turn++) {
+		/* Connections closed so far (ids are handed out in order). */
+		uint64_t closed = h->broker->next_connection_id - h->broker->n_connections;
+		bool in_transit[SEQ_IDS] = { false };
 		bool moved = false;
 		uint64_t sig;
 
+		for (uint64_t id = 1; id < SEQ_IDS; id++) {
+			const Port *p = ports_find(h->broker->ports, id);
+
+			if (p && p->state == PORT_IN_TRANSIT && p->peer && p->peer->id < SEQ_IDS)
+				in_transit[p->peer->id] = true;
+		}
 		for (int i = 0; i < N_CLIENTS; i++)
 			moved |= client_pump(h, &h->clients[i]);
 		CHECK(event_base_loop(h->base, EVLOOP_NONBLOCK) >= 0);
+		/* A connection closed while ports were in transit: if it was a
+		 * port's old owner, the port lands without the messages that
+		 * owner still had, and its process may still dispatch them
+		 * (events that came before the break are dispatched), as after
+		 * a transit timeout. */
+		if (h->broker->next_connection_id - h->broker->n_connections > closed)
+			for (uint64_t id = 1; id < SEQ_IDS; id++)
+				if (in_transit[id])
+					h->tainted[id] = true;
 		set_small_sndbuf(h);
 		sig = broker_signature(h);
+		/* Nothing active, and no connection waiting to be read in the
+		 * loop's next turn (broker_resume_later()). */
 		if (!moved && sig == last && turn > 0 &&
-		    event_base_get_num_events(h->base, EVENT_BASE_COUNT_ACTIVE) == 0)
+		    event_base_get_num_events(h->base, EVENT_BASE_COUNT_ACTIVE) == 0 &&
+		    !evtimer_pending(h->broker->resume_event, NULL))
 			break;
 		last = sig;
 	}
