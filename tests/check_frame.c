@@ -416,6 +416,24 @@ static Frame *read_one_frame(Stream *rx, FrameExpect *expect, FrameAhead *ahead,
 	return f;
 }
 
+/* Sends two frames of header h and payload bytes (size bytes) on sock and
+ * reads them from rx as a reader does: expect is confirmed afterwards. */
+static void confirm_expectation(int sock, Stream *rx, const Crosspost__Header *h, const unsigned char *bytes,
+				size_t size, FrameExpect *expect, FrameAhead *ahead)
+{
+	struct evbuffer *wire = evbuffer_new();
+	int reads;
+
+	for (int i = 0; i < 2; i++) {
+		ck_assert_int_eq(frame_append_bytes(wire, h, bytes, size), 0);
+		send_with_fd(sock, evbuffer_pullup(wire, -1), evbuffer_get_length(wire), -1);
+		evbuffer_drain(wire, evbuffer_get_length(wire));
+		frame_free(read_one_frame(rx, expect, ahead, &reads));
+	}
+	ck_assert(expect->confirmed);
+	evbuffer_free(wire);
+}
+
 /* After two large frames of one shape, the next read takes the next such
  * frame's header into the input and its payload into a block in one
  * recvmsg, with what follows; descriptors still go with their frame (the
@@ -520,20 +538,14 @@ START_TEST(frame_expected_payload_continued_by_a_later_read)
 	Stream *rx = NULL;
 	Frame *f;
 	size_t header_part, missing;
-	int sv[2], reads;
+	int sv[2];
 
 	for (size_t k = 0; k < size; k++)
 		bytes[k] = (unsigned char)(k * 5 + 1);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
 	post_header(&h, &p);
-	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
-		send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), -1);
-		evbuffer_drain(wire, evbuffer_get_length(wire));
-		frame_free(read_one_frame(rx, &expect, &ahead, &reads));
-	}
-	ck_assert(expect.confirmed);
+	confirm_expectation(sv[0], rx, &h, bytes, size, &expect, &ahead);
 	ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
 	header_part = evbuffer_get_length(wire) - size;
 	/* The header and 1,000 bytes of the payload: the expected read. */
@@ -589,13 +601,7 @@ START_TEST(frame_expected_read_that_guessed_wrong_loses_nothing)
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
 	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
 	post_header(&h, &p);
-	for (int i = 0; i < 2; i++) {
-		ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
-		send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), -1);
-		evbuffer_drain(wire, evbuffer_get_length(wire));
-		frame_free(read_one_frame(rx, &expect, &ahead, &reads));
-	}
-	ck_assert(expect.confirmed);
+	confirm_expectation(sv[0], rx, &h, bytes, size, &expect, &ahead);
 	/* Then: a small frame, a large one of the same payload length with a
 	 * longer header, another small one. */
 	ck_assert_int_eq(frame_append_bytes(wire, &h, "first", 5), 0);
