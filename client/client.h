@@ -119,6 +119,10 @@ struct cp_client {
 	/* The last targetOrigin posted that was not already in canonical form,
 	 * and its serialization: parsed once, not per message. */
 	char *target_origin_spec, *target_origin_sent;
+	/* The last one that was (length 0: none; longer ones are not kept):
+	 * compared, not scanned again. */
+	char canonical_target_origin[64];
+	size_t canonical_target_origin_length;
 	struct cp_client *all_next;   /* every client of the process (exit flush) */
 	bool batching;                /* cp_client_set_batching() */
 	cp_monitor_callback monitor;  /* cp_client_monitor() */

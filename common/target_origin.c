@@ -89,6 +89,25 @@ int target_origin_parse(TargetOrigin *ret, const char *spec, size_t len,
 	return target_origin_parse_full(ret, spec, len, sender_origin, ret_reason);
 }
 
+int target_origin_parse_expecting(TargetOrigin *ret, const char *spec, size_t len, const Origin *sender_origin,
+				  const Origin *expected, const char **ret_reason)
+{
+	/* A string comparison where the canonical-form scan cost crosspostd
+	 * 290 instructions a message, a tenth of a 64 B post's.  Exact
+	 * because the URL parser is idempotent (the URL Standard's goal; the
+	 * web-platform-tests check it) and a tuple origin's serialization
+	 * names no other origin. */
+	if (expected && !origin_is_opaque(expected)) {
+		const char *serialized = origin_serialization(expected);
+
+		if (strlen(serialized) == len && memcmp(serialized, spec, len) == 0) {
+			*ret = (TargetOrigin){ .canonical = spec };
+			return 0;
+		}
+	}
+	return target_origin_parse(ret, spec, len, sender_origin, ret_reason);
+}
+
 int target_origin_parse_full(TargetOrigin *ret, const char *spec, size_t len,
 			     const Origin *sender_origin, const char **ret_reason)
 {

@@ -31,8 +31,17 @@ typedef struct TargetOrigin {
 int target_origin_parse(TargetOrigin *ret, const char *spec, size_t len,
 			const Origin *sender_origin, const char **ret_reason);
 
-/* The same without the shortcut: what the shortcut must always agree with
- * (fuzz/fuzz_target_origin.c holds it to that). */
+/* target_origin_parse() for a message to a window at expected (may be
+ * NULL): a spec that is expected's serialization, byte for byte, is taken
+ * as its own origin without a scan or a parse, whatever its host (IPv6,
+ * IPv4, "xn--" labels), since an origin's serialization parses back to
+ * that origin.  Anything else as target_origin_parse().  crosspostd's
+ * common case: a sender naming the origin of the window it posts to. */
+int target_origin_parse_expecting(TargetOrigin *ret, const char *spec, size_t len, const Origin *sender_origin,
+				  const Origin *expected, const char **ret_reason);
+
+/* The same without the shortcuts: what they must always agree with
+ * (fuzz/fuzz_target_origin.c holds them to that). */
 int target_origin_parse_full(TargetOrigin *ret, const char *spec, size_t len,
 			     const Origin *sender_origin, const char **ret_reason);
 

@@ -2,6 +2,7 @@
 /* fuzz_target_origin.c - libFuzzer harness: the canonical-form shortcut of
  * target_origin_parse() against the full URL parse. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,13 +12,19 @@
 #include "target_origin.h"
 
 /*
- * The bytes are a targetOrigin spec.  The broker and libcrosspost take a
- * shortcut for specs already in an origin's serialized form; the answer
- * must be exactly the full parse's (abort() otherwise):
+ * The bytes are a targetOrigin spec.  The broker and libcrosspost take
+ * shortcuts: a spec already in an origin's serialized form
+ * (target_origin_parse()), and in crosspostd a spec equal to the target
+ * window's serialization (target_origin_parse_expecting(), tried with each
+ * window below as the target).  The answer must be exactly the full
+ * parse's (abort() otherwise):
  *  - both succeed or both fail with the same error;
  *  - on success, both serialize to the same text, and both match (or do
  *    not match) the same windows: windows at fixed origins, an opaque one,
  *    and a window at the spec's own origin (when the spec parses).
+ * When the spec parses as a URL, its origin's serialization goes through
+ * the same checks too, so the second shortcut is taken on every such
+ * input: it rests on a serialization parsing back to its origin.
  */
 
 #define CHECK(cond)                                                                              \
@@ -35,14 +42,49 @@ static const char *const window_urls[] = {
 	"http://0x7f.1/", "https://a.example./",
 };
 
+/* shortcut's answer (r_fast, fast) against the full parse's of spec. */
+static void check_same(int r_fast, TargetOrigin *fast, const char *spec, size_t len, Origin *const *windows,
+		       size_t n_windows)
+{
+	TargetOrigin full = { 0 };
+	const char *reason = NULL;
+	int r_full = target_origin_parse_full(&full, spec, len, windows[0], &reason);
+
+	CHECK(r_fast == r_full || r_fast == -ENOMEM || r_full == -ENOMEM);
+	if (r_fast == 0 && r_full == 0) {
+		CHECK(strcmp(target_origin_serialization(fast), target_origin_serialization(&full)) == 0);
+		for (size_t i = 0; i < n_windows; i++)
+			CHECK(target_origin_matches(fast, windows[i]) == target_origin_matches(&full, windows[i]));
+	}
+	if (r_fast == 0)
+		target_origin_deinit(fast);
+	if (r_full == 0)
+		target_origin_deinit(&full);
+}
+
+/* Both shortcuts for spec, with each window as the target. */
+static void check_spec(const char *spec, size_t len, Origin *const *windows, size_t n_windows)
+{
+	const char *reason = NULL;
+	TargetOrigin fast = { 0 };
+	int r;
+
+	r = target_origin_parse(&fast, spec, len, windows[0], &reason);
+	check_same(r, &fast, spec, len, windows, n_windows);
+	for (size_t i = 0; i < n_windows; i++) {
+		fast = (TargetOrigin){ 0 };
+		r = target_origin_parse_expecting(&fast, spec, len, windows[0], windows[i], &reason);
+		check_same(r, &fast, spec, len, windows, n_windows);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	Origin *windows[sizeof(window_urls) / sizeof(window_urls[0]) + 2] = { 0 };
 	size_t n_windows = 0;
-	TargetOrigin fast = { 0 }, full = { 0 };
 	const char *reason = NULL;
 	char *spec = malloc(size + 1);
-	int r_fast, r_full;
+	bool own;
 
 	if (!spec)
 		return 0;
@@ -55,21 +97,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	windows[n_windows] = origin_new_opaque();
 	if (windows[n_windows])
 		n_windows++;
-	if (origin_from_url(spec, size, NULL, 0, &windows[n_windows], &reason) == 0)
+	own = origin_from_url(spec, size, NULL, 0, &windows[n_windows], &reason) == 0;
+	if (own)
 		n_windows++;
 
-	r_fast = target_origin_parse(&fast, spec, size, windows[0], &reason);
-	r_full = target_origin_parse_full(&full, spec, size, windows[0], &reason);
-	CHECK(r_fast == r_full || r_fast == -ENOMEM || r_full == -ENOMEM);
-	if (r_fast == 0 && r_full == 0) {
-		CHECK(strcmp(target_origin_serialization(&fast), target_origin_serialization(&full)) == 0);
-		for (size_t i = 0; i < n_windows; i++)
-			CHECK(target_origin_matches(&fast, windows[i]) == target_origin_matches(&full, windows[i]));
+	check_spec(spec, size, windows, n_windows);
+	if (own) {
+		const char *serialized = origin_serialization(windows[n_windows - 1]);
+
+		check_spec(serialized, strlen(serialized), windows, n_windows);
 	}
-	if (r_fast == 0)
-		target_origin_deinit(&fast);
-	if (r_full == 0)
-		target_origin_deinit(&full);
 	for (size_t i = 0; i < n_windows; i++)
 		origin_free(windows[i]);
 	free(spec);

@@ -175,6 +175,61 @@ START_TEST(target_origin_syntax_errors)
 }
 END_TEST
 
+/* crosspostd's shortcut: a targetOrigin that is the target window's own
+ * serialization is taken without a parse, for every kind of host, and
+ * gives the answers the full parse gives; anything else is parsed. */
+START_TEST(target_origin_expected_serialization_is_its_own_origin)
+{
+	static const char *const urls[] = {
+		"https://b.example/x", "http://[::1]:8080/", "https://xn--e1afmkfd.xn--p1ai/", "http://0x7f.1/",
+		"https://a.example./", "ws://a.example:81/", "blob:https://c.example/uuid",
+	};
+	Registry *r = NULL;
+	const char *reason = NULL;
+
+	ck_assert_int_eq(registry_new(&r), 0);
+	for (size_t i = 0; i < sizeof(urls) / sizeof(urls[0]); i++) {
+		Window *w;
+		TargetOrigin fast, full;
+		const char *own;
+
+		ck_assert_int_eq(registry_add(r, &owner_a, 1, urls[i], NULL, false, &w, NULL), 0);
+		own = origin_serialization(w->origin);
+		ck_assert_int_eq(target_origin_parse_expecting(&fast, own, strlen(own), NULL, w->origin, NULL), 0);
+		ck_assert_ptr_eq(fast.canonical, own);    /* taken as it is */
+		ck_assert_ptr_null(fast.origin);
+		ck_assert_int_eq(target_origin_parse_full(&full, own, strlen(own), NULL, NULL), 0);
+		ck_assert_str_eq(target_origin_serialization(&full), own);
+		ck_assert(target_origin_matches(&fast, w->origin));
+		ck_assert(target_origin_matches(&full, w->origin));
+		target_origin_deinit(&fast);
+		target_origin_deinit(&full);
+	}
+	{
+		Window *w, *opaque;
+		TargetOrigin t;
+
+		ck_assert_int_eq(registry_add(r, &owner_a, 1, "https://d.example/", NULL, false, &w, NULL), 0);
+		/* Not the serialization: parsed, and still the same origin. */
+		ck_assert_int_eq(target_origin_parse_expecting(&t, "https://d.example:443/p", 23, NULL, w->origin,
+							       NULL), 0);
+		ck_assert_ptr_nonnull(t.origin);
+		ck_assert(target_origin_matches(&t, w->origin));
+		target_origin_deinit(&t);
+		/* A prefix, or the serialization with more after a NUL: parsed. */
+		ck_assert_int_eq(target_origin_parse_expecting(&t, "https://d.exampl", 16, NULL, w->origin, NULL), 0);
+		ck_assert(!target_origin_matches(&t, w->origin));
+		target_origin_deinit(&t);
+		ck_assert_int_eq(target_origin_parse_expecting(&t, "https://d.example\0x", 19, NULL, w->origin,
+							       &reason), -EINVAL);
+		/* An opaque window's "null" names nothing. */
+		ck_assert_int_eq(registry_add(r, &owner_a, 1, "file:///x", NULL, false, &opaque, NULL), 0);
+		ck_assert_int_eq(target_origin_parse_expecting(&t, "null", 4, NULL, opaque->origin, NULL), -EINVAL);
+	}
+	registry_free(r);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("registry");
@@ -187,6 +242,7 @@ int main(void)
 	tcase_add_test(tc, registry_many_windows_stay_findable_in_id_order);
 	tcase_add_test(tc, policy_matches_target_origin_as_html_says);
 	tcase_add_test(tc, target_origin_syntax_errors);
+	tcase_add_test(tc, target_origin_expected_serialization_is_its_own_origin);
 	suite_add_tcase(s, tc);
 	return test_run_suite(s);
 }
