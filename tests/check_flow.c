@@ -297,6 +297,33 @@ static void run_flooder(int index, uint64_t target, int ready_fd)
 			_exit(4);
 }
 
+/* What crosspostd was doing when a client could not get in: its
+ * scheduler state and kernel wait channel, and the end of its debug log.
+ * Printed before the test fails, so that a rare stall (seen once in CI,
+ * under ASan) leaves more than a timeout behind. */
+static void describe_broker(long long waited_ms)
+{
+	char path[400], line[512];
+	FILE *f;
+
+	fprintf(stderr, "flood: no greeting after %lld ms; crosspostd (pid %d):\n", waited_ms, (int)broker.pid);
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)broker.pid);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(line, sizeof(line), f))
+			fprintf(stderr, "  stat: %s", line);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/wchan", (int)broker.pid);
+	if ((f = fopen(path, "re"))) {
+		if (fgets(line, sizeof(line), f))
+			fprintf(stderr, "  wchan: %s\n", line);
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "tail -n 30 '%s' >&2", broker.log_path);
+	if (system(path) != 0)
+		fprintf(stderr, "  (no log)\n");
+}
+
 /* A hundred senders flooding one receiver that keeps up, each paused
  * and resumed by the broker's flow control many times a second: a client
  * that connects meanwhile is greeted, and its requests are answered,
@@ -337,13 +364,17 @@ START_TEST(many_flooding_senders_do_not_keep_a_new_client_out)
 		cp_window *w = NULL;
 		long long started, greeted;
 		long before, meanwhile;
+		int r;
 
 		/* The flood at full tilt first (flow control at work). */
 		sleep(1);
 		started = now_ms();
 		before = *sink_count;
-		ck_assert_int_eq(cp_client_new(broker.socket_path, &c), 0);
+		r = cp_client_new(broker.socket_path, &c);
 		greeted = now_ms() - started;
+		if (r < 0)
+			describe_broker(greeted);
+		ck_assert_msg(r == 0, "a new client could not connect: %s after %lld ms", cp_error_name(r), greeted);
 		ck_assert_int_eq(cp_client_broker_stats(c, &stats), 0);
 		meanwhile = *sink_count - before;
 		printf("flood: a new client greeted in %lld ms, answered in %lld ms; %ld flood messages meanwhile\n",
