@@ -434,52 +434,81 @@ static void confirm_expectation(int sock, Stream *rx, const Crosspost__Header *h
 	evbuffer_free(wire);
 }
 
+/* One reader's side of the read-ahead tests below: rx reads the sv[1] end
+ * of a socketpair, h is a Post header (p its body), wire is where a test
+ * builds what it writes to sv[0], and bytes a payload of size bytes, byte
+ * k being k * step + offset. */
+typedef struct ReadAhead {
+	int sv[2];
+	Stream *rx;
+	Crosspost__Header h;
+	Crosspost__Post p;
+	struct evbuffer *wire;
+	unsigned char *bytes;
+	size_t size;
+	FrameExpect expect;
+	FrameAhead ahead;
+} ReadAhead;
+
+static void read_ahead_open(ReadAhead *t, size_t size, unsigned step, unsigned offset)
+{
+	*t = (ReadAhead){ .size = size };
+	t->bytes = malloc(size);
+	t->wire = evbuffer_new();
+	ck_assert_ptr_nonnull(t->bytes);
+	ck_assert_ptr_nonnull(t->wire);
+	for (size_t k = 0; k < size; k++)
+		t->bytes[k] = (unsigned char)(k * step + offset);
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, t->sv), 0);
+	ck_assert_int_eq(stream_new(&t->rx, t->sv[1]), 0);
+	post_header(&t->h, &t->p);
+}
+
+static void read_ahead_close(ReadAhead *t)
+{
+	stream_free(t->rx);
+	close(t->sv[0]);
+	evbuffer_free(t->wire);
+	free(t->bytes);
+}
+
 /* After two large frames of one shape, the next read takes the next such
  * frame's header into the input and its payload into a block in one
  * recvmsg, with what follows; descriptors still go with their frame (the
  * kernel ends a read after the bytes they came with: two reads then). */
 START_TEST(frame_expected_large_frame_read_with_its_header_in_one_read)
 {
-	const size_t size = 65536;
-	unsigned char *bytes = malloc(size);
-	struct evbuffer *wire = evbuffer_new();
-	FrameExpect expect = { 0 };
-	FrameAhead ahead = { 0 };
-	Crosspost__Header h;
-	Crosspost__Post p;
-	Stream *rx = NULL;
+	ReadAhead t;
 	Frame *f;
-	int sv[2], reads;
+	int reads;
 
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
-	post_header(&h, &p);
+	read_ahead_open(&t, 65536, 7, 0);
 	for (int i = 0; i < 6; i++) {
 		bool with_fd = i >= 3;
 		int pipe_fds[2] = { -1, -1 };
 		size_t wire_length, small_length;
 
-		for (size_t k = 0; k < size; k++)
-			bytes[k] = (unsigned char)(k * 7 + (size_t)i);
+		for (size_t k = 0; k < t.size; k++)
+			t.bytes[k] = (unsigned char)(k * 7 + (size_t)i);
 		if (with_fd)
 			ck_assert_int_eq(pipe(pipe_fds), 0);
-		p.fd_count = with_fd ? 1 : 0;
-		ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
-		wire_length = evbuffer_get_length(wire);
+		t.p.fd_count = with_fd ? 1 : 0;
+		ck_assert_int_eq(frame_append_bytes(t.wire, &t.h, t.bytes, t.size), 0);
+		wire_length = evbuffer_get_length(t.wire);
 		/* The third of a shape with a small frame after it, in the
 		 * same write. */
-		p.fd_count = 0;
+		t.p.fd_count = 0;
 		if (i % 3 == 2)
-			ck_assert_int_eq(frame_append_bytes(wire, &h, "after", 5), 0);
-		small_length = evbuffer_get_length(wire) - wire_length;
-		send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), pipe_fds[1]);
+			ck_assert_int_eq(frame_append_bytes(t.wire, &t.h, "after", 5), 0);
+		small_length = evbuffer_get_length(t.wire) - wire_length;
+		send_with_fd(t.sv[0], evbuffer_pullup(t.wire, -1), evbuffer_get_length(t.wire), pipe_fds[1]);
 		if (with_fd)
 			close(pipe_fds[1]);
-		evbuffer_drain(wire, evbuffer_get_length(wire));
-		f = read_one_frame(rx, &expect, &ahead, &reads);
+		evbuffer_drain(t.wire, evbuffer_get_length(t.wire));
+		f = read_one_frame(t.rx, &t.expect, &t.ahead, &reads);
 		/* Expected from the third of a shape on. */
-		ck_assert_int_eq(expect.confirmed, i % 3 >= 1);
-		ck_assert_ptr_null(ahead.block);
+		ck_assert_int_eq(t.expect.confirmed, i % 3 >= 1);
+		ck_assert_ptr_null(t.ahead.block);
 		if (i == 2) {
 			/* One read: the header, the payload in place (the block
 			 * the read filled is the frame's: no copy), and the small
@@ -487,14 +516,14 @@ START_TEST(frame_expected_large_frame_read_with_its_header_in_one_read)
 			ck_assert_int_eq(reads, 1);
 			ck_assert_ptr_nonnull(last_ahead_block);
 			ck_assert_ptr_eq(f->block, last_ahead_block);
-			ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), small_length);
+			ck_assert_uint_eq(evbuffer_get_length(stream_input(t.rx)), small_length);
 		}
 		if (i == 5) {
 			ck_assert_int_le(reads, 2);
 			ck_assert_ptr_eq(f->block, last_ahead_block);
 		}
-		ck_assert_uint_eq(frame_payload_length(f), size);
-		ck_assert_int_eq(memcmp(frame_payload_bytes(f), bytes, size), 0);
+		ck_assert_uint_eq(frame_payload_length(f), t.size);
+		ck_assert_int_eq(memcmp(frame_payload_bytes(f), t.bytes, t.size), 0);
 		ck_assert_uint_eq(f->n_fds, with_fd ? 1 : 0);
 		if (with_fd) {
 			char c = 0;
@@ -507,18 +536,15 @@ START_TEST(frame_expected_large_frame_read_with_its_header_in_one_read)
 		frame_free(f);
 		if (i % 3 != 2)
 			continue;
-		f = read_one_frame(rx, &expect, &ahead, &reads);
+		f = read_one_frame(t.rx, &t.expect, &t.ahead, &reads);
 		ck_assert_int_eq(reads, 0);
 		ck_assert_uint_eq(frame_payload_length(f), 5);
 		ck_assert_int_eq(memcmp(frame_payload_bytes(f), "after", 5), 0);
 		frame_free(f);
 		/* A small frame resets the expectation. */
-		ck_assert(!expect.confirmed);
+		ck_assert(!t.expect.confirmed);
 	}
-	stream_free(rx);
-	close(sv[0]);
-	evbuffer_free(wire);
-	free(bytes);
+	read_ahead_close(&t);
 }
 END_TEST
 
@@ -528,54 +554,39 @@ END_TEST
  * takes it in order (it was left in the input, read as the next frames). */
 START_TEST(frame_expected_payload_continued_by_a_later_read)
 {
-	const size_t size = 65536;
-	unsigned char *bytes = malloc(size);
-	struct evbuffer *wire = evbuffer_new();
-	FrameExpect expect = { 0 };
-	FrameAhead ahead = { 0 };
-	Crosspost__Header h;
-	Crosspost__Post p;
-	Stream *rx = NULL;
+	ReadAhead t;
 	Frame *f;
 	size_t header_part, missing;
-	int sv[2];
 
-	for (size_t k = 0; k < size; k++)
-		bytes[k] = (unsigned char)(k * 5 + 1);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
-	post_header(&h, &p);
-	confirm_expectation(sv[0], rx, &h, bytes, size, &expect, &ahead);
-	ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
-	header_part = evbuffer_get_length(wire) - size;
-	/* The header and 1,000 bytes of the payload: the expected read. */
-	send_with_fd(sv[0], evbuffer_pullup(wire, -1), header_part + 1000, -1);
-	evbuffer_drain(wire, header_part + 1000);
-	ck_assert_int_eq(frame_read_expected(rx, &expect, false, &ahead), (ssize_t)(header_part + 1000));
-	ck_assert_ptr_nonnull(ahead.block);
-	ck_assert_uint_eq(ahead.have, 1000);
+	read_ahead_open(&t, 65536, 5, 1);
+	confirm_expectation(t.sv[0], t.rx, &t.h, t.bytes, t.size, &t.expect, &t.ahead);
+	ck_assert_int_eq(frame_append_bytes(t.wire, &t.h, t.bytes, t.size), 0);
+	header_part = evbuffer_get_length(t.wire) - t.size;
+	/* The header and 1,000 t.bytes of the payload: the expected read. */
+	send_with_fd(t.sv[0], evbuffer_pullup(t.wire, -1), header_part + 1000, -1);
+	evbuffer_drain(t.wire, header_part + 1000);
+	ck_assert_int_eq(frame_read_expected(t.rx, &t.expect, false, &t.ahead), (ssize_t)(header_part + 1000));
+	ck_assert_ptr_nonnull(t.ahead.block);
+	ck_assert_uint_eq(t.ahead.have, 1000);
 	/* 2,000 more, read plainly before the frame is parsed. */
-	send_with_fd(sv[0], evbuffer_pullup(wire, -1), 2000, -1);
-	evbuffer_drain(wire, 2000);
-	ck_assert_int_eq(stream_read(rx), 2000);
-	ck_assert_int_eq(frame_parse_start(stream_input(rx), NULL, &ahead, &f, &missing, NULL), 1);
-	ck_assert_ptr_null(ahead.block);
-	ck_assert_uint_eq(missing, size - 3000);
-	ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), 0);
-	send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), -1);
+	send_with_fd(t.sv[0], evbuffer_pullup(t.wire, -1), 2000, -1);
+	evbuffer_drain(t.wire, 2000);
+	ck_assert_int_eq(stream_read(t.rx), 2000);
+	ck_assert_int_eq(frame_parse_start(stream_input(t.rx), NULL, &t.ahead, &f, &missing, NULL), 1);
+	ck_assert_ptr_null(t.ahead.block);
+	ck_assert_uint_eq(missing, t.size - 3000);
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(t.rx)), 0);
+	send_with_fd(t.sv[0], evbuffer_pullup(t.wire, -1), evbuffer_get_length(t.wire), -1);
 	while (missing > 0) {
-		ssize_t n = stream_read_to(rx, f->block + (size - missing), missing, STREAM_READ_HEADER);
+		ssize_t n = stream_read_to(t.rx, f->block + (t.size - missing), missing, STREAM_READ_HEADER);
 
 		ck_assert_int_gt(n, 0);
 		missing -= (size_t)n < missing ? (size_t)n : missing;
 	}
-	ck_assert_int_eq(memcmp(frame_payload_bytes(f), bytes, size), 0);
-	ck_assert_int_eq(frame_take_fds(f, rx), 0);
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), t.bytes, t.size), 0);
+	ck_assert_int_eq(frame_take_fds(f, t.rx), 0);
 	frame_free(f);
-	stream_free(rx);
-	close(sv[0]);
-	evbuffer_free(wire);
-	free(bytes);
+	read_ahead_close(&t);
 }
 END_TEST
 
@@ -584,55 +595,41 @@ END_TEST
  * a plain read would: nothing is lost or reordered. */
 START_TEST(frame_expected_read_that_guessed_wrong_loses_nothing)
 {
-	const size_t size = 40000;
-	unsigned char *bytes = malloc(size);
-	struct evbuffer *wire = evbuffer_new();
-	FrameExpect expect = { 0 };
-	FrameAhead ahead = { 0 };
-	Crosspost__Header h;
-	Crosspost__Post p;
-	Stream *rx = NULL;
+	ReadAhead t;
 	Frame *f;
 	ssize_t n;
-	int sv[2], reads;
+	int reads;
 
-	for (size_t k = 0; k < size; k++)
-		bytes[k] = (unsigned char)(k * 11 + 3);
-	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-	ck_assert_int_eq(stream_new(&rx, sv[1]), 0);
-	post_header(&h, &p);
-	confirm_expectation(sv[0], rx, &h, bytes, size, &expect, &ahead);
+	read_ahead_open(&t, 40000, 11, 3);
+	confirm_expectation(t.sv[0], t.rx, &t.h, t.bytes, t.size, &t.expect, &t.ahead);
 	/* Then: a small frame, a large one of the same payload length with a
 	 * longer header, another small one. */
-	ck_assert_int_eq(frame_append_bytes(wire, &h, "first", 5), 0);
-	p.sender_window_id = 1u << 30;
-	ck_assert_int_eq(frame_append_bytes(wire, &h, bytes, size), 0);
-	p.sender_window_id = 7;
-	ck_assert_int_eq(frame_append_bytes(wire, &h, "last", 4), 0);
-	send_with_fd(sv[0], evbuffer_pullup(wire, -1), evbuffer_get_length(wire), -1);
-	n = frame_read_expected(rx, &expect, false, &ahead);
+	ck_assert_int_eq(frame_append_bytes(t.wire, &t.h, "first", 5), 0);
+	t.p.sender_window_id = 1u << 30;
+	ck_assert_int_eq(frame_append_bytes(t.wire, &t.h, t.bytes, t.size), 0);
+	t.p.sender_window_id = 7;
+	ck_assert_int_eq(frame_append_bytes(t.wire, &t.h, "last", 4), 0);
+	send_with_fd(t.sv[0], evbuffer_pullup(t.wire, -1), evbuffer_get_length(t.wire), -1);
+	n = frame_read_expected(t.rx, &t.expect, false, &t.ahead);
 	ck_assert_int_gt(n, 0);
-	ck_assert_ptr_null(ahead.block);
-	ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), (size_t)n);
-	evbuffer_drain(wire, evbuffer_get_length(wire));
-	f = read_one_frame(rx, &expect, &ahead, &reads);
+	ck_assert_ptr_null(t.ahead.block);
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(t.rx)), (size_t)n);
+	evbuffer_drain(t.wire, evbuffer_get_length(t.wire));
+	f = read_one_frame(t.rx, &t.expect, &t.ahead, &reads);
 	ck_assert_uint_eq(frame_payload_length(f), 5);
 	ck_assert_int_eq(memcmp(frame_payload_bytes(f), "first", 5), 0);
 	frame_free(f);
-	f = read_one_frame(rx, &expect, &ahead, &reads);
+	f = read_one_frame(t.rx, &t.expect, &t.ahead, &reads);
 	ck_assert_uint_eq(f->header->post->sender_window_id, 1u << 30);
-	ck_assert_uint_eq(frame_payload_length(f), size);
-	ck_assert_int_eq(memcmp(frame_payload_bytes(f), bytes, size), 0);
+	ck_assert_uint_eq(frame_payload_length(f), t.size);
+	ck_assert_int_eq(memcmp(frame_payload_bytes(f), t.bytes, t.size), 0);
 	frame_free(f);
-	f = read_one_frame(rx, &expect, &ahead, &reads);
+	f = read_one_frame(t.rx, &t.expect, &t.ahead, &reads);
 	ck_assert_uint_eq(frame_payload_length(f), 4);
 	ck_assert_int_eq(memcmp(frame_payload_bytes(f), "last", 4), 0);
 	frame_free(f);
-	ck_assert_uint_eq(evbuffer_get_length(stream_input(rx)), 0);
-	stream_free(rx);
-	close(sv[0]);
-	evbuffer_free(wire);
-	free(bytes);
+	ck_assert_uint_eq(evbuffer_get_length(stream_input(t.rx)), 0);
+	read_ahead_close(&t);
 }
 END_TEST
 
